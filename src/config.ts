@@ -1,0 +1,97 @@
+import { resolve } from 'node:path'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/**
+ * Every setting QTC reads from its environment, validated once at start-up and frozen.
+ * Nothing else in the code reads `process.env`.
+ */
+const ConfigSchema = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  host: Type.String({ minLength: 1, maxLength: 255 }),
+  /** Absent: embedded PGlite in `dataDir`. `memory://`: in-memory PGlite. Otherwise a postgres:// URL. */
+  databaseUrl: Type.Union([Type.String({ pattern: '^(postgres|postgresql)://' }), Type.Literal('memory://'), Type.Null()]),
+  /** Schema (search_path) used on a real PostgreSQL; lets tests and tenants share one database. */
+  databaseSchema: Type.Union([Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }), Type.Null()]),
+  dataDir: Type.String({ minLength: 1 }),
+  rulesDir: Type.String({ minLength: 1 }),
+  priceBooksDir: Type.String({ minLength: 1 }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  /** An admin key to ensure at start (automation); at least 32 characters so it cannot be a guessable default. */
+  bootstrapAdminKey: Type.Union([Type.String({ minLength: 32, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' }), Type.Null()]),
+  bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024 }),
+  rateLimitPerMinute: Type.Integer({ minimum: 1 }),
+  maxCartLines: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  /** Create one demo principal per role on a fresh embedded database (never with DATABASE_URL). */
+  seedDemo: Type.Boolean(),
+})
+
+export type Config = Readonly<Static<typeof ConfigSchema>>
+
+/** The environment variable behind each setting, so an error can name what the operator must fix. */
+const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  databaseUrl: 'DATABASE_URL',
+  databaseSchema: 'DATABASE_SCHEMA',
+  dataDir: 'QTC_DATA_DIR',
+  rulesDir: 'RULES_DIR',
+  priceBooksDir: 'PRICE_BOOKS_DIR',
+  logLevel: 'LOG_LEVEL',
+  bootstrapAdminKey: 'QTC_BOOTSTRAP_ADMIN_KEY',
+  bodyLimitBytes: 'BODY_LIMIT_BYTES',
+  rateLimitPerMinute: 'RATE_LIMIT_PER_MINUTE',
+  maxCartLines: 'MAX_CART_LINES',
+  seedDemo: 'QTC_SEED_DEMO',
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number | string {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  return /^-?\d+$/.test(raw) ? Number(raw) : raw
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean | string {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (raw === 'true' || raw === '1') return true
+  if (raw === 'false' || raw === '0') return false
+  return raw
+}
+
+/**
+ * Reads and validates the configuration; throws ConfigError naming the variable at fault.
+ * Relative directories are resolved against `cwd` so the service behaves the same whoever starts it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
+  const databaseUrl = env.DATABASE_URL ? env.DATABASE_URL : null
+  const candidate = {
+    port: integer(env, 'PORT', 3000),
+    host: env.HOST || '127.0.0.1',
+    databaseUrl,
+    databaseSchema: env.DATABASE_SCHEMA || null,
+    dataDir: resolve(cwd, env.QTC_DATA_DIR || '.qtc-data'),
+    rulesDir: resolve(cwd, env.RULES_DIR || 'rules'),
+    priceBooksDir: resolve(cwd, env.PRICE_BOOKS_DIR || 'price-books'),
+    logLevel: env.LOG_LEVEL || 'info',
+    bootstrapAdminKey: env.QTC_BOOTSTRAP_ADMIN_KEY || null,
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600),
+    maxCartLines: integer(env, 'MAX_CART_LINES', 10_000),
+    seedDemo: boolean(env, 'QTC_SEED_DEMO', databaseUrl === null),
+  }
+  const first = Value.Errors(ConfigSchema, candidate).First()
+  if (first) {
+    const key = first.path.split('/')[1] as keyof typeof ENV_NAMES
+    const shown = key === 'bootstrapAdminKey' ? '(hidden)' : JSON.stringify((candidate as Record<string, unknown>)[key])
+    throw new ConfigError(`Invalid ${ENV_NAMES[key] ?? key}=${shown}: ${first.message}`)
+  }
+  if (candidate.seedDemo === true && databaseUrl !== null && databaseUrl !== 'memory://') {
+    throw new ConfigError('Invalid QTC_SEED_DEMO=true: demo principals are only created on the embedded database')
+  }
+  return Object.freeze(candidate as Static<typeof ConfigSchema>)
+}

@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { PGlite } from '@electric-sql/pglite'
+import { createPgConfig } from '@electric-sql/pglite/node-postgres'
+import type { Config } from '../config.js'
+import { pgTypes } from './pg-types.js'
+import type { Database } from './schema.js'
+
+export type Db = Kysely<Database>
+
+export interface DatabaseHandle {
+  db: Db
+  /** `postgres` for a real server, `pglite` for the embedded one. */
+  kind: 'postgres' | 'pglite'
+  close(): Promise<void>
+}
+
+/**
+ * Opens the database the configuration names. Both kinds go through kysely's own
+ * PostgresDialect over a `pg.Pool`, so the SQL, the value types and the code path are the
+ * same; only the pool's transport differs (a socket, or PGlite's in-process adapter).
+ */
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseSchema' | 'dataDir'>): Promise<DatabaseHandle> {
+  if (config.databaseUrl && config.databaseUrl !== 'memory://') {
+    const schema = config.databaseSchema
+    if (schema) await ensureSchema(config.databaseUrl, schema)
+    const pool = new pg.Pool({
+      connectionString: config.databaseUrl,
+      types: pgTypes,
+      max: 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    })
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    return { db, kind: 'postgres', close: () => db.destroy() }
+  }
+
+  const dataDir = config.databaseUrl === 'memory://' ? 'memory://' : config.dataDir
+  if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true })
+  const pglite = await PGlite.create(dataDir === 'memory://' ? undefined : `${dataDir}/pgdata`)
+  // PGlite is a single connection: a pool of one makes concurrent callers queue instead of interleave.
+  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, types: pgTypes })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    db,
+    kind: 'pglite',
+    close: async () => {
+      await db.destroy()
+      await pglite.close()
+    },
+  }
+}
+
+async function ensureSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    // The schema name is validated by the config pattern, so quoting it is enough.
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Drops a schema made for a test run; used by the test harness on a real server. */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  } finally {
+    await client.end()
+  }
+}

@@ -1,0 +1,47 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
+import type { Db } from './database.js'
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
+
+/**
+ * Migrations are plain `.sql` files, run in name order, so the SQL is literally the same on
+ * PGlite and PostgreSQL. Each file runs as one multi-statement simple query inside the
+ * migrator's transaction.
+ */
+class SqlFileMigrationProvider implements MigrationProvider {
+  constructor(private readonly dir: string) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = (await readdir(this.dir)).filter((f) => f.endsWith('.sql')).sort()
+    const migrations: Record<string, Migration> = {}
+    for (const file of files) {
+      const text = await readFile(`${this.dir}/${file}`, 'utf8')
+      migrations[file.replace(/\.sql$/, '')] = { up: async (db) => void (await sql.raw(text).execute(db)) }
+    }
+    return migrations
+  }
+}
+
+/** Applies every pending migration; throws with the failing migration's name. */
+export async function migrateToLatest(db: Db, dir: string = MIGRATIONS_DIR): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir) })
+  const { error, results } = await migrator.migrateToLatest()
+  throwOnFailure(error, results)
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+/** Names of migrations not yet applied; empty when the schema is current. */
+export async function pendingMigrations(db: Db, dir: string = MIGRATIONS_DIR): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir) })
+  const all = await migrator.getMigrations()
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name)
+}
+
+function throwOnFailure(error: unknown, results: MigrationResultSet['results']): void {
+  if (!error) return
+  const failed = results?.find((r) => r.status === 'Error')
+  const message = error instanceof Error ? error.message : String(error)
+  throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${message}`, { cause: error })
+}

@@ -1,0 +1,90 @@
+/**
+ * Refusals that callers can act on. Each code says when it is raised; ERROR_STATUS maps it to
+ * an HTTP status, and the error handler renders it as RFC 9457 problem+json.
+ * Expected business outcomes (a guardrail hit, an approval needed) are results, not errors.
+ */
+export type ErrorCode =
+  /** The body, query or params do not match the route's schema (unknown properties included). */
+  | 'VALIDATION_FAILED'
+  /** The body is not parseable JSON, or carries a prototype-poisoning key such as `__proto__`. */
+  | 'MALFORMED_REQUEST'
+  /** The body's content type is not one the route accepts. */
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  /** The body exceeds BODY_LIMIT_BYTES. */
+  | 'PAYLOAD_TOO_LARGE'
+  /** No valid API key: missing, unknown, revoked, or its principal is revoked. */
+  | 'UNAUTHENTICATED'
+  /** The principal is known but lacks the role (or the object-level right) for this function. */
+  | 'FORBIDDEN'
+  /** No such route, or no such object visible to this principal (existence is not revealed). */
+  | 'NOT_FOUND'
+  /** The method is not allowed on this route. */
+  | 'METHOD_NOT_ALLOWED'
+  /** A unique value (a name, a number) is already taken. */
+  | 'ALREADY_EXISTS'
+  /** A request with the same Idempotency-Key is still being processed. */
+  | 'IDEMPOTENCY_IN_FLIGHT'
+  /** The Idempotency-Key was already used with a different request (method, path or body). */
+  | 'IDEMPOTENCY_KEY_REUSED'
+  /** If-Match does not match the object's current ETag: someone changed it since it was read. */
+  | 'PRECONDITION_FAILED'
+  /** The update needs an If-Match header and none was sent. */
+  | 'PRECONDITION_REQUIRED'
+  /** The principal sent more requests than RATE_LIMIT_PER_MINUTE allows. */
+  | 'RATE_LIMITED'
+  /** The database is unreachable or not migrated; the service cannot answer yet. */
+  | 'NOT_READY'
+  /** Anything unexpected; details are logged, never returned. */
+  | 'INTERNAL'
+
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_REQUEST: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ALREADY_EXISTS: 409,
+  IDEMPOTENCY_IN_FLIGHT: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  PRECONDITION_FAILED: 412,
+  PRECONDITION_REQUIRED: 428,
+  RATE_LIMITED: 429,
+  NOT_READY: 503,
+  INTERNAL: 500,
+}
+
+/** One entry of a problem's `errors` list: where (a JSON pointer into the request) and what. */
+export interface FieldError {
+  pointer: string
+  /** Which part of the request the pointer is into: body (default), querystring, params, headers. */
+  in?: 'body' | 'querystring' | 'params' | 'headers'
+  detail: string
+}
+
+export interface AppErrorDetails {
+  errors?: FieldError[]
+  [extension: string]: unknown
+}
+
+export class AppError extends Error {
+  override name = 'AppError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: AppErrorDetails = {},
+  ) {
+    super(message)
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code]
+  }
+}
+
+/** Programmer errors are assertions: they fail loudly and render as a 500 without internals. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`Assertion failed: ${message}`)
+}

@@ -1,0 +1,48 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import { pendingMigrations } from '../db/migrate.js'
+import { AppError } from '../errors.js'
+import { problemResponses } from '../http/problem.js'
+
+export interface ReadinessCheck {
+  name: string
+  /** Resolves to a failure reason, or null when ready. */
+  check(): Promise<string | null>
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; extraChecks: ReadinessCheck[] }> = async (app, { db, extraChecks }) => {
+  app.get('/health', {
+    config: { public: true },
+    schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+  }, async () => ({ status: 'ok' as const }))
+
+  app.get('/ready', {
+    config: { public: true },
+    schema: {
+      tags: ['health'],
+      summary: 'The service can answer: database reachable, migrations applied, rule sets loaded',
+      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), ...problemResponses(503) },
+    },
+  }, async () => {
+    const checks: Record<string, string> = {}
+    const failures: string[] = []
+    try {
+      await sql`select 1`.execute(db)
+      checks.database = 'ok'
+      const pending = await pendingMigrations(db)
+      if (pending.length > 0) failures.push(`migrations pending: ${pending.join(', ')}`)
+      else checks.migrations = 'ok'
+    } catch {
+      failures.push('database unreachable')
+    }
+    for (const extra of extraChecks) {
+      const reason = await extra.check()
+      if (reason) failures.push(`${extra.name}: ${reason}`)
+      else checks[extra.name] = 'ok'
+    }
+    if (failures.length > 0) throw new AppError('NOT_READY', `Not ready: ${failures.join('; ')}.`)
+    return { status: 'ready' as const, checks }
+  })
+}

@@ -1,0 +1,112 @@
+import { Type, type TSchema } from '@sinclair/typebox'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from '../errors.js'
+
+/** RFC 9457 problem details, as every error of the API is rendered. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'URI reference naming the problem type' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'Stable machine-readable error code (SCREAMING_SNAKE)' }),
+    instance: Type.String({ description: 'The request id, to quote when reporting the problem' }),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          pointer: Type.String({ description: 'JSON pointer into the request part named by `in`' }),
+          in: Type.Optional(Type.String()),
+          detail: Type.String(),
+        }, { additionalProperties: true }),
+      ),
+    ),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
+)
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  409: 'Conflict', 412: 'Precondition Failed', 413: 'Content Too Large', 415: 'Unsupported Media Type',
+  422: 'Unprocessable Content', 428: 'Precondition Required', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 503: 'Service Unavailable',
+}
+
+/** Response schemas for the given error statuses, for a route's OpenAPI description. */
+export function problemResponses(...statuses: number[]): Record<number, TSchema> {
+  const all = [...new Set([400, 401, 429, 500, ...statuses])]
+  return Object.fromEntries(all.map((s) => [s, Type.Ref('Problem', { description: TITLES[s] ?? 'Error' })]))
+}
+
+function problemType(code: ErrorCode): string {
+  return `urn:qtc:problem:${code.toLowerCase().replaceAll('_', '-')}`
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const status = ERROR_STATUS[error.code]
+  const { errors, ...extensions } = error.details
+  const body = {
+    ...extensions,
+    type: problemType(error.code),
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail: error.message,
+    code: error.code,
+    instance: String(request.id),
+    ...(errors ? { errors } : {}),
+  }
+  return reply.status(status).type('application/problem+json').send(body)
+}
+
+interface AjvError {
+  instancePath: string
+  keyword: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/** Turns Ajv's errors into JSON pointers at the offending field, including missing and unknown keys. */
+function fieldErrors(validation: AjvError[], context: string | undefined): FieldError[] {
+  return validation.map((e) => {
+    let pointer = e.instancePath
+    let detail = e.message ?? e.keyword
+    if (e.keyword === 'required') pointer += `/${String(e.params.missingProperty)}`
+    if (e.keyword === 'additionalProperties') {
+      pointer += `/${String(e.params.additionalProperty)}`
+      detail = 'unknown property'
+    }
+    return { pointer, in: (context ?? 'body') as FieldError['in'], detail }
+  })
+}
+
+/** Maps anything thrown in a request to an AppError; unknown errors become INTERNAL and are logged. */
+export function toAppError(error: FastifyError & { validationContext?: string }, request: FastifyRequest): AppError {
+  if (error instanceof AppError) return error
+  if (error.validation) {
+    const errors = fieldErrors(error.validation as unknown as AjvError[], error.validationContext)
+    return new AppError('VALIDATION_FAILED', `The request ${error.validationContext ?? 'body'} is invalid.`, { errors })
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than this service accepts.')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.')
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('MALFORMED_REQUEST', 'The request body is not valid JSON.')
+  }
+  if (error instanceof SyntaxError || error.statusCode === 400) {
+    // Covers JSON syntax errors and secure-json-parse's refusal of __proto__ / constructor keys.
+    return new AppError('MALFORMED_REQUEST', `The request body could not be parsed: ${error.message}`)
+  }
+  if (error.statusCode === 404) return new AppError('NOT_FOUND', 'Not found.')
+  request.log.error({ err: error }, 'unexpected error')
+  return new AppError('INTERNAL', 'An unexpected error occurred; quote the instance id when reporting it.')
+}
+
+export function registerProblemHandling(app: FastifyInstance): void {
+  app.addSchema(ProblemSchema)
+  app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(request, reply, toAppError(error, request)))
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, new AppError('NOT_FOUND', `No route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}.`)),
+  )
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.js'
+import type { Config } from './config.js'
+import { openDatabase, type DatabaseHandle } from './db/database.js'
+import { migrateToLatest } from './db/migrate.js'
+import { ensureBootstrapAdmin, seedDemoPrincipals } from './principals/principal.service.js'
+import { systemClock } from './shared/clock.js'
+
+export interface RunningService {
+  app: FastifyInstance
+  database: DatabaseHandle
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  stop(): Promise<void>
+}
+
+/**
+ * Everything `npm start` does before listening: open the database, migrate, ensure the
+ * bootstrap admin, seed demo principals on a fresh embedded database, build the app.
+ */
+export async function startService(config: Config): Promise<RunningService> {
+  const database = await openDatabase(config)
+  try {
+    const applied = await migrateToLatest(database.db)
+    const app = await buildApp({ config, database, clock: systemClock })
+    if (applied.length > 0) app.log.info({ applied, database: database.kind }, 'migrations applied')
+    const deps = { db: database.db, clock: systemClock }
+    if (config.bootstrapAdminKey) {
+      const id = await ensureBootstrapAdmin(deps, config.bootstrapAdminKey)
+      app.log.info({ principalId: id }, 'bootstrap admin key is active')
+    }
+    if (config.seedDemo) await seedDemoPrincipals({ ...deps, log: app.log as never }, config.dataDir)
+    await app.listen({ port: config.port, host: config.host })
+    let stopping: Promise<void> | undefined
+    const stop = () =>
+      (stopping ??= (async () => {
+        await app.close()
+        await database.close()
+      })())
+    return { app, database, stop }
+  } catch (error) {
+    await database.close()
+    throw error
+  }
+}
