@@ -14,6 +14,8 @@ export interface DatabaseHandle {
   /** `postgres` for a real server, `pglite` for the embedded one. */
   kind: 'postgres' | 'pglite'
   close(): Promise<void>
+  /** PGlite only: the whole database as a tarball, usable as a template for another. */
+  dump?: () => Promise<Blob>
 }
 
 /**
@@ -21,7 +23,10 @@ export interface DatabaseHandle {
  * PostgresDialect over a `pg.Pool`, so the SQL, the value types and the code path are the
  * same; only the pool's transport differs (a socket, or PGlite's in-process adapter).
  */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseSchema' | 'dataDir'>): Promise<DatabaseHandle> {
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'databaseSchema' | 'dataDir'>,
+  options: { pgliteTemplate?: Blob } = {},
+): Promise<DatabaseHandle> {
   if (config.databaseUrl && config.databaseUrl !== 'memory://') {
     const schema = config.databaseSchema
     if (schema) await ensureSchema(config.databaseUrl, schema)
@@ -37,13 +42,18 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
 
   const dataDir = config.databaseUrl === 'memory://' ? 'memory://' : config.dataDir
   if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true })
-  const pglite = await PGlite.create(dataDir === 'memory://' ? undefined : `${dataDir}/pgdata`)
+  // A template (a dump of an already-initialised database) skips initdb: four times faster to open.
+  const pglite = await PGlite.create({
+    ...(dataDir === 'memory://' ? {} : { dataDir: `${dataDir}/pgdata` }),
+    ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {}),
+  })
   // PGlite is a single connection: a pool of one makes concurrent callers queue instead of interleave.
   const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, types: pgTypes })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,
     kind: 'pglite',
+    dump: () => pglite.dumpDataDir('none'),
     close: async () => {
       await db.destroy()
       await pglite.close()

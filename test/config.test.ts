@@ -1,0 +1,45 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+t.test('defaults give an embedded database in ./.qtc-data with demo seeding', async (t) => {
+  const config = loadConfig({}, '/srv/qtc')
+  t.equal(config.port, 3000)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.databaseUrl, null)
+  t.equal(config.dataDir, '/srv/qtc/.qtc-data')
+  t.equal(config.rulesDir, '/srv/qtc/rules')
+  t.equal(config.priceBooksDir, '/srv/qtc/price-books')
+  t.equal(config.seedDemo, true)
+  t.equal(config.maxCartLines, 10_000)
+  t.ok(Object.isFrozen(config))
+})
+
+t.test('a real database never seeds demo principals by default', async (t) => {
+  const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' }, '/srv')
+  t.equal(config.seedDemo, false)
+  t.throws(() => loadConfig({ DATABASE_URL: 'postgres://x/y', QTC_SEED_DEMO: 'true' }), /QTC_SEED_DEMO/)
+})
+
+t.test('a bad value names its variable', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /^Invalid PORT="eighty"/],
+    [{ PORT: '70000' }, /^Invalid PORT=70000/],
+    [{ DATABASE_URL: 'mysql://x' }, /^Invalid DATABASE_URL/],
+    [{ LOG_LEVEL: 'loud' }, /^Invalid LOG_LEVEL/],
+    [{ QTC_BOOTSTRAP_ADMIN_KEY: 'admin' }, /^Invalid QTC_BOOTSTRAP_ADMIN_KEY=\(hidden\)/],
+    [{ MAX_CART_LINES: '0' }, /^Invalid MAX_CART_LINES/],
+    [{ QTC_SEED_DEMO: 'maybe' }, /^Invalid QTC_SEED_DEMO/],
+    [{ DATABASE_SCHEMA: 'Robert; DROP' }, /^Invalid DATABASE_SCHEMA/],
+  ]
+  for (const [env, message] of cases) {
+    const error = (() => {
+      try {
+        loadConfig(env)
+      } catch (e) {
+        return e
+      }
+    })()
+    t.ok(error instanceof ConfigError, `${JSON.stringify(env)} is refused`)
+    t.match((error as Error).message, message)
+  }
+})

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { dropSchema, openDatabase, type DatabaseHandle } from '../../src/db/database.js'
+import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.js'
+import { sha256Hex } from '../../src/shared/hash.js'
+import { createPrincipal } from '../../src/principals/principal.service.js'
+import { ROLES, type Role } from '../../src/principals/roles.js'
+import type { Clock } from '../../src/shared/clock.js'
+
+/** The tap test object, as far as the harness needs it. */
+export interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+/** A clock tests can move. */
+export class TestClock implements Clock {
+  constructor(private current: Date = new Date('2026-12-01T09:00:00Z')) {}
+  now(): Date {
+    return new Date(this.current)
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms)
+  }
+}
+
+/** True when the suite runs against a real PostgreSQL (DATABASE_URL set), false on PGlite. */
+export const onPostgres = Boolean(process.env.DATABASE_URL && process.env.DATABASE_URL !== 'memory://')
+
+/**
+ * Configuration for a test: PGlite in memory, or, when DATABASE_URL names a server, a schema
+ * of its own on that server so test files running in parallel never see each other's rows.
+ */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const base = loadConfig({
+    DATABASE_URL: onPostgres ? process.env.DATABASE_URL : 'memory://',
+    DATABASE_SCHEMA: onPostgres ? `test_${randomBytes(6).toString('hex')}` : undefined,
+    LOG_LEVEL: 'silent',
+    QTC_SEED_DEMO: 'false',
+    RATE_LIMIT_PER_MINUTE: '100000',
+  })
+  return Object.freeze({ ...base, ...overrides })
+}
+
+let template: Promise<Blob> | undefined
+
+/**
+ * A dump of a freshly migrated PGlite database, shared by every test process through a file
+ * named after the migrations' content: opening from it skips initdb and the migrations.
+ */
+function pgliteTemplate(): Promise<Blob> {
+  template ??= (async () => {
+    const migrations = readdirSync(MIGRATIONS_DIR).sort().map((f) => f + readFileSync(join(MIGRATIONS_DIR, f), 'utf8'))
+    const file = join(tmpdir(), `qtc-pglite-template-${sha256Hex(migrations.join('\0')).slice(0, 16)}.tar`)
+    if (existsSync(file)) return new Blob([readFileSync(file)])
+    const fresh = await openDatabase({ databaseUrl: 'memory://', databaseSchema: null, dataDir: 'memory://' })
+    await migrateToLatest(fresh.db)
+    const dump = await fresh.dump!()
+    await fresh.close()
+    const partial = `${file}.${process.pid}`
+    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()))
+    renameSync(partial, file) // atomic: a parallel test process sees the whole file or none
+    return dump
+  })()
+  return template
+}
+
+/** Opens and migrates a fresh database, closed (and its schema dropped) at teardown. */
+export async function testDatabase(t: Teardown, config: Config = testConfig()): Promise<DatabaseHandle> {
+  const database = await openDatabase(config, onPostgres ? {} : { pgliteTemplate: await pgliteTemplate() })
+  t.teardown(async () => {
+    await database.close()
+    if (config.databaseUrl && config.databaseSchema) await dropSchema(config.databaseUrl, config.databaseSchema)
+  })
+  await migrateToLatest(database.db)
+  return database
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  database: DatabaseHandle
+  config: Config
+  clock: TestClock
+  /** An API key per role, each for its own principal. */
+  keys: Record<Role, string>
+  principalIds: Record<Role, string>
+  /** Headers authenticating as the principal holding `role`. */
+  as(role: Role): { authorization: string }
+}
+
+/** Builds an app on a fresh database with one principal per role; everything closes at teardown. */
+export async function buildTestApp(t: Teardown, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const config = testConfig(overrides)
+  const database = await testDatabase(t, config)
+  const clock = new TestClock()
+  const app = await buildApp({ config, database, clock })
+  t.teardown(() => app.close())
+  const keys = {} as Record<Role, string>
+  const principalIds = {} as Record<Role, string>
+  for (const role of ROLES) {
+    const created = await createPrincipal({ db: database.db, clock }, { name: `Test ${role}`, roles: [role] }, null)
+    keys[role] = created.body.apiKey!
+    principalIds[role] = created.body.principal.id
+  }
+  return { app, database, config, clock, keys, principalIds, as: (role) => ({ authorization: `Bearer ${keys[role]}` }) }
+}
