@@ -1,0 +1,96 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { ConfigError, loadConfig } from '../config.js'
+import { openDatabase } from '../db/database.js'
+import { migrateToLatest } from '../db/migrate.js'
+import { createPrincipal } from '../principals/principal.service.js'
+import { isRole, ROLES, type Role } from '../principals/roles.js'
+import { systemClock } from '../shared/clock.js'
+
+/**
+ * Exit codes, the same for every command: 0 success, 1 findings (a failed check, a failed
+ * rule test), 2 usage or configuration errors.
+ */
+export const EXIT = { ok: 0, findings: 1, usage: 2 } as const
+
+function collectRole(value: string, previous: Role[]): Role[] {
+  if (!isRole(value)) throw new InvalidArgumentError(`unknown role; one of: ${ROLES.join(', ')}`)
+  return [...previous, value]
+}
+
+async function withDatabase<T>(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+  const config = loadConfig()
+  const database = await openDatabase(config)
+  try {
+    await migrateToLatest(database.db)
+    return await work(database)
+  } finally {
+    await database.close()
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command('qtc')
+    .description('QTC quote-to-cash: database, keys and rule tooling')
+    .showHelpAfterError()
+    .exitOverride()
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations (DATABASE_URL, or the embedded database in QTC_DATA_DIR)')
+    .action(async () => {
+      const applied = await withDatabase((database) => migrateToLatest(database.db))
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'up to date\n')
+    })
+
+  const keys = program.command('keys').description('API keys and the principals that hold them')
+  keys
+    .command('create')
+    .description('Create a principal with the given roles and print its new API key (shown once). With the embedded database, stop the service first: PGlite allows one process.')
+    .requiredOption('--name <name>', 'display name of the principal')
+    .requiredOption('--role <role>', `a role (repeatable): ${ROLES.join(', ')}`, collectRole, [] as Role[])
+    .option('--json', 'print JSON for tools')
+    .action(async (options: { name: string; role: Role[]; json?: boolean }) => {
+      if (options.name.length < 1 || options.name.length > 200) throw new InvalidArgumentError('--name must be 1 to 200 characters')
+      const created = await withDatabase((database) =>
+        createPrincipal({ db: database.db, clock: systemClock }, { name: options.name, roles: options.role }, null),
+      )
+      const { principal, apiKey } = created.body
+      process.stdout.write(
+        options.json
+          ? JSON.stringify({ principalId: principal.id, roles: principal.roles, apiKey }) + '\n'
+          : `principal ${principal.id} (${principal.roles.join(', ')})\nAPI key (shown once): ${apiKey}\n`,
+      )
+    })
+
+  return program
+}
+
+/** Runs the CLI and returns its exit code instead of exiting, so tests can call it. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildCli()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode)
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version "fail" with code 0; real usage errors are already printed.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`qtc: ${error.message}\n`)
+      return EXIT.usage
+    }
+    throw error
+  }
+}
+
+const isMain = process.argv[1] && /(?:^|[\\/])(?:qtc(?:\.mjs)?|main\.ts)$/.test(process.argv[1])
+if (isMain) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`qtc: ${error instanceof Error ? error.message : String(error)}\n`)
+      process.exit(EXIT.usage)
+    },
+  )
+}
