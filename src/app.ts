@@ -14,6 +14,10 @@ import { registerProblemHandling } from './http/problem.js'
 import { registerValidation } from './http/validation.js'
 import { PrincipalView, principalRoutes } from './principals/principal.routes.js'
 import { authenticate } from './principals/principal.service.js'
+import { catalogRoutes } from './catalog/catalog.routes.js'
+import { EvaluationSchema, evaluationRoutes } from './evaluation/evaluation.routes.js'
+import { ruleSetRoutes } from './rules/rule-set.routes.js'
+import { RuleSetRegistry } from './rules/rule-set.service.js'
 import { sha256Hex } from './shared/hash.js'
 import { systemClock, type Clock } from './shared/clock.js'
 
@@ -21,6 +25,8 @@ export interface AppDeps {
   config: Config
   database: DatabaseHandle
   clock?: Clock
+  /** A registry to serve from; by default one loading `config.rulesDir` and `config.priceBooksDir`. */
+  ruleSets?: RuleSetRegistry
 }
 
 /** Log redaction: credentials never reach a log line, wherever they appear. */
@@ -89,8 +95,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerAuth(app, (key) => authenticate({ db: database.db, clock }, key))
 
-  const extraChecks: ReadinessCheck[] = []
+  const ruleSets = deps.ruleSets ?? new RuleSetRegistry({ db: database.db, clock, log: app.log as never, rulesDir: config.rulesDir, priceBooksDir: config.priceBooksDir })
+  if (!deps.ruleSets) await ruleSets.start()
+
+  const extraChecks: ReadinessCheck[] = [{ name: 'ruleSet', check: async () => (ruleSets.isLoaded() ? null : 'no valid rule set loaded') }]
   await app.register(healthRoutes, { db: database.db, extraChecks })
   await app.register(principalRoutes, { deps: { db: database.db, clock } })
+  app.addSchema(EvaluationSchema)
+  await app.register(evaluationRoutes, { deps: { db: database.db, clock, ruleSets }, maxCartLines: config.maxCartLines })
+  await app.register(catalogRoutes, { ruleSets })
+  await app.register(ruleSetRoutes, { ruleSets })
   return app
 }

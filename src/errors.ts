@@ -18,10 +18,6 @@ export type ErrorCode =
   | 'FORBIDDEN'
   /** No such route, or no such object visible to this principal (existence is not revealed). */
   | 'NOT_FOUND'
-  /** The method is not allowed on this route. */
-  | 'METHOD_NOT_ALLOWED'
-  /** A unique value (a name, a number) is already taken. */
-  | 'ALREADY_EXISTS'
   /** A request with the same Idempotency-Key is still being processed. */
   | 'IDEMPOTENCY_IN_FLIGHT'
   /** The Idempotency-Key was already used with a different request (method, path or body). */
@@ -32,6 +28,12 @@ export type ErrorCode =
   | 'PRECONDITION_REQUIRED'
   /** The principal sent more requests than RATE_LIMIT_PER_MINUTE allows. */
   | 'RATE_LIMITED'
+  /** The cart cannot be evaluated: unknown or inactive sku, no price book, bad quantity or term, option not in its group. */
+  | 'CART_INVALID'
+  /** A rule failed at run time (a json-logic error, a computed value of the wrong kind); the detail names the rule. */
+  | 'RULE_EVALUATION_FAILED'
+  /** Rule or price-book files failed validation or static checks; `errors` names file, rule id and path. */
+  | 'RULE_SET_INVALID'
   /** The database is unreachable or not migrated; the service cannot answer yet. */
   | 'NOT_READY'
   /** Anything unexpected; details are logged, never returned. */
@@ -45,13 +47,14 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  ALREADY_EXISTS: 409,
   IDEMPOTENCY_IN_FLIGHT: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
   PRECONDITION_FAILED: 412,
   PRECONDITION_REQUIRED: 428,
   RATE_LIMITED: 429,
+  CART_INVALID: 422,
+  RULE_EVALUATION_FAILED: 500,
+  RULE_SET_INVALID: 422,
   NOT_READY: 503,
   INTERNAL: 500,
 }

@@ -34,7 +34,29 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp
 }
 
+export interface RuleSetVersionsTable {
+  rule_set_hash: string
+  price_book_hash: string
+  sources: unknown
+  summary: unknown
+  published_by: string | null
+  published_at: Timestamp
+}
+
+export interface DecisionsTable {
+  id: string
+  kind: 'evaluation'
+  rule_set_hash: string
+  price_book_hash: string
+  principal_id: string
+  input: unknown
+  output: unknown
+  created_at: Timestamp
+}
+
 export interface Database {
+  rule_set_versions: RuleSetVersionsTable
+  decisions: DecisionsTable
   principals: PrincipalsTable
   api_keys: ApiKeysTable
   idempotency_keys: IdempotencyKeysTable

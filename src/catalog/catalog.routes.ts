@@ -1,0 +1,51 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { formatAmount } from '../money/money.js'
+import { problemResponses } from '../http/problem.js'
+import { SELLING_ROLES, type Role } from '../principals/roles.js'
+import type { RuleSetRegistry } from '../rules/rule-set.service.js'
+
+const READERS: readonly Role[] = [...SELLING_ROLES, 'pricing_analyst']
+const Loose = Type.Object({}, { additionalProperties: true })
+
+export const catalogRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistry }> = async (app, { ruleSets }) => {
+  app.get('/v1/catalog/products', {
+    config: { roles: READERS },
+    schema: {
+      tags: ['catalog'],
+      summary: 'Products of the serving catalog, by sku',
+      querystring: Type.Object({
+        limit: Type.Integer({ minimum: 1, maximum: 100, default: 100 }),
+        starting_after: Type.Optional(Type.String({ maxLength: 64 })),
+        family: Type.Optional(Type.String({ maxLength: 100 })),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ data: Type.Array(Loose), hasMore: Type.Boolean(), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problemResponses(403, 503) },
+    },
+  }, async (request) => {
+    const { catalog } = ruleSets.get().priceBooks
+    const { limit, starting_after: after, family } = request.query
+    const all = [...catalog.products.values()]
+      .filter((p) => (!family || p.family === family) && (!after || p.sku > after))
+      .sort((a, b) => a.sku.localeCompare(b.sku))
+    const data = all.slice(0, limit).map((p) => ({ ...p, bundle: catalog.bundles.get(p.sku) ?? null }))
+    return { data, hasMore: all.length > limit, nextCursor: all.length > limit ? data[data.length - 1]!.sku : null }
+  })
+
+  app.get('/v1/price-books', {
+    config: { roles: READERS },
+    schema: { tags: ['catalog'], summary: 'Price books of the serving set, with their entries', response: { 200: Type.Object({ priceBookHash: Type.String(), data: Type.Array(Loose) }), ...problemResponses(403, 503) } },
+  }, async () => {
+    const { priceBooks, priceBookHash } = ruleSets.get()
+    return {
+      priceBookHash,
+      data: priceBooks.books.map((b) => ({
+        id: b.id, name: b.name, currency: b.currency, validFrom: b.validFrom, validTo: b.validTo, priority: b.priority, applicability: b.applicability,
+        entries: [...b.entries.values()].map((e) => ({
+          sku: e.sku,
+          listPrice: formatAmount(e.listMinor, b.currency),
+          ...(e.tiering ? { tiering: { mode: e.tiering.mode, tiers: e.tiering.tiers.map((t) => ({ upTo: t.upTo, unitPrice: formatAmount(t.unitMinor, b.currency) })) } } : {}),
+        })),
+      })),
+    }
+  })
+}

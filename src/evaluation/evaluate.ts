@@ -1,0 +1,700 @@
+import Big from 'big.js'
+import { PERIOD_MONTHS, type Product } from '../catalog/catalog.schema.js'
+import { selectPriceBook, type PriceBook, type PriceEntry } from '../catalog/catalog.js'
+import { currencyExponent, isCurrency } from '../money/currency.js'
+import { MoneyError, parseDecimal, roundDiv, toMinorUnits } from '../money/money.js'
+import type { FieldError } from '../errors.js'
+import { applyLogic, isLogic } from '../rules/json-logic.js'
+import { RuleEvaluationError, type RuleFacts, type RuleOutcome } from '../rules/rule-runner.js'
+import type { LoadedRule, RuleSet } from '../rules/rule-set.js'
+import type { EventOf, RuleSetName } from '../rules/rule-file.schema.js'
+import type { Cart } from './cart.schema.js'
+import {
+  worst,
+  type Adjustment, type ApprovalStep, type Breach, type Evaluation, type GuardrailOutcome, type Issue,
+  type PricedLine, type Recommendation, type Suppressed, type TraceEntry, type TraceLevel, type Totals,
+} from './evaluation.js'
+import { clampAdjustment, extend, MILLI, percentOff, rampSchedule, ratioPercent, tieredAmount, toQtyMilli } from './pricing.js'
+
+/** The cart cannot be evaluated as sent (unknown sku, no price book…): each problem names its field. */
+export class CartError extends Error {
+  override name = 'CartError'
+  constructor(readonly errors: FieldError[]) {
+    super(errors.map((e) => `${e.pointer}: ${e.detail}`).join('; '))
+  }
+}
+
+/** A line while it moves through the pipeline: what the cart said, resolved against catalog and book. */
+interface WorkLine {
+  product: Product
+  entry: PriceEntry
+  source: PricedLine['source']
+  cartIndex: number | null
+  parentIndex: number | null
+  addedBy: string | null
+  quantity: number
+  qtyMilli: bigint
+  termMonths: number | null
+  startDate: string
+  options: string[]
+  manualDiscount: Big | null
+}
+
+interface Context {
+  ruleSet: RuleSet
+  cart: Cart
+  book: PriceBook
+  channel: string
+  trace: TraceLevel
+  traceEntries: TraceEntry[]
+  account: Record<string, unknown>
+}
+
+const ZERO = new Big(0)
+
+function majorNumber(minor: bigint, currency: string): number {
+  return Number(minor) / 10 ** currencyExponent(currency)
+}
+
+function lineFacts(line: WorkLine, index: number, lines: WorkLine[], currency: string): Record<string, unknown> {
+  return {
+    index,
+    sku: line.product.sku,
+    name: line.product.name,
+    family: line.product.family,
+    category: line.product.category,
+    type: line.product.type,
+    unit: line.product.unit,
+    billingPeriod: line.product.billingPeriod ?? null,
+    quantity: line.quantity,
+    termMonths: line.termMonths,
+    startDate: line.startDate,
+    options: line.options,
+    source: line.source,
+    parentSku: line.parentIndex === null ? null : lines[line.parentIndex]!.product.sku,
+    manualDiscountPercent: line.manualDiscount ? Number(line.manualDiscount) : 0,
+    listUnitPrice: majorNumber(line.entry.listMinor, currency),
+    unitCost: line.entry.costMinor === null ? null : majorNumber(line.entry.costMinor, currency),
+  }
+}
+
+function pricedLineFacts(base: Record<string, unknown>, p: PricedLine, currency: string): Record<string, unknown> {
+  return {
+    ...base,
+    netUnitPrice: majorNumber(p.netUnitMinor, currency),
+    netAmount: majorNumber(p.netAmountMinor, currency),
+    contractAmount: majorNumber(p.contractAmountMinor, currency),
+    discountPercent: ratioPercent(p.discount.part, p.discount.whole),
+    marginPercent: p.margin ? ratioPercent(p.margin.part, p.margin.whole) : null,
+  }
+}
+
+function quoteFacts(ctx: Context, lines: WorkLine[]): Record<string, unknown> {
+  const quantityBySku: Record<string, number> = {}
+  const quantityByCategory: Record<string, number> = {}
+  for (const l of lines) {
+    quantityBySku[l.product.sku] = (quantityBySku[l.product.sku] ?? 0) + l.quantity
+    quantityByCategory[l.product.category] = (quantityByCategory[l.product.category] ?? 0) + l.quantity
+  }
+  const unique = (values: string[]) => [...new Set(values)].sort()
+  return {
+    currency: ctx.cart.currency,
+    date: ctx.cart.date,
+    channel: ctx.channel,
+    promoCodes: ctx.cart.promoCodes ?? [],
+    paymentTermsDays: ctx.cart.paymentTermsDays ?? 30,
+    priceBookId: ctx.book.id,
+    skus: unique(lines.map((l) => l.product.sku)),
+    families: unique(lines.map((l) => l.product.family)),
+    categories: unique(lines.map((l) => l.product.category)),
+    lineCount: lines.length,
+    hasRecurring: lines.some((l) => l.product.type === 'recurring'),
+    maxTermMonths: Math.max(0, ...lines.map((l) => l.termMonths ?? 0)),
+    quantityBySku,
+    quantityByCategory,
+  }
+}
+
+/** Runs one set's rules of one scope and records the trace; returns the outcomes in priority order. */
+async function runRules(ctx: Context, set: RuleSetName, scope: 'line' | 'quote', facts: RuleFacts, line?: number): Promise<RuleOutcome[]> {
+  const outcomes = await ctx.ruleSet.runner(set, scope, ctx.cart.date).run(facts, ctx.trace !== 'none')
+  if (ctx.trace !== 'none') {
+    for (const o of outcomes) {
+      if (!o.fired && ctx.trace !== 'full') continue
+      ctx.traceEntries.push({
+        stage: set,
+        ruleId: o.rule.id,
+        ...(line === undefined ? {} : { line }),
+        fired: o.fired,
+        ...(o.facts ? { facts: o.facts } : {}),
+        ...(o.failed ? { failed: o.failed } : {}),
+      })
+    }
+  }
+  return outcomes
+}
+
+/** Evaluates an event param: literal, or json-logic over the rule's facts. Errors name the rule and param. */
+function param(rule: LoadedRule, name: string, value: unknown, facts: RuleFacts): unknown {
+  if (!isLogic(value)) return value
+  try {
+    return applyLogic(value.$logic, facts)
+  } catch (error) {
+    throw new RuleEvaluationError(rule.id, `event param ${name}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+function decimalParam(rule: LoadedRule, name: string, value: unknown, facts: RuleFacts): Big {
+  const v = param(rule, name, value, facts)
+  if (typeof v === 'number' && Number.isFinite(v)) return new Big(String(v))
+  if (typeof v === 'string') {
+    try {
+      return parseDecimal(v)
+    } catch {
+      // fall through to the error below
+    }
+  }
+  throw new RuleEvaluationError(rule.id, `event param ${name} is not a finite number (got ${JSON.stringify(v)})`)
+}
+
+function amountParam(rule: LoadedRule, name: string, value: unknown, facts: RuleFacts, currency: string): bigint {
+  const v = decimalParam(rule, name, value, facts)
+  try {
+    return toMinorUnits(v, currency, 'half_even')
+  } catch (error) {
+    throw new RuleEvaluationError(rule.id, `event param ${name}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+function quantityParam(rule: LoadedRule, name: string, value: unknown, facts: RuleFacts): number {
+  const v = param(rule, name, value ?? 1, facts)
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 10_000_000) {
+    throw new RuleEvaluationError(rule.id, `event param ${name} must be a whole number from 1 (got ${JSON.stringify(v)})`)
+  }
+  return v
+}
+
+function eventOf<T extends LoadedRule['event']['type']>(rule: LoadedRule, type: T): EventOf<T> | undefined {
+  return rule.event.type === type ? (rule.event as EventOf<T>) : undefined
+}
+
+// ---------------------------------------------------------------------------------------
+// 0. Resolve the cart against catalog and price book
+// ---------------------------------------------------------------------------------------
+
+function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors: Issue[]): { book: PriceBook; lines: WorkLine[] } {
+  const errors: FieldError[] = []
+  if (!isCurrency(cart.currency)) throw new CartError([{ pointer: '/currency', detail: `unknown currency ${cart.currency}` }])
+  const book = selectPriceBook(ruleSet.priceBooks.books, {
+    currency: cart.currency, date: cart.date, segment: cart.account.segment, channel, country: cart.account.country,
+  })
+  if (!book) {
+    throw new CartError([{ pointer: '/currency', detail: `no price book in ${cart.currency} applies on ${cart.date} to segment ${cart.account.segment}, channel ${channel}, country ${cart.account.country}` }])
+  }
+  const { products, bundles } = ruleSet.priceBooks.catalog
+  const lines: WorkLine[] = []
+  const resolve = (sku: string, pointer: string): { product: Product; entry: PriceEntry } | undefined => {
+    const product = products.get(sku)
+    if (!product) return void errors.push({ pointer, detail: `unknown sku ${sku}` })
+    if (!product.active) return void errors.push({ pointer, detail: `${sku} is no longer sold (inactive)` })
+    const entry = book.entries.get(sku)
+    if (!entry) return void errors.push({ pointer, detail: `${sku} has no price in price book ${book.id}` })
+    return { product, entry }
+  }
+
+  cart.lines.forEach((cartLine, i) => {
+    const at = `/lines/${i}`
+    const resolved = resolve(cartLine.sku, `${at}/sku`)
+    if (!resolved) return
+    const { product, entry } = resolved
+    const qtyMilli = toQtyMilli(cartLine.quantity)
+    if (qtyMilli === null || (!product.fractionalQuantity && qtyMilli % 1000n !== 0n)) {
+      errors.push({ pointer: `${at}/quantity`, detail: product.fractionalQuantity ? 'at most 3 decimals' : `${product.unit} quantities must be whole numbers` })
+      return
+    }
+    let termMonths: number | null = null
+    if (product.type === 'recurring') {
+      termMonths = cartLine.termMonths ?? product.defaultTermMonths ?? 12
+      const periodMonths = PERIOD_MONTHS[product.billingPeriod!]
+      if (termMonths % periodMonths !== 0) errors.push({ pointer: `${at}/termMonths`, detail: `must be a multiple of ${periodMonths} (billed per ${product.billingPeriod})` })
+    } else if (cartLine.termMonths !== undefined) {
+      errors.push({ pointer: `${at}/termMonths`, detail: `${product.sku} is not a subscription` })
+    }
+    const startDate = cartLine.startDate ?? cart.date
+    if (startDate < book.validFrom) errors.push({ pointer: `${at}/startDate`, detail: `before price book ${book.id} starts (${book.validFrom})` })
+    if (book.validTo && startDate > book.validTo) errors.push({ pointer: `${at}/startDate`, detail: `after price book ${book.id} ends (${book.validTo})` })
+    const manualDiscount = cartLine.manualDiscountPercent ? new Big(cartLine.manualDiscountPercent) : null
+    if (manualDiscount && manualDiscount.gt(100)) errors.push({ pointer: `${at}/manualDiscountPercent`, detail: 'at most 100' })
+
+    const bundle = bundles.get(product.sku)
+    const chosen = cartLine.options ?? []
+    if (chosen.length > 0 && !bundle) errors.push({ pointer: `${at}/options`, detail: `${product.sku} is not a bundle and has no options` })
+    const parentIndex = lines.length
+    lines.push({ product, entry, source: 'cart', cartIndex: i, parentIndex: null, addedBy: null, quantity: cartLine.quantity, qtyMilli, termMonths, startDate, options: chosen.map((o) => o.sku), manualDiscount })
+    if (!bundle) return
+
+    // Options: each must belong to a group; groups left empty take their defaults; counts are configuration findings.
+    const seen = new Set<string>()
+    const picked: Array<{ sku: string; quantity: number; pointer: string }> = []
+    chosen.forEach((option, j) => {
+      const pointer = `${at}/options/${j}/sku`
+      if (seen.has(option.sku)) errors.push({ pointer, detail: `${option.sku} chosen twice` })
+      seen.add(option.sku)
+      const group = bundle.optionGroups.find((g) => g.options.some((o) => o.sku === option.sku))
+      if (!group) errors.push({ pointer, detail: `${option.sku} is not an option of ${product.sku}` })
+      else picked.push({ sku: option.sku, quantity: option.quantity ?? group.options.find((o) => o.sku === option.sku)!.quantity, pointer })
+    })
+    for (const group of bundle.optionGroups) {
+      const inGroup = picked.filter((p) => group.options.some((o) => o.sku === p.sku))
+      if (inGroup.length === 0) {
+        for (const d of group.options.filter((o) => o.default)) inGroup.push({ sku: d.sku, quantity: d.quantity, pointer: `${at}/options` })
+        picked.push(...inGroup.filter((p) => !picked.includes(p)))
+      }
+      if (inGroup.length < group.min || inGroup.length > group.max) {
+        configErrors.push({ code: 'OPTION_GROUP_COUNT', message: `${product.sku}: choose ${group.min === group.max ? group.min : `${group.min} to ${group.max}`} of "${group.name}" (${inGroup.length} chosen)`, line: parentIndex })
+      }
+    }
+    for (const option of picked) {
+      const r = resolve(option.sku, option.pointer)
+      if (!r) continue
+      const optionMilli = qtyMilli * BigInt(option.quantity)
+      lines.push({
+        product: r.product, entry: r.entry, source: 'option', cartIndex: i, parentIndex, addedBy: null,
+        quantity: Number(optionMilli) / 1000, qtyMilli: optionMilli,
+        termMonths: r.product.type === 'recurring' ? termMonths ?? r.product.defaultTermMonths ?? 12 : null,
+        startDate, options: [], manualDiscount,
+      })
+    }
+  })
+  if (errors.length > 0) throw new CartError(errors)
+  return { book, lines }
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Configure
+// ---------------------------------------------------------------------------------------
+
+async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['configuration']): Promise<WorkLine[]> {
+  const { cart } = ctx
+  const quote = quoteFacts(ctx, lines)
+  const fired: Array<{ rule: LoadedRule; facts: RuleFacts; line?: number }> = []
+  for (const o of await runRules(ctx, 'configuration', 'quote', { quote, account: ctx.account })) {
+    if (o.fired) fired.push({ rule: o.rule, facts: { quote, account: ctx.account } })
+  }
+  for (const [i, line] of lines.entries()) {
+    const facts = { line: lineFacts(line, i, lines, cart.currency), quote, account: ctx.account }
+    for (const o of await runRules(ctx, 'configuration', 'line', facts, i)) if (o.fired) fired.push({ rule: o.rule, facts, line: i })
+  }
+
+  const required = new Map<string, { quantity: number; rule: LoadedRule; reason: string }>()
+  for (const { rule, facts, line } of fired) {
+    const at = line === undefined ? {} : { line }
+    const e = rule.event
+    if (e.type === 'config.invalid') result.errors.push({ code: 'CONFIGURATION_INVALID', message: e.params.message, ruleId: rule.id, ...at })
+    else if (e.type === 'config.warn') result.warnings.push({ code: 'CONFIGURATION_WARNING', message: e.params.message, ruleId: rule.id, ...at })
+    else if (e.type === 'config.exclude') {
+      const present = e.params.skus.filter((s) => (quote.skus as string[]).includes(s))
+      if (present.length > 0) result.errors.push({ code: 'CONFIGURATION_EXCLUDED', message: `${e.params.reason} (${present.join(', ')})`, ruleId: rule.id, ...at })
+    } else if (e.type === 'config.require') {
+      const quantity = quantityParam(rule, 'quantity', e.params.quantity, facts)
+      const current = required.get(e.params.sku)
+      if (!current || quantity > current.quantity) required.set(e.params.sku, { quantity, rule, reason: e.params.reason })
+    }
+  }
+
+  const added: WorkLine[] = []
+  for (const [sku, need] of required) {
+    const have = lines.filter((l) => l.product.sku === sku).reduce((sum, l) => sum + l.quantity, 0)
+    if (have >= need.quantity) continue
+    if (have > 0) {
+      result.errors.push({ code: 'CONFIGURATION_REQUIRES', message: `${need.reason}: at least ${need.quantity} × ${sku} (cart has ${have})`, ruleId: need.rule.id })
+      continue
+    }
+    const product = ctx.ruleSet.priceBooks.catalog.products.get(sku)!
+    const entry = ctx.book.entries.get(sku)
+    if (!product.active || !entry) {
+      result.errors.push({ code: 'CONFIGURATION_REQUIRES', message: `${need.reason}: ${sku} is required but not sold in price book ${ctx.book.id}`, ruleId: need.rule.id })
+      continue
+    }
+    added.push({
+      product, entry, source: 'rule', cartIndex: null, parentIndex: null, addedBy: need.rule.id,
+      quantity: need.quantity, qtyMilli: BigInt(need.quantity) * 1000n,
+      termMonths: product.type === 'recurring' ? product.defaultTermMonths ?? 12 : null,
+      startDate: cart.date, options: [], manualDiscount: null,
+    })
+    result.added.push({ sku, quantity: need.quantity, ruleId: need.rule.id, reason: need.reason })
+  }
+
+  const all = [...lines, ...added]
+  const totals = new Map<string, number>()
+  for (const l of all) totals.set(l.product.sku, (totals.get(l.product.sku) ?? 0) + l.quantity)
+  for (const [sku, quantity] of totals) {
+    const p = ctx.ruleSet.priceBooks.catalog.products.get(sku)!
+    if (p.minQuantity && quantity < p.minQuantity) result.errors.push({ code: 'QUANTITY_BELOW_MINIMUM', message: `${sku}: at least ${p.minQuantity} ${p.unit} (cart has ${quantity})` })
+    if (p.maxQuantity && quantity > p.maxQuantity) result.errors.push({ code: 'QUANTITY_ABOVE_MAXIMUM', message: `${sku}: at most ${p.maxQuantity} ${p.unit} (cart has ${quantity})` })
+  }
+  return all
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Price
+// ---------------------------------------------------------------------------------------
+
+function appliesTo(rule: LoadedRule, line: WorkLine): boolean {
+  const target = eventOf(rule, 'price.adjust')?.params.appliesTo
+  if (!target) return true
+  const { sku, family, category } = line.product
+  return Boolean(target.skus?.includes(sku) || target.families?.includes(family) || target.categories?.includes(category))
+}
+
+async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promise<PricedLine[]> {
+  const { cart } = ctx
+  const currency = cart.currency
+  const quote = quoteFacts(ctx, lines)
+  const quoteFired = (await runRules(ctx, 'pricing', 'quote', { quote, account: ctx.account })).filter((o) => o.fired).map((o) => o.rule)
+  const promoCodes = new Set(cart.promoCodes ?? [])
+  const promoApplied = new Set<string>()
+  const priced: PricedLine[] = []
+
+  for (const [i, line] of lines.entries()) {
+    const facts: RuleFacts = { line: lineFacts(line, i, lines, currency), quote, account: ctx.account }
+    const lineFired = (await runRules(ctx, 'pricing', 'line', facts, i)).filter((o) => o.fired).map((o) => o.rule)
+    const adjustments: Adjustment[] = []
+    const suppressed: Suppressed[] = []
+    const listAmount = extend(line.entry.listMinor, line.qtyMilli)
+    let running = listAmount
+
+    // A. Base price: the highest-priority price.set / price.tiered rule, else the book's tiers, else list.
+    const baseRules = lineFired.filter((r) => r.event.type === 'price.set' || r.event.type === 'price.tiered')
+    const baseRule = baseRules[0]
+    for (const other of baseRules.slice(1)) suppressed.push({ ruleId: other.id, reason: `base price already set by ${baseRule!.id} (higher priority)` })
+    if (baseRule) {
+      const set = eventOf(baseRule, 'price.set')
+      const tiered = eventOf(baseRule, 'price.tiered')
+      let amount: bigint
+      if (set) amount = extend(amountParam(baseRule, 'unitPrice', set.params.unitPrice, facts, currency), line.qtyMilli)
+      else {
+        const tiers = tiered!.params.tiers.map((t) => ({ upTo: t.upTo, unitMinor: amountParamLiteral(baseRule, t.unitPrice, currency) }))
+        amount = tieredAmount({ mode: tiered!.params.mode, tiers }, line.qtyMilli).amountMinor
+      }
+      adjustments.push({ ruleId: baseRule.id, kind: set ? 'set' : 'tier', label: (set ?? tiered)!.params.label, amountMinor: amount - running })
+      running = amount
+    } else if (line.entry.tiering) {
+      const { amountMinor, tierIndex } = tieredAmount(line.entry.tiering, line.qtyMilli)
+      if (amountMinor !== running) {
+        adjustments.push({ ruleId: null, kind: 'book_tier', label: `${ctx.book.name}: ${line.entry.tiering.mode} tier ${tierIndex + 1}`, amountMinor: amountMinor - running })
+      }
+      running = amountMinor
+    }
+    const baseAmount = running
+
+    // B. Adjustments in priority order: promotions need their code; one per stacking group; an exclusive one stands alone.
+    let candidates = [...lineFired.filter((r) => r.event.type === 'price.adjust'), ...quoteFired.filter((r) => r.event.type === 'price.adjust' && appliesTo(r, line))]
+    candidates.sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id))
+    candidates = candidates.filter((r) => {
+      const code = eventOf(r, 'price.adjust')!.params.promoCode
+      if (code && !promoCodes.has(code)) {
+        suppressed.push({ ruleId: r.id, reason: `promotion code ${code} not entered` })
+        return false
+      }
+      return true
+    })
+    const exclusive = candidates.find((r) => eventOf(r, 'price.adjust')!.params.exclusive)
+    if (exclusive) {
+      for (const r of candidates) if (r !== exclusive) suppressed.push({ ruleId: r.id, reason: `exclusive adjustment ${exclusive.id} applies alone` })
+      candidates = [exclusive]
+    }
+    const groups = new Map<string, string>()
+    for (const rule of candidates) {
+      const p = eventOf(rule, 'price.adjust')!.params
+      if (p.group) {
+        const holder = groups.get(p.group)
+        if (holder) {
+          suppressed.push({ ruleId: rule.id, reason: `stacking group ${p.group} already used by ${holder}` })
+          continue
+        }
+        groups.set(p.group, rule.id)
+      }
+      let amountMinor: bigint
+      let percent: string | undefined
+      if (p.percent !== undefined) {
+        const pct = decimalParam(rule, 'percent', p.percent, facts)
+        if (pct.gt(100) || pct.lt(-1000)) throw new RuleEvaluationError(rule.id, `event param percent ${pct.toString()} is outside -1000..100`)
+        percent = pct.toString()
+        amountMinor = percentOff(running, pct)
+      } else {
+        const amount = amountParam(rule, 'amount', p.amount, facts, currency)
+        amountMinor = clampAdjustment(running, -(p.per === 'line' ? amount : extend(amount, line.qtyMilli)))
+      }
+      if (p.promoCode) promoApplied.add(p.promoCode)
+      adjustments.push({
+        ruleId: rule.id, kind: percent === undefined ? 'amount' : 'percent', label: p.label, amountMinor,
+        ...(percent === undefined ? {} : { percent }), ...(p.promoCode ? { promoCode: p.promoCode } : {}), ...(p.group ? { group: p.group } : {}),
+      })
+      running += amountMinor
+    }
+
+    // C. The rep's manual discount, last, on what the rules left.
+    if (line.manualDiscount && line.manualDiscount.gt(ZERO)) {
+      const amountMinor = percentOff(running, line.manualDiscount)
+      adjustments.push({ ruleId: null, kind: 'manual', label: 'Manual discount', percent: line.manualDiscount.toString(), amountMinor })
+      running += amountMinor
+    }
+
+    // D. Term: periods, and the year-over-year ramp of multi-year subscriptions.
+    const recurring = line.product.type === 'recurring'
+    const periodMonths = recurring ? PERIOD_MONTHS[line.product.billingPeriod!] : 0
+    const periods = recurring ? line.termMonths! / periodMonths : 1
+    const rampRule = lineFired.find((r) => r.event.type === 'price.ramp')
+    let ramp: PricedLine['ramp'] = null
+    let contractAmount = running * BigInt(periods)
+    if (recurring) {
+      const uplift = rampRule && line.termMonths! > 12 ? decimalParam(rampRule, 'upliftPercent', eventOf(rampRule, 'price.ramp')!.params.upliftPercent, facts) : null
+      if (rampRule && !uplift) suppressed.push({ ruleId: rampRule.id, reason: 'a ramp needs a term over 12 months' })
+      ramp = rampSchedule(running, line.termMonths!, periodMonths, uplift)
+      contractAmount = ramp.reduce((sum, y) => sum + y.amountMinor, 0n)
+      if (!uplift) ramp = null
+    }
+
+    const costAmount = line.entry.costMinor === null ? null : extend(line.entry.costMinor, line.qtyMilli)
+    priced.push({
+      index: i,
+      sku: line.product.sku,
+      name: line.product.name,
+      family: line.product.family,
+      category: line.product.category,
+      type: line.product.type,
+      unit: line.product.unit,
+      billingPeriod: line.product.billingPeriod ?? null,
+      source: line.source,
+      cartIndex: line.cartIndex,
+      parentIndex: line.parentIndex,
+      addedBy: line.addedBy,
+      quantity: line.quantity,
+      qtyMilli: line.qtyMilli,
+      termMonths: line.termMonths,
+      startDate: line.startDate,
+      periods,
+      listUnitMinor: line.entry.listMinor,
+      unitCostMinor: line.entry.costMinor,
+      listAmountMinor: listAmount,
+      baseAmountMinor: baseAmount,
+      netAmountMinor: running,
+      netUnitMinor: roundDiv(running * MILLI, line.qtyMilli, 'half_even'),
+      contractAmountMinor: contractAmount,
+      costAmountMinor: costAmount,
+      adjustments,
+      suppressed,
+      ramp,
+      discount: { part: baseAmount - running, whole: baseAmount },
+      margin: costAmount === null || running === 0n ? null : { part: running - costAmount, whole: running },
+      guardrail: { outcome: 'allowed', breaches: [] },
+    })
+  }
+
+  for (const code of promoCodes) {
+    if (!promoApplied.has(code)) warnings.push({ code: 'PROMO_CODE_NOT_APPLIED', message: `promotion code ${code} does not apply to this cart` })
+  }
+  return priced
+}
+
+/** Tier prices in a rule are literal decimals (validated by the schema); a bad one still names its rule. */
+function amountParamLiteral(rule: LoadedRule, value: string, currency: string): bigint {
+  try {
+    return toMinorUnits(value, currency, 'half_even')
+  } catch (error) {
+    if (error instanceof MoneyError) throw new RuleEvaluationError(rule.id, `tier unit price ${value}: ${error.message}`)
+    throw error
+  }
+}
+
+function computeTotals(lines: PricedLine[]): Totals {
+  let listMinor = 0n, netBeforeRamp = 0n, baseMinor = 0n, netMinor = 0n, oneTimeMinor = 0n, annualRecurringMinor = 0n, costMinor = 0n
+  for (const l of lines) {
+    const periods = BigInt(l.periods)
+    listMinor += l.listAmountMinor * periods
+    baseMinor += l.baseAmountMinor * periods
+    netBeforeRamp += l.netAmountMinor * periods
+    netMinor += l.contractAmountMinor
+    costMinor += (l.costAmountMinor ?? 0n) * periods
+    if (l.type === 'recurring') annualRecurringMinor += l.netAmountMinor * BigInt(12 / PERIOD_MONTHS[l.billingPeriod as keyof typeof PERIOD_MONTHS])
+    else oneTimeMinor += l.contractAmountMinor
+  }
+  return {
+    listMinor,
+    standardMinor: baseMinor,
+    discountMinor: baseMinor - netBeforeRamp,
+    rampUpliftMinor: netMinor - netBeforeRamp,
+    netMinor,
+    oneTimeMinor,
+    annualRecurringMinor,
+    costMinor,
+    discount: { part: baseMinor - netBeforeRamp, whole: baseMinor },
+    margin: { part: netMinor - costMinor, whole: netMinor },
+  }
+}
+
+function pricedQuoteFacts(base: Record<string, unknown>, lines: PricedLine[], totals: Totals, currency: string, outcome?: GuardrailOutcome): Record<string, unknown> {
+  const margins = lines.filter((l) => l.margin).map((l) => ratioPercent(l.margin!.part, l.margin!.whole))
+  return {
+    ...base,
+    listTotal: majorNumber(totals.listMinor, currency),
+    netTotal: majorNumber(totals.netMinor, currency),
+    oneTimeTotal: majorNumber(totals.oneTimeMinor, currency),
+    annualRecurringTotal: majorNumber(totals.annualRecurringMinor, currency),
+    discountPercent: ratioPercent(totals.discount.part, totals.discount.whole),
+    maxLineDiscountPercent: Math.max(0, ...lines.map((l) => ratioPercent(l.discount.part, l.discount.whole))),
+    minLineMarginPercent: margins.length ? Math.min(...margins) : null,
+    ...(outcome ? { guardrailOutcome: outcome } : {}),
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Guard
+// ---------------------------------------------------------------------------------------
+
+/** Whether part/whole (in percent) or an amount lies outside [min, max]; exact, no float. */
+function breachOf(rule: LoadedRule, facts: RuleFacts, metric: { kind: 'ratio'; part: bigint; whole: bigint } | { kind: 'amount'; minor: bigint } | null, currency: string): Omit<Breach, 'ruleId' | 'reason' | 'outcome'> | null {
+  const p = eventOf(rule, 'guardrail.limit')!.params
+  if (!p.metric) return { metric: null }
+  if (!metric) return null
+  const bound = (name: 'min' | 'max', value: unknown) => (value === undefined ? undefined : decimalParam(rule, name, value, facts))
+  const min = bound('min', p.min)
+  const max = bound('max', p.max)
+  let below: boolean, above: boolean, actual: string
+  if (metric.kind === 'ratio') {
+    if (metric.whole === 0n) return null
+    const scaled = new Big(metric.part.toString()).times(100)
+    const whole = new Big(metric.whole.toString())
+    below = min !== undefined && scaled.lt(min.times(whole))
+    above = max !== undefined && scaled.gt(max.times(whole))
+    actual = scaled.div(whole).round(2, Big.roundHalfEven).toFixed(2)
+  } else {
+    const exp = currencyExponent(currency)
+    const value = new Big(metric.minor.toString()).div(new Big(10).pow(exp))
+    below = min !== undefined && value.lt(min)
+    above = max !== undefined && value.gt(max)
+    actual = value.toFixed(exp)
+  }
+  if (!below && !above) return null
+  return { metric: p.metric, ...(min !== undefined ? { min: min.toString() } : {}), ...(max !== undefined ? { max: max.toString() } : {}), actual }
+}
+
+async function guard(ctx: Context, work: WorkLine[], lines: PricedLine[], quoteBase: Record<string, unknown>, totals: Totals): Promise<Evaluation['guardrails']> {
+  const currency = ctx.cart.currency
+  const quote = pricedQuoteFacts(quoteBase, lines, totals, currency)
+  for (const [i, line] of lines.entries()) {
+    const facts: RuleFacts = { line: pricedLineFacts(lineFacts(work[i]!, i, work, currency), line, currency), quote, account: ctx.account }
+    for (const o of await runRules(ctx, 'guardrails', 'line', facts, i)) {
+      if (!o.fired) continue
+      const p = eventOf(o.rule, 'guardrail.limit')!.params
+      const metric = p.metric === 'discountPercent' ? { kind: 'ratio' as const, ...line.discount }
+        : p.metric === 'marginPercent' ? (line.margin ? { kind: 'ratio' as const, ...line.margin } : null)
+        : { kind: 'amount' as const, minor: line.netUnitMinor }
+      const breach = breachOf(o.rule, facts, metric, currency)
+      if (!breach) continue
+      line.guardrail.breaches.push({ ruleId: o.rule.id, ...breach, outcome: p.outcome, reason: p.reason })
+      line.guardrail.outcome = worst(line.guardrail.outcome, p.outcome)
+    }
+  }
+  const breaches: Breach[] = []
+  const facts: RuleFacts = { quote, account: ctx.account }
+  for (const o of await runRules(ctx, 'guardrails', 'quote', facts)) {
+    if (!o.fired) continue
+    const p = eventOf(o.rule, 'guardrail.limit')!.params
+    const metric = p.metric === 'discountPercent' ? { kind: 'ratio' as const, ...totals.discount } : p.metric === 'marginPercent' ? { kind: 'ratio' as const, ...totals.margin } : null
+    const breach = breachOf(o.rule, facts, metric, currency)
+    if (breach) breaches.push({ ruleId: o.rule.id, ...breach, outcome: p.outcome, reason: p.reason })
+  }
+  let outcome: GuardrailOutcome = 'allowed'
+  for (const b of breaches) outcome = worst(outcome, b.outcome)
+  for (const l of lines) outcome = worst(outcome, l.guardrail.outcome)
+  return { outcome, breaches }
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Route approvals, 5. Recommend
+// ---------------------------------------------------------------------------------------
+
+async function routeApprovals(ctx: Context, quote: Record<string, unknown>, outcome: GuardrailOutcome): Promise<ApprovalStep[]> {
+  const steps = new Map<string, ApprovalStep>()
+  for (const o of await runRules(ctx, 'approvals', 'quote', { quote, account: ctx.account })) {
+    if (!o.fired) continue
+    const p = eventOf(o.rule, 'approval.require')!.params
+    const key = `${p.level}|${p.role}`
+    const step = steps.get(key) ?? { level: p.level, role: p.role, mode: p.mode ?? 'all', reasons: [] }
+    step.reasons.push({ ruleId: o.rule.id, reason: p.reason })
+    steps.set(key, step)
+  }
+  // A guardrail asked for approval but no routing rule named an approver: the deal desk decides rather than nobody.
+  if (outcome === 'needs_approval' && steps.size === 0) {
+    steps.set('1|deal_desk', { level: 1, role: 'deal_desk', mode: 'all', reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }] })
+  }
+  return [...steps.values()].sort((a, b) => a.level - b.level || a.role.localeCompare(b.role))
+}
+
+async function recommend(ctx: Context, quote: Record<string, unknown>, lines: PricedLine[]): Promise<Recommendation[]> {
+  const inCart = new Set(lines.map((l) => l.sku))
+  const out = new Map<string, Recommendation>()
+  const facts: RuleFacts = { quote, account: ctx.account }
+  for (const o of await runRules(ctx, 'recommendations', 'quote', facts)) {
+    if (!o.fired) continue
+    const p = eventOf(o.rule, 'recommend.add')!.params
+    if (inCart.has(p.sku) || out.has(p.sku)) continue
+    const product = ctx.ruleSet.priceBooks.catalog.products.get(p.sku)
+    const entry = ctx.book.entries.get(p.sku)
+    if (!product?.active || !entry) continue
+    out.set(p.sku, { sku: p.sku, name: product.name, quantity: quantityParam(o.rule, 'quantity', p.quantity, facts), kind: p.kind, ruleId: o.rule.id, reason: p.reason, listUnitMinor: entry.listMinor })
+  }
+  return [...out.values()]
+}
+
+/**
+ * Evaluates a cart: configure → price → guard → route approvals → recommend.
+ * Pure and deterministic: the result depends only on (rule set, price books, cart, trace
+ * level) — no clock, no database — so any stored decision can be replayed to the cent.
+ * Throws CartError for a cart that cannot be evaluated, RuleEvaluationError naming the rule
+ * when a rule fails at run time.
+ */
+export async function evaluateQuote(ruleSet: RuleSet, cart: Cart, options: { trace: TraceLevel }): Promise<Evaluation> {
+  const channel = cart.channel ?? 'direct'
+  const configuration: Evaluation['configuration'] = { errors: [], warnings: [], added: [] }
+  const { book, lines: cartLines } = resolveCart(ruleSet, cart, channel, configuration.errors)
+  const purchasedSkus = [...new Set((cart.account.purchaseHistory ?? []).map((h) => h.sku))].sort()
+  const account = {
+    id: cart.account.id, segment: cart.account.segment, country: cart.account.country,
+    vatId: cart.account.vatId ?? null, hasVatId: Boolean(cart.account.vatId), purchasedSkus,
+  }
+  const ctx: Context = { ruleSet, cart, book, channel, trace: options.trace, traceEntries: [], account }
+
+  const work = await configure(ctx, cartLines, configuration)
+  const lines = await price(ctx, work, configuration.warnings)
+  const totals = computeTotals(lines)
+  const quoteBase = quoteFacts(ctx, work)
+  const guardrails = await guard(ctx, work, lines, quoteBase, totals)
+  if (configuration.errors.length > 0) {
+    guardrails.outcome = 'blocked'
+    guardrails.breaches.push({ ruleId: null, metric: null, outcome: 'blocked', reason: 'The configuration is invalid: fix the configuration errors first' })
+  }
+  const quote = pricedQuoteFacts(quoteBase, lines, totals, cart.currency, guardrails.outcome)
+  const steps = await routeApprovals(ctx, quote, guardrails.outcome)
+  const recommendations = await recommend(ctx, quote, lines)
+
+  return {
+    ruleSetHash: ruleSet.hash,
+    priceBookHash: ruleSet.priceBookHash,
+    priceBook: { id: book.id, name: book.name },
+    currency: cart.currency,
+    date: cart.date,
+    channel,
+    valid: configuration.errors.length === 0,
+    configuration,
+    lines,
+    totals,
+    guardrails,
+    approvals: { required: guardrails.outcome !== 'blocked' && steps.length > 0, steps },
+    recommendations,
+    trace: ctx.traceEntries,
+  }
+}
+

@@ -1,0 +1,79 @@
+import { performance } from 'node:perf_hooks'
+import type { Db } from '../db/database.js'
+import { AppError } from '../errors.js'
+import type { Principal } from '../principals/principal.repository.js'
+import { RuleEvaluationError } from '../rules/rule-runner.js'
+import type { RuleSet } from '../rules/rule-set.js'
+import type { RuleSetRegistry } from '../rules/rule-set.service.js'
+import type { Clock } from '../shared/clock.js'
+import { canonicalJson } from '../shared/hash.js'
+import { newId } from '../shared/ids.js'
+import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
+import type { Cart } from './cart.schema.js'
+import { CartError, evaluateQuote } from './evaluate.js'
+import type { TraceLevel } from './evaluation.js'
+import * as decisions from './decision.repository.js'
+import { renderEvaluation, type RenderedEvaluation } from './render.js'
+
+export interface EvaluationDeps {
+  db: Db
+  clock: Clock
+  ruleSets: RuleSetRegistry
+}
+
+export type EvaluationResponse = RenderedEvaluation & { evaluationMs: number; decisionId: string | null }
+
+/** Runs the pure evaluation, turning its refusals into AppErrors the API can render. */
+export async function evaluateWith(ruleSet: RuleSet, cart: Cart, trace: TraceLevel): Promise<RenderedEvaluation> {
+  try {
+    return renderEvaluation(await evaluateQuote(ruleSet, cart, { trace }), trace)
+  } catch (error) {
+    if (error instanceof CartError) throw new AppError('CART_INVALID', 'The cart cannot be evaluated.', { errors: error.errors })
+    if (error instanceof RuleEvaluationError) {
+      throw new AppError('RULE_EVALUATION_FAILED', `Rule ${error.ruleId} failed: ${error.message}`, { ruleId: error.ruleId, ruleSetHash: ruleSet.hash })
+    }
+    throw error
+  }
+}
+
+/**
+ * Prices a cart with the serving rule set. With `record`, the inputs, the output and the
+ * hashes used are appended to the decision log in the same transaction as the idempotency
+ * key, so a retried request neither loses nor duplicates its decision.
+ */
+export async function evaluateCart(
+  deps: EvaluationDeps,
+  principal: Principal,
+  cart: Cart,
+  options: { trace: TraceLevel; record: boolean },
+  idempotency: IdempotencyRequest | null,
+): Promise<StoredResponse<EvaluationResponse>> {
+  const ruleSet = deps.ruleSets.get()
+  const started = performance.now()
+  const rendered = await evaluateWith(ruleSet, cart, options.trace)
+  // Rounded to microseconds: a timing, reported beside (never inside) the deterministic result.
+  const evaluationMs = Math.round((performance.now() - started) * 1000) / 1000
+  if (!options.record) return { status: 200, body: { ...rendered, evaluationMs, decisionId: null }, replayed: false }
+  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
+    const id = newId('dec')
+    await decisions.insertDecision(trx, {
+      id, ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, principalId: principal.id,
+      input: cart, output: rendered, now: deps.clock.now(),
+    })
+    return { status: 201, body: { ...rendered, evaluationMs, decisionId: id } }
+  })
+}
+
+/** Re-evaluates a recorded decision with the rule set and price books it named; the output must match to the cent. */
+export async function replayDecision(deps: EvaluationDeps, id: string): Promise<{ original: RenderedEvaluation; replayed: RenderedEvaluation; identical: boolean }> {
+  const decision = await decisions.findDecision(deps.db, id)
+  if (!decision) throw new AppError('NOT_FOUND', `No decision ${id}.`)
+  const ruleSet = await deps.ruleSets.find(decision.rule_set_hash, decision.price_book_hash)
+  if (!ruleSet) throw new AppError('NOT_FOUND', `Rule set ${decision.rule_set_hash} is not stored.`)
+  const original = decision.output as RenderedEvaluation
+  const trace: TraceLevel = original.trace === undefined ? 'none' : 'full'
+  const replayed = await evaluateWith(ruleSet, decision.input as Cart, trace)
+  // Canonical JSON: the database's jsonb does not keep key order, so compare values, not text.
+  const comparable = (r: RenderedEvaluation) => canonicalJson({ ...r, trace: null })
+  return { original, replayed, identical: comparable(replayed) === comparable(original) }
+}

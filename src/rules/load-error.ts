@@ -1,0 +1,14 @@
+/** One problem found while loading rule or price-book files: where, and what. */
+export interface LoadError {
+  /** File path relative to its folder (`pricing/volume.yaml`). */
+  file: string
+  /** Id of the rule at fault, when the problem is inside a rule. */
+  ruleId?: string
+  /** JSON pointer inside the file (`/rules/3/event/params/percent`). */
+  path: string
+  message: string
+}
+
+export function formatLoadError(e: LoadError): string {
+  return `${e.file}${e.ruleId ? ` [${e.ruleId}]` : ''} ${e.path || '/'}: ${e.message}`
+}

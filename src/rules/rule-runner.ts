@@ -1,0 +1,173 @@
+import { Engine, type RuleResult } from 'json-rules-engine'
+import { CUSTOM_OPERATORS } from './facts.js'
+import type { LoadedRule } from './rule-set.js'
+
+/**
+ * The one small interface between QTC and whatever runs rule conditions: rules and facts
+ * in, which rules fired (and why the others did not) out. json-rules-engine is the
+ * reference implementation; a compiled evaluator can sit beside it behind this interface.
+ */
+export interface RuleRunner {
+  run(facts: RuleFacts, withTrace: boolean): Promise<RuleOutcome[]>
+}
+
+export interface RuleFacts {
+  line?: Record<string, unknown>
+  quote: Record<string, unknown>
+  account: Record<string, unknown>
+}
+
+export interface FailedCondition {
+  fact: string
+  path?: string
+  operator: string
+  value: unknown
+  /** What the fact held when the condition was tested. */
+  actual: unknown
+}
+
+export interface RuleOutcome {
+  rule: LoadedRule
+  fired: boolean
+  /** Fact values the rule's conditions looked at (`line.sku` → "GW-200"), when traced. */
+  facts?: Record<string, unknown>
+  /** The first condition that failed, when traced and not fired. */
+  failed?: FailedCondition
+}
+
+/** An exception inside one rule (bad json-logic, an operator on the wrong type…), naming it. */
+export class RuleEvaluationError extends Error {
+  override name = 'RuleEvaluationError'
+  constructor(readonly ruleId: string, message: string) {
+    super(message)
+  }
+}
+
+/** Paths are checked at load time to be plain `$.a.b` property chains, so walking them directly is enough. */
+function resolvePath(value: unknown, path: string): unknown {
+  let current = value
+  for (const key of path.slice(2).split('.')) {
+    if (current === null || typeof current !== 'object') return undefined
+    current = (current as Record<string, unknown>)[key]
+  }
+  return current
+}
+
+function buildEngine(rules: LoadedRule[]): Engine {
+  const engine = new Engine([], { allowUndefinedFacts: false, pathResolver: resolvePath, replaceFactsInEventParams: false })
+  for (const [name, fn] of Object.entries(CUSTOM_OPERATORS)) engine.addOperator(name, fn)
+  engine.addFact('cartQuantity', async (params: Record<string, string>, almanac) => {
+    const quote = (await almanac.factValue('quote')) as { quantityBySku?: Record<string, number> }
+    return quote.quantityBySku?.[params.sku!] ?? 0
+  }, { cache: true })
+  engine.addFact('categoryQuantity', async (params: Record<string, string>, almanac) => {
+    const quote = (await almanac.factValue('quote')) as { quantityByCategory?: Record<string, number> }
+    return quote.quantityByCategory?.[params.category!] ?? 0
+  }, { cache: true })
+  engine.addFact('purchased', async (params: Record<string, string>, almanac) => {
+    const account = (await almanac.factValue('account')) as { purchasedSkus?: string[] }
+    return account.purchasedSkus?.includes(params.sku!) ?? false
+  }, { cache: true })
+  for (const rule of rules) {
+    engine.addRule({ name: rule.id, priority: rule.priority, conditions: rule.conditions as never, event: { type: rule.event.type } })
+  }
+  return engine
+}
+
+interface EvaluatedCondition {
+  fact?: string
+  path?: string
+  operator?: string
+  value?: unknown
+  params?: Record<string, unknown>
+  result?: boolean
+  factResult?: unknown
+  all?: EvaluatedCondition[]
+  any?: EvaluatedCondition[]
+  not?: EvaluatedCondition
+}
+
+function factLabel(c: EvaluatedCondition): string {
+  const key = c.params?.sku ?? c.params?.category
+  const param = key ? `(${String(key)})` : ''
+  return `${c.fact}${param}${c.path ? c.path.slice(1) : ''}`
+}
+
+function collectFacts(c: EvaluatedCondition | undefined, into: Record<string, unknown>): void {
+  if (!c) return
+  if (c.fact !== undefined) {
+    // json-rules-engine stops evaluating `all`/`any` early; a leaf it skipped has no factResult.
+    if ('factResult' in c) into[factLabel(c)] = c.factResult
+    return
+  }
+  c.all?.forEach((x) => collectFacts(x, into))
+  c.any?.forEach((x) => collectFacts(x, into))
+  collectFacts(c.not, into)
+}
+
+function firstFailure(c: EvaluatedCondition | undefined): FailedCondition | undefined {
+  if (!c) return undefined
+  if (c.fact !== undefined) {
+    return c.result === false ? { fact: c.fact, ...(c.path ? { path: c.path } : {}), operator: c.operator!, value: c.value, actual: c.factResult } : undefined
+  }
+  if (c.all) for (const x of c.all) { const f = firstFailure(x); if (f) return f }
+  if (c.any) return firstFailure(c.any[0])
+  if (c.not) return { fact: 'not', operator: 'not', value: 'the negated condition held', actual: true }
+  return undefined
+}
+
+/** Deterministic order: priority (high first), then id. json-rules-engine may finish rules of one priority in any order. */
+export function byPriority(a: LoadedRule, b: LoadedRule): number {
+  return b.priority - a.priority || a.id.localeCompare(b.id)
+}
+
+/** The reference runner: one json-rules-engine Engine, built once per (rule set, set, scope, effective rules). */
+export class JsonRulesEngineRunner implements RuleRunner {
+  private readonly engine: Engine
+  private readonly rulesById: Map<string, LoadedRule>
+
+  constructor(private readonly rules: LoadedRule[]) {
+    this.engine = buildEngine(rules)
+    this.rulesById = new Map(rules.map((r) => [r.id, r]))
+  }
+
+  async run(facts: RuleFacts, withTrace: boolean): Promise<RuleOutcome[]> {
+    if (this.rules.length === 0) return []
+    let results: RuleResult[]
+    try {
+      const run = await this.engine.run({ ...facts })
+      results = [...run.results, ...run.failureResults]
+    } catch (error) {
+      throw await this.blame(facts, error)
+    }
+    const outcomes = results.map((result) => {
+      const rule = this.rulesById.get(result.name as string)!
+      const outcome: RuleOutcome = { rule, fired: result.result }
+      if (withTrace) {
+        const conditions = (result as unknown as { conditions: EvaluatedCondition }).conditions
+        const seen: Record<string, unknown> = {}
+        collectFacts(conditions, seen)
+        outcome.facts = seen
+        if (!result.result) {
+          const failed = firstFailure(conditions)
+          if (failed) outcome.failed = failed
+        }
+      }
+      return outcome
+    })
+    return outcomes.sort((a, b) => byPriority(a.rule, b.rule))
+  }
+
+  /** Finds which rule threw by running each alone: slow, but only on the error path. */
+  private async blame(facts: RuleFacts, error: unknown): Promise<RuleEvaluationError> {
+    const message = error instanceof Error ? error.message : String(error)
+    for (const rule of this.rules) {
+      try {
+        await buildEngine([rule]).run({ ...facts })
+      } catch (inner) {
+        return new RuleEvaluationError(rule.id, inner instanceof Error ? inner.message : String(inner))
+      }
+    }
+    return new RuleEvaluationError('(unknown)', message)
+  }
+}

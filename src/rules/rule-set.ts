@@ -1,0 +1,127 @@
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import { buildPriceBooks, type PriceBooks } from '../catalog/catalog.js'
+import { contentHash } from '../shared/hash.js'
+import type { LoadError } from './load-error.js'
+import { isDataFile, listFiles, readSourceFiles, type SourceFile } from './read-files.js'
+import { byPriority, JsonRulesEngineRunner, type RuleRunner } from './rule-runner.js'
+import { RULE_SETS, ruleFileSchema, type RuleDefinition, type RuleSetName } from './rule-file.schema.js'
+import { staticChecks } from './static-checks.js'
+
+/** A validated rule with where it came from. */
+export type LoadedRule = RuleDefinition & {
+  set: RuleSetName
+  /** File relative to the rules folder, e.g. `pricing/volume.yaml`. */
+  file: string
+  /** JSON pointer of the rule inside its file, e.g. `/rules/2`. */
+  pointer: string
+}
+
+/** The sources a rule set is built from: enough to rebuild it anywhere, byte for byte. */
+export interface RuleSetSources {
+  rules: SourceFile[]
+  priceBooks: SourceFile[]
+}
+
+/**
+ * A loaded, checked, compiled rule set with the price books it was loaded with. It is a
+ * value: identified by content hashes, never mutated; a reload builds a new one.
+ */
+export interface RuleSet {
+  /** Content hash of the rule files (parsed, canonical JSON). */
+  hash: string
+  /** Content hash of the price-book files. */
+  priceBookHash: string
+  rules: LoadedRule[]
+  bySet: Record<RuleSetName, LoadedRule[]>
+  priceBooks: PriceBooks
+  files: Array<{ file: string; set: RuleSetName; rules: number }>
+  sources: RuleSetSources
+  /** The runner for one set and scope, holding only the rules effective on `date`; built once and cached. */
+  runner(set: RuleSetName, scope: 'line' | 'quote', date: string): RuleRunner
+}
+
+const fileChecks = Object.fromEntries(RULE_SETS.map((set) => [set, TypeCompiler.Compile(ruleFileSchema(set))])) as Record<
+  RuleSetName,
+  TypeCheck<ReturnType<typeof ruleFileSchema>>
+>
+
+function setOf(file: string): RuleSetName | undefined {
+  const folder = file.split('/')[0]
+  return (RULE_SETS as readonly string[]).includes(folder ?? '') ? (folder as RuleSetName) : undefined
+}
+
+/** A rule id from a file that failed schema validation, when one can be read, to name it in the error. */
+function ruleIdAt(content: unknown, path: string): string | undefined {
+  const match = /^\/rules\/(\d+)/.exec(path)
+  if (!match) return undefined
+  const id = (content as { rules?: Array<{ id?: unknown }> })?.rules?.[Number(match[1])]?.id
+  return typeof id === 'string' ? id : undefined
+}
+
+/**
+ * Builds a rule set from parsed sources: schema validation of every file, then the static
+ * checks. Pure, so the same sources always give the same set and hashes.
+ */
+export function buildRuleSet(sources: RuleSetSources): { ruleSet?: RuleSet; errors: LoadError[] } {
+  const { priceBooks, errors } = buildPriceBooks(sources.priceBooks)
+  const rules: LoadedRule[] = []
+  const files: RuleSet['files'] = []
+  for (const { file, content } of sources.rules) {
+    const set = setOf(file)
+    if (!set) {
+      errors.push({ file, path: '', message: `rule files live in a folder named after their set: ${RULE_SETS.join(', ')}` })
+      continue
+    }
+    const check = fileChecks[set]
+    if (!check.Check(content)) {
+      for (const e of [...check.Errors(content)].slice(0, 50)) {
+        const ruleId = ruleIdAt(content, e.path)
+        errors.push({ file, ...(ruleId ? { ruleId } : {}), path: e.path, message: e.message })
+      }
+      continue
+    }
+    content.rules.forEach((rule, i) => rules.push({ ...rule, set, file, pointer: `/rules/${i}` }))
+    files.push({ file, set, rules: content.rules.length })
+  }
+  if (!priceBooks) return { errors }
+  errors.push(...staticChecks(rules, priceBooks.catalog))
+  if (errors.length > 0) return { errors }
+
+  rules.sort((a, b) => RULE_SETS.indexOf(a.set) - RULE_SETS.indexOf(b.set) || byPriority(a, b))
+  const bySet = Object.fromEntries(RULE_SETS.map((s) => [s, rules.filter((r) => r.set === s)])) as Record<RuleSetName, LoadedRule[]>
+  const runners = new Map<string, RuleRunner>()
+  const ruleSet: RuleSet = {
+    hash: contentHash(sources.rules.map((s) => ({ file: s.file, content: s.content }))),
+    priceBookHash: priceBooks.hash,
+    rules,
+    bySet,
+    priceBooks,
+    files,
+    sources,
+    runner(set, scope, date) {
+      const effective = bySet[set].filter((r) => r.scope === scope && r.effective.from <= date && (!r.effective.to || date <= r.effective.to))
+      const key = `${set}|${scope}|${effective.map((r) => r.id).join(',')}`
+      let runner = runners.get(key)
+      if (!runner) {
+        runner = new JsonRulesEngineRunner(effective)
+        runners.set(key, runner)
+      }
+      return runner
+    },
+  }
+  return { ruleSet, errors: [] }
+}
+
+/** Reads the sources of a rule set from its folders (rule tests and schema files are skipped). */
+export async function readRuleSetSources(rulesDir: string, priceBooksDir: string): Promise<{ sources: RuleSetSources; errors: LoadError[] }> {
+  const rules = await readSourceFiles(rulesDir, await listFiles(rulesDir, isDataFile))
+  const books = await readSourceFiles(priceBooksDir, await listFiles(priceBooksDir, isDataFile))
+  return { sources: { rules: rules.sources, priceBooks: books.sources }, errors: [...rules.errors, ...books.errors] }
+}
+
+/** Loads, validates and checks the rule set in the given folders; all problems at once. */
+export async function loadRuleSet(rulesDir: string, priceBooksDir: string): Promise<{ ruleSet?: RuleSet; errors: LoadError[] }> {
+  const { sources, errors } = await readRuleSetSources(rulesDir, priceBooksDir)
+  if (errors.length > 0) return { errors }
+  return buildRuleSet(sources)
+}

@@ -1,0 +1,236 @@
+import type { Catalog } from '../catalog/catalog.js'
+import { checkLogic, isLogic } from './json-logic.js'
+import { allowedScopes, DYNAMIC_FACTS, OPERATORS, seesPricedFacts, STATIC_FACTS, type StaticFactName } from './facts.js'
+import type { LoadError } from './load-error.js'
+import type { LoadedRule } from './rule-set.js'
+
+/**
+ * Checks made when a rule set is loaded, before it can serve: every problem is reported at
+ * once, each with file, rule id and JSON path. A set with any error never goes live.
+ */
+export const MAX_CONDITION_DEPTH = 10
+export const MAX_RULES = 2000
+
+type Leaf = { fact: string; path?: string; operator: string; value: unknown; params?: Record<string, unknown> }
+type Node = Leaf | { all: Node[] } | { any: Node[] } | { not: Node }
+
+function isLeaf(node: Node): node is Leaf {
+  return 'fact' in node
+}
+
+function errorAt(rule: LoadedRule, path: string, message: string): LoadError {
+  return { file: rule.file, ruleId: rule.id, path: `${rule.pointer}${path}`, message }
+}
+
+/** Checks one leaf condition: known fact and property for the rule's set and scope, known operator, value shape. */
+function checkLeaf(rule: LoadedRule, leaf: Leaf, at: string, catalog: Catalog): LoadError[] {
+  const errors: LoadError[] = []
+  const dynamic = DYNAMIC_FACTS[leaf.fact]
+  if (dynamic) {
+    for (const [name] of Object.entries(dynamic.params)) {
+      if (typeof leaf.params?.[name] !== 'string') errors.push(errorAt(rule, `${at}/params/${name}`, `fact ${leaf.fact} needs param "${name}"`))
+    }
+    if (leaf.fact === 'cartQuantity' || leaf.fact === 'purchased') {
+      const sku = leaf.params?.sku
+      if (typeof sku === 'string' && !catalog.products.has(sku)) errors.push(errorAt(rule, `${at}/params/sku`, `unknown sku ${sku}`))
+    }
+  } else if (leaf.fact in STATIC_FACTS) {
+    const properties = STATIC_FACTS[leaf.fact as StaticFactName]
+    if (leaf.fact === 'line' && rule.scope === 'quote') errors.push(errorAt(rule, `${at}/fact`, 'a quote-scope rule has no line fact; use scope: line'))
+    const property = leaf.path?.slice(2)
+    if (!property) errors.push(errorAt(rule, `${at}/path`, `fact ${leaf.fact} needs a path such as $.${Object.keys(properties)[0]}`))
+    else if (!(property in properties)) errors.push(errorAt(rule, `${at}/path`, `${leaf.fact} has no property "${property}"`))
+    else if (properties[property]!.priced && !seesPricedFacts(rule.set)) {
+      errors.push(errorAt(rule, `${at}/path`, `${leaf.fact}.${property} is only known after pricing (guardrails, approvals, recommendations)`))
+    }
+    if (property === 'sku' && leaf.fact === 'line') {
+      const skus = leaf.operator === 'equal' || leaf.operator === 'notEqual' ? [leaf.value] : Array.isArray(leaf.value) ? leaf.value : []
+      for (const sku of skus) if (typeof sku === 'string' && !catalog.products.has(sku)) errors.push(errorAt(rule, `${at}/value`, `unknown sku ${sku}`))
+    }
+  } else {
+    errors.push(errorAt(rule, `${at}/fact`, `unknown fact "${leaf.fact}"; known: ${[...Object.keys(STATIC_FACTS), ...Object.keys(DYNAMIC_FACTS)].join(', ')}`))
+  }
+  if (!(leaf.operator in OPERATORS)) errors.push(errorAt(rule, `${at}/operator`, `unknown operator "${leaf.operator}"`))
+  if (['in', 'notIn', 'containsAny'].includes(leaf.operator) && !Array.isArray(leaf.value)) {
+    errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} needs a list`))
+  }
+  if (leaf.operator === 'between' && !(Array.isArray(leaf.value) && leaf.value.length === 2 && leaf.value.every((v) => typeof v === 'number'))) {
+    errors.push(errorAt(rule, `${at}/value`, 'operator between needs [min, max] numbers'))
+  }
+  return errors
+}
+
+function walkConditions(rule: LoadedRule, node: Node, at: string, depth: number, visit: (leaf: Leaf, at: string) => void, errors: LoadError[]): void {
+  if (depth > MAX_CONDITION_DEPTH) {
+    errors.push(errorAt(rule, at, `conditions nested deeper than ${MAX_CONDITION_DEPTH}`))
+    return
+  }
+  if (isLeaf(node)) return visit(node, at)
+  if ('all' in node) node.all.forEach((c, i) => walkConditions(rule, c, `${at}/all/${i}`, depth + 1, visit, errors))
+  else if ('any' in node) node.any.forEach((c, i) => walkConditions(rule, c, `${at}/any/${i}`, depth + 1, visit, errors))
+  else walkConditions(rule, node.not, `${at}/not`, depth + 1, visit, errors)
+}
+
+/** Constraints an `all` block puts on one (fact, path): allowed values and numeric bounds. */
+interface Constraint {
+  values?: Set<unknown>
+  min?: number
+  minStrict?: boolean
+  max?: number
+  maxStrict?: boolean
+}
+
+function keyOf(leaf: Leaf): string | null {
+  return leaf.fact in STATIC_FACTS && leaf.path ? `${leaf.fact}${leaf.path.slice(1)}` : null
+}
+
+/**
+ * What the top-level `all` of a rule requires, per fact property. Only `all` at the top is
+ * analysed: `any` and `not` can widen a condition in ways a simple analysis cannot follow,
+ * so rules using them are treated as possibly matching anything.
+ */
+export function topLevelConstraints(rule: LoadedRule): Map<string, Constraint> {
+  const constraints = new Map<string, Constraint>()
+  const conditions = rule.conditions as Node
+  if (!('all' in conditions)) return constraints
+  for (const child of conditions.all) {
+    if (!isLeaf(child)) continue
+    const key = keyOf(child)
+    if (!key) continue
+    const c = constraints.get(key) ?? {}
+    const intersect = (values: unknown[]) => {
+      c.values = new Set(c.values ? values.filter((v) => c.values!.has(v)) : values)
+    }
+    const v = child.value
+    switch (child.operator) {
+      case 'equal': intersect([v]); break
+      case 'in': if (Array.isArray(v)) intersect(v); break
+      case 'greaterThan': if (typeof v === 'number' && (c.min === undefined || v >= c.min)) { c.min = v; c.minStrict = true } break
+      case 'greaterThanInclusive': if (typeof v === 'number' && (c.min === undefined || v > c.min)) { c.min = v; c.minStrict = false } break
+      case 'lessThan': if (typeof v === 'number' && (c.max === undefined || v <= c.max)) { c.max = v; c.maxStrict = true } break
+      case 'lessThanInclusive': if (typeof v === 'number' && (c.max === undefined || v < c.max)) { c.max = v; c.maxStrict = false } break
+      case 'between':
+        if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'number') {
+          if (c.min === undefined || v[0] > c.min) { c.min = v[0]; c.minStrict = false }
+          if (c.max === undefined || v[1] < c.max) { c.max = v[1]; c.maxStrict = false }
+        }
+        break
+    }
+    constraints.set(key, c)
+  }
+  return constraints
+}
+
+function isEmpty(c: Constraint): boolean {
+  if (c.values && c.values.size === 0) return true
+  if (c.min !== undefined && c.max !== undefined && (c.min > c.max || (c.min === c.max && (c.minStrict || c.maxStrict)))) return true
+  if (c.values && (c.min !== undefined || c.max !== undefined)) {
+    const inBounds = [...c.values].some((v) => typeof v !== 'number' || ((c.min === undefined || (c.minStrict ? v > c.min : v >= c.min)) && (c.max === undefined || (c.maxStrict ? v < c.max : v <= c.max))))
+    if (!inBounds) return true
+  }
+  return false
+}
+
+/** Whether two rules' conditions can never hold together (some property constrained to disjoint values or ranges). */
+function disjoint(a: Map<string, Constraint>, b: Map<string, Constraint>): boolean {
+  for (const [key, ca] of a) {
+    const cb = b.get(key)
+    if (!cb) continue
+    const merged: Constraint = { ...ca }
+    if (cb.values) merged.values = new Set(ca.values ? [...cb.values].filter((v) => ca.values!.has(v)) : cb.values)
+    if (cb.min !== undefined && (merged.min === undefined || cb.min > merged.min || (cb.min === merged.min && cb.minStrict))) { merged.min = cb.min; merged.minStrict = cb.minStrict }
+    if (cb.max !== undefined && (merged.max === undefined || cb.max < merged.max || (cb.max === merged.max && cb.maxStrict))) { merged.max = cb.max; merged.maxStrict = cb.maxStrict }
+    if (isEmpty(merged)) return true
+  }
+  return false
+}
+
+function windowsOverlap(a: LoadedRule, b: LoadedRule): boolean {
+  const aTo = a.effective.to ?? '9999-12-31'
+  const bTo = b.effective.to ?? '9999-12-31'
+  return a.effective.from <= bTo && b.effective.from <= aTo
+}
+
+/** The kind of price a pricing rule produces, for conflict detection; null for non-conflicting kinds. */
+function conflictClass(rule: LoadedRule): string | null {
+  const e = rule.event
+  if (e.type === 'price.set' || e.type === 'price.tiered') return `base:${rule.scope}`
+  if (e.type === 'price.ramp') return `ramp:${rule.scope}`
+  // A line rule and a quote rule of one group compete on the same line, so scope is not part of the class.
+  if (e.type === 'price.adjust' && e.params.group) return `group:${e.params.group}`
+  return null
+}
+
+function checkEvent(rule: LoadedRule, catalog: Catalog): LoadError[] {
+  const errors: LoadError[] = []
+  const e = rule.event
+  const params = e.params as Record<string, unknown>
+  for (const [name, value] of Object.entries(params)) {
+    if (isLogic(value)) for (const [p, message] of checkLogic(value.$logic)) errors.push(errorAt(rule, `/event/params/${name}/$logic${p}`, message))
+  }
+  const skuRefs: Array<[string, string]> = []
+  if (e.type === 'config.require' || e.type === 'recommend.add') skuRefs.push(['/event/params/sku', e.params.sku])
+  if (e.type === 'config.exclude') e.params.skus.forEach((s, i) => skuRefs.push([`/event/params/skus/${i}`, s]))
+  if (e.type === 'price.adjust') e.params.appliesTo?.skus?.forEach((s, i) => skuRefs.push([`/event/params/appliesTo/skus/${i}`, s]))
+  for (const [path, sku] of skuRefs) if (!catalog.products.has(sku)) errors.push(errorAt(rule, path, `unknown sku ${sku}`))
+
+  if (e.type === 'price.adjust') {
+    if ((e.params.percent === undefined) === (e.params.amount === undefined)) errors.push(errorAt(rule, '/event/params', 'give exactly one of percent or amount'))
+    if (e.params.per && e.params.percent !== undefined) errors.push(errorAt(rule, '/event/params/per', '"per" applies to amounts only'))
+    if (rule.scope === 'line' && e.params.appliesTo) errors.push(errorAt(rule, '/event/params/appliesTo', 'appliesTo is for quote-scope rules; a line rule adjusts its own line'))
+  }
+  if ((e.type === 'price.set' || e.type === 'price.tiered' || e.type === 'price.ramp') && rule.scope !== 'line') {
+    errors.push(errorAt(rule, '/scope', `${e.type} prices a line: use scope: line`))
+  }
+  if (e.type === 'price.tiered') {
+    const tiers = e.params.tiers
+    for (let i = 0; i < tiers.length; i++) {
+      const last = i === tiers.length - 1
+      if (last !== (tiers[i]!.upTo === null) || (i > 0 && tiers[i]!.upTo !== null && tiers[i]!.upTo! <= (tiers[i - 1]!.upTo ?? 0))) {
+        errors.push(errorAt(rule, `/event/params/tiers/${i}/upTo`, 'tiers must ascend and only the last may be open (upTo: null)'))
+        break
+      }
+    }
+  }
+  if (e.type === 'guardrail.limit') {
+    const bounded = e.params.min !== undefined || e.params.max !== undefined
+    if (e.params.metric && !bounded) errors.push(errorAt(rule, '/event/params', 'a metric needs min, max or both'))
+    if (!e.params.metric && bounded) errors.push(errorAt(rule, '/event/params/metric', 'min and max need a metric to compare'))
+    if (e.params.metric === 'netUnitPrice' && rule.scope === 'quote') errors.push(errorAt(rule, '/event/params/metric', 'netUnitPrice is a line metric: use scope: line'))
+  }
+  return errors
+}
+
+/** Every static check over a set of rules; returns all problems found. */
+export function staticChecks(rules: LoadedRule[], catalog: Catalog): LoadError[] {
+  const errors: LoadError[] = []
+  if (rules.length > MAX_RULES) errors.push({ file: '.', path: '', message: `more than ${MAX_RULES} rules` })
+  const seen = new Map<string, LoadedRule>()
+  for (const rule of rules) {
+    const first = seen.get(rule.id)
+    if (first) errors.push(errorAt(rule, '/id', `duplicate rule id; first defined in ${first.file}`))
+    else seen.set(rule.id, rule)
+    if (!allowedScopes(rule.set).includes(rule.scope)) errors.push(errorAt(rule, '/scope', `${rule.set} rules decide per quote: use scope: quote`))
+    if (rule.effective.to && rule.effective.to < rule.effective.from) errors.push(errorAt(rule, '/effective/to', 'is before effective.from: the rule can never fire'))
+    walkConditions(rule, rule.conditions as Node, '/conditions', 0, (leaf, at) => errors.push(...checkLeaf(rule, leaf, at, catalog)), errors)
+    for (const [key, c] of topLevelConstraints(rule)) {
+      if (isEmpty(c)) errors.push(errorAt(rule, '/conditions', `contradictory conditions on ${key}: the rule can never fire`))
+    }
+    errors.push(...checkEvent(rule, catalog))
+  }
+
+  // Conflicts: two rules of one priority that both set a line's base price (or both claim one
+  // stacking group) where their conditions can hold at once. Order would then decide silently.
+  const pricing = rules.filter((r) => r.set === 'pricing' && conflictClass(r))
+  const constraints = new Map(pricing.map((r) => [r, topLevelConstraints(r)]))
+  for (let i = 0; i < pricing.length; i++) {
+    for (let j = i + 1; j < pricing.length; j++) {
+      const a = pricing[i]!
+      const b = pricing[j]!
+      if (a.priority !== b.priority || conflictClass(a) !== conflictClass(b) || !windowsOverlap(a, b)) continue
+      if (disjoint(constraints.get(a)!, constraints.get(b)!)) continue
+      errors.push(errorAt(b, '/priority', `conflicts with ${a.id} (${a.file}): same priority ${a.priority}, both ${a.event.type}${a.event.type === 'price.adjust' ? ` in group ${(a.event.params as { group?: string }).group}` : ''}, and their conditions can overlap; give them different priorities or disjoint conditions`))
+    }
+  }
+  return errors
+}
