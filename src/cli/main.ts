@@ -5,12 +5,8 @@ import { migrateToLatest } from '../db/migrate.js'
 import { createPrincipal } from '../principals/principal.service.js'
 import { isRole, ROLES, type Role } from '../principals/roles.js'
 import { systemClock } from '../shared/clock.js'
+import { EXIT, registerRuleCommands } from './rules-commands.js'
 
-/**
- * Exit codes, the same for every command: 0 success, 1 findings (a failed check, a failed
- * rule test), 2 usage or configuration errors.
- */
-export const EXIT = { ok: 0, findings: 1, usage: 2 } as const
 
 function collectRole(value: string, previous: Role[]): Role[] {
   if (!isRole(value)) throw new InvalidArgumentError(`unknown role; one of: ${ROLES.join(', ')}`)
@@ -62,15 +58,21 @@ export function buildCli(): Command {
       )
     })
 
+  registerRuleCommands(program, (code) => {
+    exitCode = code
+  })
   return program
 }
+
+let exitCode: number = EXIT.ok
 
 /** Runs the CLI and returns its exit code instead of exiting, so tests can call it. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildCli()
   try {
+    exitCode = EXIT.ok
     await program.parseAsync(argv, { from: 'user' })
-    return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode)
+    return exitCode
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version "fail" with code 0; real usage errors are already printed.

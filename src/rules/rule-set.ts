@@ -62,7 +62,7 @@ function ruleIdAt(content: unknown, path: string): string | undefined {
  * Builds a rule set from parsed sources: schema validation of every file, then the static
  * checks. Pure, so the same sources always give the same set and hashes.
  */
-export function buildRuleSet(sources: RuleSetSources): { ruleSet?: RuleSet; errors: LoadError[] } {
+export function buildRuleSet(sources: RuleSetSources, options: { staticChecks?: boolean } = {}): { ruleSet?: RuleSet; errors: LoadError[] } {
   const { priceBooks, errors } = buildPriceBooks(sources.priceBooks)
   const rules: LoadedRule[] = []
   const files: RuleSet['files'] = []
@@ -84,7 +84,7 @@ export function buildRuleSet(sources: RuleSetSources): { ruleSet?: RuleSet; erro
     files.push({ file, set, rules: content.rules.length })
   }
   if (!priceBooks) return { errors }
-  errors.push(...staticChecks(rules, priceBooks.catalog))
+  if (options.staticChecks !== false) errors.push(...staticChecks(rules, priceBooks.catalog))
   if (errors.length > 0) return { errors }
 
   rules.sort((a, b) => RULE_SETS.indexOf(a.set) - RULE_SETS.indexOf(b.set) || byPriority(a, b))
@@ -120,8 +120,8 @@ export async function readRuleSetSources(rulesDir: string, priceBooksDir: string
 }
 
 /** Loads, validates and checks the rule set in the given folders; all problems at once. */
-export async function loadRuleSet(rulesDir: string, priceBooksDir: string): Promise<{ ruleSet?: RuleSet; errors: LoadError[] }> {
+export async function loadRuleSet(rulesDir: string, priceBooksDir: string, options: { staticChecks?: boolean } = {}): Promise<{ ruleSet?: RuleSet; errors: LoadError[] }> {
   const { sources, errors } = await readRuleSetSources(rulesDir, priceBooksDir)
   if (errors.length > 0) return { errors }
-  return buildRuleSet(sources)
+  return buildRuleSet(sources, options)
 }
