@@ -28,8 +28,9 @@ const Name = Type.String({ minLength: 1, maxLength: 200 })
 const Roles = Type.Array(RoleSchema, { minItems: 1, maxItems: 6, uniqueItems: true })
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 
-function view(p: Principal) {
-  return { ...p, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString() }
+/** API form of a principal; also accepts one read back from a stored idempotent response, where dates are already strings. */
+function view(p: Principal | (Omit<Principal, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string })) {
+  return { ...p, createdAt: new Date(p.createdAt).toISOString(), updatedAt: new Date(p.updatedAt).toISOString() }
 }
 
 export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }> = async (app, { deps }) => {
@@ -52,7 +53,7 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }>
   }, async (request, reply) => {
     const stored = await service.createPrincipal(deps, request.body, idempotencyOf(request))
     const body = stored.body
-    return sendStored(reply, { ...stored, body: { ...body, principal: view(body.principal as Principal) } })
+    return sendStored(reply, { ...stored, body: { ...body, principal: view(body.principal) } })
   })
 
   app.get('/v1/principals', {
