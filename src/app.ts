@@ -60,6 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  // JSON only: without this, fastify would accept text/plain bodies and fail them as invalid instead of 415.
+  app.removeContentTypeParser('text/plain')
   registerValidation(app)
   registerProblemHandling(app)
   app.addSchema(PrincipalView)
@@ -91,11 +93,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true }
   })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger())
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true, security: [] } }, async () => app.swagger())
 
   registerAuth(app, (key) => authenticate({ db: database.db, clock }, key))
 
-  const ruleSets = deps.ruleSets ?? new RuleSetRegistry({ db: database.db, clock, log: app.log as never, rulesDir: config.rulesDir, priceBooksDir: config.priceBooksDir })
+  const ruleSets = deps.ruleSets ?? new RuleSetRegistry({ db: database.db, clock, log: app.log as never, rulesDir: config.rulesDir, priceBooksDir: config.priceBooksDir, engine: config.ruleEngine })
   if (!deps.ruleSets) await ruleSets.start()
 
   const extraChecks: ReadinessCheck[] = [{ name: 'ruleSet', check: async () => (ruleSets.isLoaded() ? null : 'no valid rule set loaded') }]

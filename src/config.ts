@@ -22,6 +22,8 @@ const ConfigSchema = Type.Object({
   bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024 }),
   rateLimitPerMinute: Type.Integer({ minimum: 1 }),
   maxCartLines: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  /** Condition runner: the compiled one, or json-rules-engine (the reference, much slower). */
+  ruleEngine: Type.Union([Type.Literal('compiled'), Type.Literal('json-rules-engine')]),
   /** Create one demo principal per role on a fresh embedded database (never with DATABASE_URL). */
   seedDemo: Type.Boolean(),
 })
@@ -42,6 +44,7 @@ const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
   bodyLimitBytes: 'BODY_LIMIT_BYTES',
   rateLimitPerMinute: 'RATE_LIMIT_PER_MINUTE',
   maxCartLines: 'MAX_CART_LINES',
+  ruleEngine: 'RULE_ENGINE',
   seedDemo: 'QTC_SEED_DEMO',
 }
 
@@ -82,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600),
     maxCartLines: integer(env, 'MAX_CART_LINES', 10_000),
+    ruleEngine: env.RULE_ENGINE || 'compiled',
     seedDemo: boolean(env, 'QTC_SEED_DEMO', databaseUrl === null),
   }
   const first = Value.Errors(ConfigSchema, candidate).First()

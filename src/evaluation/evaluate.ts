@@ -1,11 +1,11 @@
-import Big from 'big.js'
 import { PERIOD_MONTHS, type Product } from '../catalog/catalog.schema.js'
 import { selectPriceBook, type PriceBook, type PriceEntry } from '../catalog/catalog.js'
 import { currencyExponent, isCurrency } from '../money/currency.js'
-import { MoneyError, parseDecimal, roundDiv, toMinorUnits } from '../money/money.js'
+import { formatAmount, MoneyError, percentFromRatio, roundDiv, toMinorUnits } from '../money/money.js'
+import { compareRatio, rateOf, type Rate } from './rate.js'
 import type { FieldError } from '../errors.js'
 import { applyLogic, isLogic } from '../rules/json-logic.js'
-import { RuleEvaluationError, type RuleFacts, type RuleOutcome } from '../rules/rule-runner.js'
+import { RuleEvaluationError, type RuleFacts, type RuleOutcome, type RuleRunner } from '../rules/rule-runner.js'
 import type { LoadedRule, RuleSet } from '../rules/rule-set.js'
 import type { EventOf, RuleSetName } from '../rules/rule-file.schema.js'
 import type { Cart } from './cart.schema.js'
@@ -37,7 +37,7 @@ interface WorkLine {
   termMonths: number | null
   startDate: string
   options: string[]
-  manualDiscount: Big | null
+  manualDiscount: Rate | null
 }
 
 interface Context {
@@ -47,16 +47,21 @@ interface Context {
   channel: string
   trace: TraceLevel
   traceEntries: TraceEntry[]
+  /** 10^exponent of the cart currency: minor units per major unit, for numeric facts. */
+  scale: number
+  runners: Partial<Record<RuleSetName, Partial<Record<'line' | 'quote', RuleRunner>>>>
   account: Record<string, unknown>
 }
-
-const ZERO = new Big(0)
 
 function majorNumber(minor: bigint, currency: string): number {
   return Number(minor) / 10 ** currencyExponent(currency)
 }
 
-function lineFacts(line: WorkLine, index: number, lines: WorkLine[], currency: string): Record<string, unknown> {
+/**
+ * The `line` fact. Built as one object literal with every property (priced ones undefined
+ * before pricing): a stable shape, and no object spread, which is slow on hot paths.
+ */
+function lineFacts(line: WorkLine, index: number, lines: WorkLine[], scale: number, priced?: PricedLine): Record<string, unknown> {
   return {
     index,
     sku: line.product.sku,
@@ -72,20 +77,15 @@ function lineFacts(line: WorkLine, index: number, lines: WorkLine[], currency: s
     options: line.options,
     source: line.source,
     parentSku: line.parentIndex === null ? null : lines[line.parentIndex]!.product.sku,
-    manualDiscountPercent: line.manualDiscount ? Number(line.manualDiscount) : 0,
-    listUnitPrice: majorNumber(line.entry.listMinor, currency),
-    unitCost: line.entry.costMinor === null ? null : majorNumber(line.entry.costMinor, currency),
-  }
-}
-
-function pricedLineFacts(base: Record<string, unknown>, p: PricedLine, currency: string): Record<string, unknown> {
-  return {
-    ...base,
-    netUnitPrice: majorNumber(p.netUnitMinor, currency),
-    netAmount: majorNumber(p.netAmountMinor, currency),
-    contractAmount: majorNumber(p.contractAmountMinor, currency),
-    discountPercent: ratioPercent(p.discount.part, p.discount.whole),
-    marginPercent: p.margin ? ratioPercent(p.margin.part, p.margin.whole) : null,
+    manualDiscountPercent: line.manualDiscount ? Number(line.manualDiscount.text) : 0,
+    listUnitPrice: Number(line.entry.listMinor) / scale,
+    unitCost: line.entry.costMinor === null ? null : Number(line.entry.costMinor) / scale,
+    netUnitPrice: priced ? Number(priced.netUnitMinor) / scale : undefined,
+    netAmount: priced ? Number(priced.netAmountMinor) / scale : undefined,
+    contractAmount: priced ? Number(priced.contractAmountMinor) / scale : undefined,
+    discountPercent: priced ? ratioPercent(priced.discount.part, priced.discount.whole) : undefined,
+    offListPercent: priced ? ratioPercent(priced.listAmountMinor - priced.netAmountMinor, priced.listAmountMinor) : undefined,
+    marginPercent: priced ? (priced.margin ? ratioPercent(priced.margin.part, priced.margin.whole) : null) : undefined,
   }
 }
 
@@ -117,7 +117,10 @@ function quoteFacts(ctx: Context, lines: WorkLine[]): Record<string, unknown> {
 
 /** Runs one set's rules of one scope and records the trace; returns the outcomes in priority order. */
 async function runRules(ctx: Context, set: RuleSetName, scope: 'line' | 'quote', facts: RuleFacts, line?: number): Promise<RuleOutcome[]> {
-  const outcomes = await ctx.ruleSet.runner(set, scope, ctx.cart.date).run(facts, ctx.trace !== 'none')
+  // Looked up once per evaluation: this runs for every line of every stage.
+  const runners = (ctx.runners[set] ??= {})
+  const runner = (runners[scope] ??= ctx.ruleSet.runner(set, scope, ctx.cart.date))
+  const outcomes = await runner.run(facts, ctx.trace)
   if (ctx.trace !== 'none') {
     for (const o of outcomes) {
       if (!o.fired && ctx.trace !== 'full') continue
@@ -144,12 +147,11 @@ function param(rule: LoadedRule, name: string, value: unknown, facts: RuleFacts)
   }
 }
 
-function decimalParam(rule: LoadedRule, name: string, value: unknown, facts: RuleFacts): Big {
+function decimalParam(rule: LoadedRule, name: string, value: unknown, facts: RuleFacts): Rate {
   const v = param(rule, name, value, facts)
-  if (typeof v === 'number' && Number.isFinite(v)) return new Big(String(v))
-  if (typeof v === 'string') {
+  if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'string') {
     try {
-      return parseDecimal(v)
+      return rateOf(v)
     } catch {
       // fall through to the error below
     }
@@ -160,7 +162,7 @@ function decimalParam(rule: LoadedRule, name: string, value: unknown, facts: Rul
 function amountParam(rule: LoadedRule, name: string, value: unknown, facts: RuleFacts, currency: string): bigint {
   const v = decimalParam(rule, name, value, facts)
   try {
-    return toMinorUnits(v, currency, 'half_even')
+    return toMinorUnits(v.text, currency, 'half_even')
   } catch (error) {
     throw new RuleEvaluationError(rule.id, `event param ${name}: ${error instanceof Error ? error.message : String(error)}`)
   }
@@ -223,8 +225,8 @@ function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors
     const startDate = cartLine.startDate ?? cart.date
     if (startDate < book.validFrom) errors.push({ pointer: `${at}/startDate`, detail: `before price book ${book.id} starts (${book.validFrom})` })
     if (book.validTo && startDate > book.validTo) errors.push({ pointer: `${at}/startDate`, detail: `after price book ${book.id} ends (${book.validTo})` })
-    const manualDiscount = cartLine.manualDiscountPercent ? new Big(cartLine.manualDiscountPercent) : null
-    if (manualDiscount && manualDiscount.gt(100)) errors.push({ pointer: `${at}/manualDiscountPercent`, detail: 'at most 100' })
+    const manualDiscount = cartLine.manualDiscountPercent ? rateOf(cartLine.manualDiscountPercent) : null
+    if (manualDiscount && manualDiscount.num > 100n * manualDiscount.den) errors.push({ pointer: `${at}/manualDiscountPercent`, detail: 'at most 100' })
 
     const bundle = bundles.get(product.sku)
     const chosen = cartLine.options ?? []
@@ -257,11 +259,16 @@ function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors
     for (const option of picked) {
       const r = resolve(option.sku, option.pointer)
       if (!r) continue
+      const optionTerm = r.product.type === 'recurring' ? termMonths ?? r.product.defaultTermMonths ?? 12 : null
+      if (optionTerm !== null && optionTerm % PERIOD_MONTHS[r.product.billingPeriod!] !== 0) {
+        errors.push({ pointer: `${at}/termMonths`, detail: `must be a multiple of ${PERIOD_MONTHS[r.product.billingPeriod!]} for option ${r.product.sku} (billed per ${r.product.billingPeriod})` })
+        continue
+      }
       const optionMilli = qtyMilli * BigInt(option.quantity)
       lines.push({
         product: r.product, entry: r.entry, source: 'option', cartIndex: i, parentIndex, addedBy: null,
         quantity: Number(optionMilli) / 1000, qtyMilli: optionMilli,
-        termMonths: r.product.type === 'recurring' ? termMonths ?? r.product.defaultTermMonths ?? 12 : null,
+        termMonths: optionTerm,
         startDate, options: [], manualDiscount,
       })
     }
@@ -282,24 +289,30 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
     if (o.fired) fired.push({ rule: o.rule, facts: { quote, account: ctx.account } })
   }
   for (const [i, line] of lines.entries()) {
-    const facts = { line: lineFacts(line, i, lines, cart.currency), quote, account: ctx.account }
+    const facts = { line: lineFacts(line, i, lines, ctx.scale), quote, account: ctx.account }
     for (const o of await runRules(ctx, 'configuration', 'line', facts, i)) if (o.fired) fired.push({ rule: o.rule, facts, line: i })
   }
 
-  const required = new Map<string, { quantity: number; rule: LoadedRule; reason: string }>()
+  const requiredByRule = new Map<string, { sku: string; quantity: number; rule: LoadedRule; reason: string }>()
+  const required = new Map<string, { sku: string; quantity: number; rule: LoadedRule; reason: string }>()
+  const excludes: Array<{ rule: LoadedRule; params: EventOf<'config.exclude'>['params']; at: { line?: number } }> = []
   for (const { rule, facts, line } of fired) {
     const at = line === undefined ? {} : { line }
     const e = rule.event
     if (e.type === 'config.invalid') result.errors.push({ code: 'CONFIGURATION_INVALID', message: e.params.message, ruleId: rule.id, ...at })
     else if (e.type === 'config.warn') result.warnings.push({ code: 'CONFIGURATION_WARNING', message: e.params.message, ruleId: rule.id, ...at })
-    else if (e.type === 'config.exclude') {
-      const present = e.params.skus.filter((s) => (quote.skus as string[]).includes(s))
-      if (present.length > 0) result.errors.push({ code: 'CONFIGURATION_EXCLUDED', message: `${e.params.reason} (${present.join(', ')})`, ruleId: rule.id, ...at })
-    } else if (e.type === 'config.require') {
-      const quantity = quantityParam(rule, 'quantity', e.params.quantity, facts)
-      const current = required.get(e.params.sku)
-      if (!current || quantity > current.quantity) required.set(e.params.sku, { quantity, rule, reason: e.params.reason })
+    else if (e.type === 'config.exclude') excludes.push({ rule, params: e.params, at })
+    else if (e.type === 'config.require') {
+      // One rule firing on several lines adds up ("a mount per gateway" over two gateway lines).
+      const key = `${rule.id}|${e.params.sku}`
+      const quantity = quantityParam(rule, 'quantity', e.params.quantity, facts) + (requiredByRule.get(key)?.quantity ?? 0)
+      requiredByRule.set(key, { sku: e.params.sku, quantity, rule, reason: e.params.reason })
     }
+  }
+  // Different rules requiring one sku ask for the same thing: the largest demand wins, they do not add up.
+  for (const need of requiredByRule.values()) {
+    const current = required.get(need.sku)
+    if (!current || need.quantity > current.quantity) required.set(need.sku, need)
   }
 
   const added: WorkLine[] = []
@@ -326,6 +339,12 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
   }
 
   const all = [...lines, ...added]
+  // Exclusions are checked after additions, so a required line cannot bring in an excluded sku unnoticed.
+  const present = new Set(all.map((l) => l.product.sku))
+  for (const { rule, params, at } of excludes) {
+    const found = params.skus.filter((s) => present.has(s))
+    if (found.length > 0) result.errors.push({ code: 'CONFIGURATION_EXCLUDED', message: `${params.reason} (${found.join(', ')})`, ruleId: rule.id, ...at })
+  }
   const totals = new Map<string, number>()
   for (const l of all) totals.set(l.product.sku, (totals.get(l.product.sku) ?? 0) + l.quantity)
   for (const [sku, quantity] of totals) {
@@ -357,7 +376,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
   const priced: PricedLine[] = []
 
   for (const [i, line] of lines.entries()) {
-    const facts: RuleFacts = { line: lineFacts(line, i, lines, currency), quote, account: ctx.account }
+    const facts: RuleFacts = { line: lineFacts(line, i, lines, ctx.scale), quote, account: ctx.account }
     const lineFired = (await runRules(ctx, 'pricing', 'line', facts, i)).filter((o) => o.fired).map((o) => o.rule)
     const adjustments: Adjustment[] = []
     const suppressed: Suppressed[] = []
@@ -419,25 +438,26 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
       let percent: string | undefined
       if (p.percent !== undefined) {
         const pct = decimalParam(rule, 'percent', p.percent, facts)
-        if (pct.gt(100) || pct.lt(-1000)) throw new RuleEvaluationError(rule.id, `event param percent ${pct.toString()} is outside -1000..100`)
-        percent = pct.toString()
+        if (pct.num > 100n * pct.den || pct.num < -1000n * pct.den) throw new RuleEvaluationError(rule.id, `event param percent ${pct.text} is outside -1000..100`)
+        percent = pct.text
         amountMinor = percentOff(running, pct)
       } else {
         const amount = amountParam(rule, 'amount', p.amount, facts, currency)
         amountMinor = clampAdjustment(running, -(p.per === 'line' ? amount : extend(amount, line.qtyMilli)))
       }
       if (p.promoCode) promoApplied.add(p.promoCode)
-      adjustments.push({
-        ruleId: rule.id, kind: percent === undefined ? 'amount' : 'percent', label: p.label, amountMinor,
-        ...(percent === undefined ? {} : { percent }), ...(p.promoCode ? { promoCode: p.promoCode } : {}), ...(p.group ? { group: p.group } : {}),
-      })
+      const adjustment: Adjustment = { ruleId: rule.id, kind: percent === undefined ? 'amount' : 'percent', label: p.label, amountMinor }
+      if (percent !== undefined) adjustment.percent = percent
+      if (p.promoCode) adjustment.promoCode = p.promoCode
+      if (p.group) adjustment.group = p.group
+      adjustments.push(adjustment)
       running += amountMinor
     }
 
     // C. The rep's manual discount, last, on what the rules left.
-    if (line.manualDiscount && line.manualDiscount.gt(ZERO)) {
+    if (line.manualDiscount && line.manualDiscount.num > 0n) {
       const amountMinor = percentOff(running, line.manualDiscount)
-      adjustments.push({ ruleId: null, kind: 'manual', label: 'Manual discount', percent: line.manualDiscount.toString(), amountMinor })
+      adjustments.push({ ruleId: null, kind: 'manual', label: 'Manual discount', percent: line.manualDiscount.text, amountMinor })
       running += amountMinor
     }
 
@@ -564,27 +584,25 @@ function breachOf(rule: LoadedRule, facts: RuleFacts, metric: { kind: 'ratio'; p
   let below: boolean, above: boolean, actual: string
   if (metric.kind === 'ratio') {
     if (metric.whole === 0n) return null
-    const scaled = new Big(metric.part.toString()).times(100)
-    const whole = new Big(metric.whole.toString())
-    below = min !== undefined && scaled.lt(min.times(whole))
-    above = max !== undefined && scaled.gt(max.times(whole))
-    actual = scaled.div(whole).round(2, Big.roundHalfEven).toFixed(2)
+    const scaled = metric.part * 100n
+    below = min !== undefined && compareRatio(scaled, metric.whole, min) < 0
+    above = max !== undefined && compareRatio(scaled, metric.whole, max) > 0
+    actual = percentFromRatio(metric.part, metric.whole, 2)
   } else {
-    const exp = currencyExponent(currency)
-    const value = new Big(metric.minor.toString()).div(new Big(10).pow(exp))
-    below = min !== undefined && value.lt(min)
-    above = max !== undefined && value.gt(max)
-    actual = value.toFixed(exp)
+    const unit = 10n ** BigInt(currencyExponent(currency))
+    below = min !== undefined && compareRatio(metric.minor, unit, min) < 0
+    above = max !== undefined && compareRatio(metric.minor, unit, max) > 0
+    actual = formatAmount(metric.minor, currency)
   }
   if (!below && !above) return null
-  return { metric: p.metric, ...(min !== undefined ? { min: min.toString() } : {}), ...(max !== undefined ? { max: max.toString() } : {}), actual }
+  return { metric: p.metric, ...(min !== undefined ? { min: min.text } : {}), ...(max !== undefined ? { max: max.text } : {}), actual }
 }
 
 async function guard(ctx: Context, work: WorkLine[], lines: PricedLine[], quoteBase: Record<string, unknown>, totals: Totals): Promise<Evaluation['guardrails']> {
   const currency = ctx.cart.currency
   const quote = pricedQuoteFacts(quoteBase, lines, totals, currency)
   for (const [i, line] of lines.entries()) {
-    const facts: RuleFacts = { line: pricedLineFacts(lineFacts(work[i]!, i, work, currency), line, currency), quote, account: ctx.account }
+    const facts: RuleFacts = { line: lineFacts(work[i]!, i, work, ctx.scale, line), quote, account: ctx.account }
     for (const o of await runRules(ctx, 'guardrails', 'line', facts, i)) {
       if (!o.fired) continue
       const p = eventOf(o.rule, 'guardrail.limit')!.params
@@ -665,7 +683,7 @@ export async function evaluateQuote(ruleSet: RuleSet, cart: Cart, options: { tra
     id: cart.account.id, segment: cart.account.segment, country: cart.account.country,
     vatId: cart.account.vatId ?? null, hasVatId: Boolean(cart.account.vatId), purchasedSkus,
   }
-  const ctx: Context = { ruleSet, cart, book, channel, trace: options.trace, traceEntries: [], account }
+  const ctx: Context = { ruleSet, cart, book, channel, trace: options.trace, traceEntries: [], account, scale: 10 ** currencyExponent(cart.currency), runners: {} }
 
   const work = await configure(ctx, cartLines, configuration)
   const lines = await price(ctx, work, configuration.warnings)

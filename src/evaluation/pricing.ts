@@ -1,6 +1,7 @@
 import Big from 'big.js'
 import type { Tiering } from '../catalog/catalog.js'
-import { percentOf, roundDiv } from '../money/money.js'
+import { roundDiv } from '../money/money.js'
+import { percentOfRate, type Rate } from './rate.js'
 
 /**
  * Pure pricing arithmetic. Quantities are carried in thousandths (`qtyMilli`) so services
@@ -11,6 +12,7 @@ export const MILLI = 1000n
 
 /** Whole-number quantity in thousandths, or null when it has more than 3 decimals. */
 export function toQtyMilli(quantity: number): bigint | null {
+  if (Number.isSafeInteger(quantity)) return BigInt(quantity) * MILLI
   const milli = new Big(String(quantity)).times(1000)
   return milli.round(0, Big.roundDown).eq(milli) ? BigInt(milli.toFixed(0)) : null
 }
@@ -47,8 +49,8 @@ export function tieredAmount(tiering: Tiering, qtyMilli: bigint): { amountMinor:
 }
 
 /** The discount of `percent` off an amount, as a negative adjustment; never takes the amount below zero. */
-export function percentOff(runningMinor: bigint, percent: Big): bigint {
-  const off = percentOf(runningMinor, percent, 'half_even')
+export function percentOff(runningMinor: bigint, percent: Rate): bigint {
+  const off = percentOfRate(runningMinor, percent)
   return clampAdjustment(runningMinor, -off)
 }
 
@@ -71,11 +73,11 @@ export interface RampYear {
  * year's raised by `upliftPercent`, rounded half-even, so every figure on the schedule is
  * the exact amount that will be invoiced.
  */
-export function rampSchedule(perPeriodMinor: bigint, termMonths: number, periodMonths: number, upliftPercent: Big | null): RampYear[] {
+export function rampSchedule(perPeriodMinor: bigint, termMonths: number, periodMonths: number, upliftPercent: Rate | null): RampYear[] {
   const years: RampYear[] = []
   let amount = perPeriodMinor
   for (let start = 0, year = 1; start < termMonths; start += 12, year++) {
-    if (year > 1 && upliftPercent) amount = amount + percentOf(amount, upliftPercent, 'half_even')
+    if (year > 1 && upliftPercent) amount = amount + percentOfRate(amount, upliftPercent)
     const months = Math.min(12, termMonths - start)
     const periods = Math.ceil(months / periodMonths)
     years.push({ year, periods, amountPerPeriodMinor: amount, amountMinor: amount * BigInt(periods) })

@@ -15,7 +15,7 @@ export interface ReadinessCheck {
 export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; extraChecks: ReadinessCheck[] }> = async (app, { db, extraChecks }) => {
   app.get('/health', {
     config: { public: true },
-    schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    schema: { tags: ['health'], summary: 'The process is up', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/ready', {
@@ -23,7 +23,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; extraChecks: Read
     schema: {
       tags: ['health'],
       summary: 'The service can answer: database reachable, migrations applied, rule sets loaded',
-      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), ...problemResponses(503) },
+      security: [],
+      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), ...problemResponses({ public: true }, 503) },
     },
   }, async () => {
     const checks: Record<string, string> = {}

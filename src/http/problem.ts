@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from '../errors.js'
 
@@ -31,10 +31,18 @@ const TITLES: Record<number, string> = {
   500: 'Internal Server Error', 503: 'Service Unavailable',
 }
 
-/** Response schemas for the given error statuses, for a route's OpenAPI description. */
-export function problemResponses(...statuses: number[]): Record<number, TSchema> {
-  const all = [...new Set([400, 401, 429, 500, ...statuses])]
-  return Object.fromEntries(all.map((s) => [s, Type.Ref('Problem', { description: TITLES[s] ?? 'Error' })]))
+/**
+ * Response schemas for the given error statuses, as application/problem+json, for a route's
+ * OpenAPI description. 400, 429 and 500 can happen anywhere; 401 on every route that needs a
+ * key (pass `{ public: true }` first to leave it out).
+ */
+export function problemResponses(...statuses: Array<number | { public: true }>): Record<number, unknown> {
+  const isPublic = statuses.some((s) => typeof s === 'object')
+  const codes = statuses.filter((s): s is number => typeof s === 'number')
+  const all = [...new Set([400, ...(isPublic ? [] : [401]), 429, 500, ...codes])].sort()
+  return Object.fromEntries(
+    all.map((s) => [s, { description: TITLES[s] ?? 'Error', content: { 'application/problem+json': { schema: Type.Ref('Problem') } } }]),
+  )
 }
 
 function problemType(code: ErrorCode): string {

@@ -16,7 +16,8 @@ const DEFAULT_MAX_FRACTION_DIGITS = 10;
 // whitespace, no bare '.' — so one amount has exactly one spelling in an API payload.
 const DECIMAL_RE = /^(-?)([0-9]+)(?:\.([0-9]+))?$/;
 
-interface Fraction {
+/** An exact decimal as num/den (den a power of ten). */
+export interface Fraction {
   num: bigint;
   den: bigint;
 }
@@ -161,6 +162,11 @@ export function parseDecimal(value: string, opts?: { maxIntegerDigits?: number; 
   const { num } = parsedToFraction(p);
   if (num === 0n) return new Big(0);
   return new Big(formatScaled(num, p.fracDigits.length));
+}
+
+/** Invariant: the exact value of a decimal string as num/10^k; same syntax and limits as parseDecimal. */
+export function parseFraction(value: string, opts?: { maxIntegerDigits?: number; maxFractionDigits?: number }): Fraction {
+  return parsedToFraction(parseStrict(value, opts?.maxIntegerDigits ?? MAX_INTEGER_DIGITS, opts?.maxFractionDigits ?? DEFAULT_MAX_FRACTION_DIGITS))
 }
 
 /** Invariant: returns the major-unit value rounded to an integer of minor units with `mode`, no float step; |result| < 10^(15+exponent). */

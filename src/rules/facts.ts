@@ -14,6 +14,8 @@ interface FactProperty {
   description: string
   /** Only known after pricing: usable in guardrails, approvals and recommendations. */
   priced?: boolean
+  /** Only known after the guardrails: usable in approvals and recommendations. */
+  guarded?: boolean
 }
 
 export const LINE_FACT: Record<string, FactProperty> = {
@@ -37,7 +39,8 @@ export const LINE_FACT: Record<string, FactProperty> = {
   netUnitPrice: { type: 'number', description: 'Unit price after every adjustment', priced: true },
   netAmount: { type: 'number', description: 'Line amount per billing period after every adjustment', priced: true },
   contractAmount: { type: 'number', description: 'Line amount over the whole term (one-time lines: the net amount)', priced: true },
-  discountPercent: { type: 'number', description: 'Total discount against list, in percent', priced: true },
+  discountPercent: { type: 'number', description: 'Discount off the standard price (list after volume tiers and set prices): rule adjustments and manual discount, in percent', priced: true },
+  offListPercent: { type: 'number', description: 'Everything off the list price, volume tiers included, in percent', priced: true },
   marginPercent: { type: 'number|null', description: 'Margin over cost, in percent of the net amount (null without cost)', priced: true },
 }
 
@@ -60,10 +63,10 @@ export const QUOTE_FACT: Record<string, FactProperty> = {
   netTotal: { type: 'number', description: 'Sum of net amounts over the contract (total contract value)', priced: true },
   oneTimeTotal: { type: 'number', description: 'Net amount of one-time lines', priced: true },
   annualRecurringTotal: { type: 'number', description: 'Net recurring amount per year (first year)', priced: true },
-  discountPercent: { type: 'number', description: 'Discount of the whole quote against list, in percent', priced: true },
+  discountPercent: { type: 'number', description: 'Discount of the whole quote off its standard price, in percent (first-year amounts over the term)', priced: true },
   maxLineDiscountPercent: { type: 'number', description: 'Largest discount of any line, in percent', priced: true },
   minLineMarginPercent: { type: 'number|null', description: 'Smallest margin of any line with a cost, in percent', priced: true },
-  guardrailOutcome: { type: 'string', description: 'allowed, needs_approval or blocked (approvals and recommendations only)', priced: true },
+  guardrailOutcome: { type: 'string', description: 'allowed, needs_approval or blocked (approvals and recommendations only)', priced: true, guarded: true },
 }
 
 export const ACCOUNT_FACT: Record<string, FactProperty> = {
@@ -84,6 +87,11 @@ export const DYNAMIC_FACTS: Record<string, { params: Record<string, FactType>; t
 
 export const STATIC_FACTS = { line: LINE_FACT, quote: QUOTE_FACT, account: ACCOUNT_FACT } as const
 export type StaticFactName = keyof typeof STATIC_FACTS
+
+/** Whether rules of a set see facts decided by the guardrails (they run after them). */
+export function seesGuardedFacts(set: RuleSetName): boolean {
+  return set === 'approvals' || set === 'recommendations'
+}
 
 /** Whether rules of a set see priced facts (they run after pricing). */
 export function seesPricedFacts(set: RuleSetName): boolean {

@@ -8,8 +8,15 @@ import type { LoadedRule } from './rule-set.js'
  * reference implementation; a compiled evaluator can sit beside it behind this interface.
  */
 export interface RuleRunner {
-  run(facts: RuleFacts, withTrace: boolean): Promise<RuleOutcome[]>
+  /**
+   * Runs every rule on the facts, in priority order. `none`: the rules that fired; `fired`:
+   * the same with the facts each looked at; `full`: every rule, and for those that did not
+   * fire, the first condition that failed.
+   */
+  run(facts: RuleFacts, trace: RunTrace): Promise<RuleOutcome[]>
 }
+
+export type RunTrace = 'none' | 'fired' | 'full'
 
 export interface RuleFacts {
   line?: Record<string, unknown>
@@ -44,7 +51,7 @@ export class RuleEvaluationError extends Error {
 }
 
 /** Paths are checked at load time to be plain `$.a.b` property chains, so walking them directly is enough. */
-function resolvePath(value: unknown, path: string): unknown {
+export function resolvePath(value: unknown, path: string): unknown {
   let current = value
   for (const key of path.slice(2).split('.')) {
     if (current === null || typeof current !== 'object') return undefined
@@ -74,7 +81,8 @@ function buildEngine(rules: LoadedRule[]): Engine {
   return engine
 }
 
-interface EvaluatedCondition {
+/** A condition tree annotated with results, as json-rules-engine returns it (and the compiled runner builds it). */
+export interface EvaluatedCondition {
   fact?: string
   path?: string
   operator?: string
@@ -93,7 +101,7 @@ function factLabel(c: EvaluatedCondition): string {
   return `${c.fact}${param}${c.path ? c.path.slice(1) : ''}`
 }
 
-function collectFacts(c: EvaluatedCondition | undefined, into: Record<string, unknown>): void {
+export function collectFacts(c: EvaluatedCondition | undefined, into: Record<string, unknown>): void {
   if (!c) return
   if (c.fact !== undefined) {
     // json-rules-engine stops evaluating `all`/`any` early; a leaf it skipped has no factResult.
@@ -105,8 +113,12 @@ function collectFacts(c: EvaluatedCondition | undefined, into: Record<string, un
   collectFacts(c.not, into)
 }
 
-function firstFailure(c: EvaluatedCondition | undefined): FailedCondition | undefined {
-  if (!c) return undefined
+/**
+ * The first condition, in file order, that made the rule fail: inside `all`, the first
+ * failing child; for a failed `any`, its first branch; for a failed `not`, the negation itself.
+ */
+export function firstFailure(c: EvaluatedCondition | undefined): FailedCondition | undefined {
+  if (!c || c.result === true) return undefined
   if (c.fact !== undefined) {
     return c.result === false ? { fact: c.fact, ...(c.path ? { path: c.path } : {}), operator: c.operator!, value: c.value, actual: c.factResult } : undefined
   }
@@ -131,8 +143,9 @@ export class JsonRulesEngineRunner implements RuleRunner {
     this.rulesById = new Map(rules.map((r) => [r.id, r]))
   }
 
-  async run(facts: RuleFacts, withTrace: boolean): Promise<RuleOutcome[]> {
+  async run(facts: RuleFacts, trace: RunTrace): Promise<RuleOutcome[]> {
     if (this.rules.length === 0) return []
+    const withTrace = trace !== 'none'
     let results: RuleResult[]
     try {
       const run = await this.engine.run({ ...facts })
@@ -155,7 +168,7 @@ export class JsonRulesEngineRunner implements RuleRunner {
       }
       return outcome
     })
-    return outcomes.sort((a, b) => byPriority(a.rule, b.rule))
+    return outcomes.filter((o) => o.fired || trace === 'full').sort((a, b) => byPriority(a.rule, b.rule))
   }
 
   /** Finds which rule threw by running each alone: slow, but only on the error path. */

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js'
 import { AppError } from '../errors.js'
 import type { Clock } from '../shared/clock.js'
 import { formatLoadError, type LoadError } from './load-error.js'
-import { buildRuleSet, loadRuleSet, type RuleSet } from './rule-set.js'
+import { buildRuleSet, loadRuleSet, type RuleEngineKind, type RuleSet } from './rule-set.js'
 import * as repo from './rule-set.repository.js'
 
 const MAX_HISTORICAL_SETS = 16
@@ -39,7 +39,7 @@ export class RuleSetRegistry {
   private readonly historical = new Map<string, RuleSet>()
 
   constructor(
-    private readonly deps: { db: Db; clock: Clock; log: Logger; rulesDir: string; priceBooksDir: string },
+    private readonly deps: { db: Db; clock: Clock; log: Logger; rulesDir: string; priceBooksDir: string; engine?: RuleEngineKind },
   ) {}
 
   /** The serving set; 503 until one is loaded. */
@@ -57,7 +57,7 @@ export class RuleSetRegistry {
    * leaving the current set in place.
    */
   async reload(publishedBy: string | null): Promise<{ ruleSet?: RuleSet; errors: LoadError[]; changed: boolean }> {
-    const { ruleSet, errors } = await loadRuleSet(this.deps.rulesDir, this.deps.priceBooksDir)
+    const { ruleSet, errors } = await loadRuleSet(this.deps.rulesDir, this.deps.priceBooksDir, { engine: this.deps.engine })
     if (!ruleSet) return { errors, changed: false }
     await repo.insertRuleSetVersion(this.deps.db, {
       ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, sources: ruleSet.sources, summary: summarize(ruleSet), publishedBy, now: this.deps.clock.now(),
@@ -77,7 +77,7 @@ export class RuleSetRegistry {
     this.deps.log.error({ errors: errors.slice(0, 50).map(formatLoadError) }, 'rule files are invalid; they are not served')
     const sources = await repo.findLatestRuleSetSources(this.deps.db)
     if (!sources) return
-    const { ruleSet } = buildRuleSet(sources)
+    const { ruleSet } = buildRuleSet(sources, { engine: this.deps.engine })
     if (ruleSet) {
       this.current = ruleSet
       this.deps.log.warn({ ruleSetHash: ruleSet.hash }, 'serving the last published rule set instead')
@@ -92,7 +92,7 @@ export class RuleSetRegistry {
     if (cached) return cached
     const sources = await repo.findRuleSetSources(this.deps.db, ruleSetHash, priceBookHash)
     if (!sources) return undefined
-    const { ruleSet } = buildRuleSet(sources)
+    const { ruleSet } = buildRuleSet(sources, { engine: this.deps.engine })
     if (ruleSet) {
       // Replays cluster on recent sets: keep a few, drop the oldest beyond that.
       if (this.historical.size >= MAX_HISTORICAL_SETS) this.historical.delete(this.historical.keys().next().value!)

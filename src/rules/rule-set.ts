@@ -3,6 +3,7 @@ import { buildPriceBooks, type PriceBooks } from '../catalog/catalog.js'
 import { contentHash } from '../shared/hash.js'
 import type { LoadError } from './load-error.js'
 import { isDataFile, listFiles, readSourceFiles, type SourceFile } from './read-files.js'
+import { CompiledRuleRunner } from './compiled-runner.js'
 import { byPriority, JsonRulesEngineRunner, type RuleRunner } from './rule-runner.js'
 import { RULE_SETS, ruleFileSchema, type RuleDefinition, type RuleSetName } from './rule-file.schema.js'
 import { staticChecks } from './static-checks.js'
@@ -36,6 +37,7 @@ export interface RuleSet {
   priceBooks: PriceBooks
   files: Array<{ file: string; set: RuleSetName; rules: number }>
   sources: RuleSetSources
+  engine: RuleEngineKind
   /** The runner for one set and scope, holding only the rules effective on `date`; built once and cached. */
   runner(set: RuleSetName, scope: 'line' | 'quote', date: string): RuleRunner
 }
@@ -62,7 +64,15 @@ function ruleIdAt(content: unknown, path: string): string | undefined {
  * Builds a rule set from parsed sources: schema validation of every file, then the static
  * checks. Pure, so the same sources always give the same set and hashes.
  */
-export function buildRuleSet(sources: RuleSetSources, options: { staticChecks?: boolean } = {}): { ruleSet?: RuleSet; errors: LoadError[] } {
+/** Which runner evaluates conditions: the compiled one (default) or json-rules-engine, the reference. */
+export type RuleEngineKind = 'compiled' | 'json-rules-engine'
+
+export interface BuildOptions {
+  staticChecks?: boolean
+  engine?: RuleEngineKind
+}
+
+export function buildRuleSet(sources: RuleSetSources, options: BuildOptions = {}): { ruleSet?: RuleSet; errors: LoadError[] } {
   const { priceBooks, errors } = buildPriceBooks(sources.priceBooks)
   const rules: LoadedRule[] = []
   const files: RuleSet['files'] = []
@@ -90,6 +100,9 @@ export function buildRuleSet(sources: RuleSetSources, options: { staticChecks?: 
   rules.sort((a, b) => RULE_SETS.indexOf(a.set) - RULE_SETS.indexOf(b.set) || byPriority(a, b))
   const bySet = Object.fromEntries(RULE_SETS.map((s) => [s, rules.filter((r) => r.set === s)])) as Record<RuleSetName, LoadedRule[]>
   const runners = new Map<string, RuleRunner>()
+  // Two levels of cache: per (set, scope, date), the runner; the runner itself is shared by
+  // every date on which the same rules are effective.
+  const byDate = new Map<string, RuleRunner>()
   const ruleSet: RuleSet = {
     hash: contentHash(sources.rules.map((s) => ({ file: s.file, content: s.content }))),
     priceBookHash: priceBooks.hash,
@@ -98,14 +111,20 @@ export function buildRuleSet(sources: RuleSetSources, options: { staticChecks?: 
     priceBooks,
     files,
     sources,
+    engine: options.engine ?? 'compiled',
     runner(set, scope, date) {
+      const dateKey = `${set}|${scope}|${date}`
+      const cached = byDate.get(dateKey)
+      if (cached) return cached
       const effective = bySet[set].filter((r) => r.scope === scope && r.effective.from <= date && (!r.effective.to || date <= r.effective.to))
       const key = `${set}|${scope}|${effective.map((r) => r.id).join(',')}`
       let runner = runners.get(key)
       if (!runner) {
-        runner = new JsonRulesEngineRunner(effective)
+        runner = options.engine === 'json-rules-engine' ? new JsonRulesEngineRunner(effective) : new CompiledRuleRunner(effective)
         runners.set(key, runner)
       }
+      if (byDate.size > 10_000) byDate.clear() // bounded: dates come from callers
+      byDate.set(dateKey, runner)
       return runner
     },
   }
@@ -120,7 +139,7 @@ export async function readRuleSetSources(rulesDir: string, priceBooksDir: string
 }
 
 /** Loads, validates and checks the rule set in the given folders; all problems at once. */
-export async function loadRuleSet(rulesDir: string, priceBooksDir: string, options: { staticChecks?: boolean } = {}): Promise<{ ruleSet?: RuleSet; errors: LoadError[] }> {
+export async function loadRuleSet(rulesDir: string, priceBooksDir: string, options: BuildOptions = {}): Promise<{ ruleSet?: RuleSet; errors: LoadError[] }> {
   const { sources, errors } = await readRuleSetSources(rulesDir, priceBooksDir)
   if (errors.length > 0) return { errors }
   return buildRuleSet(sources, options)

@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog.js'
 import { checkLogic, isLogic } from './json-logic.js'
-import { allowedScopes, DYNAMIC_FACTS, OPERATORS, seesPricedFacts, STATIC_FACTS, type StaticFactName } from './facts.js'
+import { allowedScopes, DYNAMIC_FACTS, OPERATORS, seesGuardedFacts, seesPricedFacts, STATIC_FACTS, type StaticFactName } from './facts.js'
 import type { LoadError } from './load-error.js'
 import type { LoadedRule } from './rule-set.js'
 
@@ -42,6 +42,8 @@ function checkLeaf(rule: LoadedRule, leaf: Leaf, at: string, catalog: Catalog): 
     else if (!(property in properties)) errors.push(errorAt(rule, `${at}/path`, `${leaf.fact} has no property "${property}"`))
     else if (properties[property]!.priced && !seesPricedFacts(rule.set)) {
       errors.push(errorAt(rule, `${at}/path`, `${leaf.fact}.${property} is only known after pricing (guardrails, approvals, recommendations)`))
+    } else if (properties[property]!.guarded && !seesGuardedFacts(rule.set)) {
+      errors.push(errorAt(rule, `${at}/path`, `${leaf.fact}.${property} is only known after the guardrails (approvals, recommendations)`))
     }
     if (property === 'sku' && leaf.fact === 'line') {
       const skus = leaf.operator === 'equal' || leaf.operator === 'notEqual' ? [leaf.value] : Array.isArray(leaf.value) ? leaf.value : []
