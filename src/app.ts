@@ -11,7 +11,7 @@ import { AppError } from './errors.js'
 import { healthRoutes, type ReadinessCheck } from './health/health.routes.js'
 import { registerAuth } from './http/auth.js'
 import { registerProblemHandling } from './http/problem.js'
-import { registerValidation } from './http/validation.js'
+import { schemaController } from './http/validation.js'
 import { PrincipalView, principalRoutes } from './principals/principal.routes.js'
 import { authenticate } from './principals/principal.service.js'
 import { catalogRoutes } from './catalog/catalog.routes.js'
@@ -55,6 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.addHook('onSend', async (request, reply) => {
@@ -62,9 +63,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   // JSON only: without this, fastify would accept text/plain bodies and fail them as invalid instead of 415.
   app.removeContentTypeParser('text/plain')
-  registerValidation(app)
   registerProblemHandling(app)
   app.addSchema(PrincipalView)
+  app.addSchema(EvaluationSchema)
 
   await app.register(helmet, {
     // Swagger UI needs inline styles and scripts; the API itself returns JSON only.
@@ -103,7 +104,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const extraChecks: ReadinessCheck[] = [{ name: 'ruleSet', check: async () => (ruleSets.isLoaded() ? null : 'no valid rule set loaded') }]
   await app.register(healthRoutes, { db: database.db, extraChecks })
   await app.register(principalRoutes, { deps: { db: database.db, clock } })
-  app.addSchema(EvaluationSchema)
   await app.register(evaluationRoutes, { deps: { db: database.db, clock, ruleSets }, maxCartLines: config.maxCartLines })
   await app.register(catalogRoutes, { ruleSets })
   await app.register(ruleSetRoutes, { ruleSets })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { CartError, evaluateQuote } from '../../src/evaluation/evaluate.js'
 import { renderEvaluation } from '../../src/evaluation/render.js'
@@ -21,7 +22,8 @@ t.test('compiled runner and json-rules-engine agree on every analyst test cart, 
   const { sources: tests } = await readSourceFiles(`${ROOT}rules`, files)
   let compared = 0
   for (const { file, content } of tests) {
-    for (const test of Value.Default(RuleTestFileSchema, structuredClone(content)).tests) {
+    const parsed = Value.Default(RuleTestFileSchema, structuredClone(content)) as Static<typeof RuleTestFileSchema>
+    for (const test of parsed.tests) {
       const run = async (ruleSet: typeof compiled) => {
         try {
           return renderEvaluation(await evaluateQuote(ruleSet, test.cart, { trace: 'full' }), 'full')
