@@ -89,7 +89,7 @@ export async function benchEvaluate(): Promise<string> {
 
   const config = Object.freeze({ ...loadConfig({ DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', QTC_SEED_DEMO: 'false', MAX_CART_LINES: '10000', BODY_LIMIT_BYTES: String(20 * 1024 * 1024), RATE_LIMIT_PER_MINUTE: '1000000' }) })
   const database = await openDatabase(config)
-  await migrateToLatest(database.db)
+  await migrateToLatest(database)
   const app = await buildApp({ config, database, clock: systemClock })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   const { body } = await createPrincipal({ db: database.db, clock: systemClock }, { name: 'bench', roles: ['sales_rep'] }, null)

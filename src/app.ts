@@ -102,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (!deps.ruleSets) await ruleSets.start()
 
   const extraChecks: ReadinessCheck[] = [{ name: 'ruleSet', check: async () => (ruleSets.isLoaded() ? null : 'no valid rule set loaded') }]
-  await app.register(healthRoutes, { db: database.db, extraChecks })
+  await app.register(healthRoutes, { database, extraChecks })
   await app.register(principalRoutes, { deps: { db: database.db, clock } })
   await app.register(evaluationRoutes, { deps: { db: database.db, clock, ruleSets }, maxCartLines: config.maxCartLines })
   await app.register(catalogRoutes, { ruleSets })

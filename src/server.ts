@@ -20,7 +20,7 @@ export interface RunningService {
 export async function startService(config: Config): Promise<RunningService> {
   const database = await openDatabase(config)
   try {
-    const applied = await migrateToLatest(database.db)
+    const applied = await migrateToLatest(database)
     const app = await buildApp({ config, database, clock: systemClock })
     if (applied.length > 0) app.log.info({ applied, database: database.kind }, 'migrations applied')
     const deps = { db: database.db, clock: systemClock }

@@ -17,7 +17,7 @@ async function withDatabase<T>(work: (db: Awaited<ReturnType<typeof openDatabase
   const config = loadConfig()
   const database = await openDatabase(config)
   try {
-    await migrateToLatest(database.db)
+    await migrateToLatest(database)
     return await work(database)
   } finally {
     await database.close()
@@ -34,7 +34,7 @@ export function buildCli(): Command {
     .command('migrate')
     .description('Apply pending database migrations (DATABASE_URL, or the embedded database in QTC_DATA_DIR)')
     .action(async () => {
-      const applied = await withDatabase((database) => migrateToLatest(database.db))
+      const applied = await withDatabase((database) => migrateToLatest(database))
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'up to date\n')
     })
 

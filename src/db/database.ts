@@ -13,6 +13,8 @@ export interface DatabaseHandle {
   db: Db
   /** `postgres` for a real server, `pglite` for the embedded one. */
   kind: 'postgres' | 'pglite'
+  /** The PostgreSQL schema in use when one was configured (search_path), else null. */
+  schema: string | null
   close(): Promise<void>
   /** PGlite only: the whole database as a tarball, usable as a template for another. */
   dump?: () => Promise<Blob>
@@ -37,7 +39,7 @@ export async function openDatabase(
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     })
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-    return { db, kind: 'postgres', close: () => db.destroy() }
+    return { db, kind: 'postgres', schema: schema ?? null, close: () => db.destroy() }
   }
 
   const dataDir = config.databaseUrl === 'memory://' ? 'memory://' : config.dataDir
@@ -53,6 +55,7 @@ export async function openDatabase(
   return {
     db,
     kind: 'pglite',
+    schema: null,
     dump: () => pglite.dumpDataDir('none'),
     close: async () => {
       await db.destroy()

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
-import type { Db } from './database.js'
+import type { DatabaseHandle } from './database.js'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
 
@@ -24,17 +24,30 @@ class SqlFileMigrationProvider implements MigrationProvider {
   }
 }
 
+/**
+ * The migrator for a database. Its bookkeeping tables live in the database's own schema:
+ * without saying so, kysely would see another schema's tables (tests share one server,
+ * a schema each) and skip creating its own.
+ */
+function migratorFor(database: DatabaseHandle, dir: string): Migrator {
+  return new Migrator({
+    db: database.db,
+    provider: new SqlFileMigrationProvider(dir),
+    ...(database.schema ? { migrationTableSchema: database.schema } : {}),
+  })
+}
+
 /** Applies every pending migration; throws with the failing migration's name. */
-export async function migrateToLatest(db: Db, dir: string = MIGRATIONS_DIR): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir) })
+export async function migrateToLatest(database: DatabaseHandle, dir: string = MIGRATIONS_DIR): Promise<string[]> {
+  const migrator = migratorFor(database, dir)
   const { error, results } = await migrator.migrateToLatest()
   throwOnFailure(error, results)
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 
 /** Names of migrations not yet applied; empty when the schema is current. */
-export async function pendingMigrations(db: Db, dir: string = MIGRATIONS_DIR): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir) })
+export async function pendingMigrations(database: DatabaseHandle, dir: string = MIGRATIONS_DIR): Promise<string[]> {
+  const migrator = migratorFor(database, dir)
   const all = await migrator.getMigrations()
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name)
 }

@@ -54,7 +54,133 @@ export interface DecisionsTable {
   created_at: Timestamp
 }
 
+export interface AccountsTable {
+  id: string
+  name: string
+  billing_address: unknown
+  country: string
+  currency: string
+  vat_id: string | null
+  segment: string
+  owner_id: string
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface ContactsTable {
+  id: string
+  account_id: string
+  name: string
+  email: string
+  role: string | null
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface QuotesTable {
+  id: string
+  number: string
+  account_id: string
+  owner_id: string
+  currency: string
+  status: string
+  current_revision: number
+  valid_until: string
+  payment_terms_days: number
+  notes: string | null
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface QuoteRevisionsTable {
+  quote_id: string
+  revision: number
+  cart: unknown
+  evaluation: unknown
+  decision_id: string
+  fingerprint: unknown
+  fingerprint_hash: string
+  created_by: string
+  created_at: Timestamp
+}
+
+export interface ApprovalRequestsTable {
+  id: string
+  quote_id: string
+  revision: number
+  status: string
+  created_by: string
+  created_at: Timestamp
+  decided_at: Date | null
+}
+
+export interface ApprovalStepsTable {
+  id: string
+  request_id: string
+  quote_id: string
+  level: number
+  role: string
+  mode: string
+  reasons: unknown
+  status: string
+  bound_facts: unknown
+  fingerprint_hash: string
+  rerequest_reason: string | null
+  carried_from: string | null
+  decided_by: string | null
+  acting_for: string | null
+  comment: string | null
+  decided_at: Date | null
+  created_at: Timestamp
+}
+
+export interface DelegationsTable {
+  id: string
+  delegator_id: string
+  delegate_id: string
+  starts_on: string
+  ends_on: string
+  created_at: Timestamp
+  revoked_at: Date | null
+}
+
+export interface AuditLogTable {
+  seq: bigint
+  at: Timestamp
+  actor_id: string | null
+  acting_for: string | null
+  action: string
+  entity_type: string
+  entity_id: string
+  before: unknown
+  after: unknown
+  prev_hash: string
+  hash: string
+}
+
+export interface OutboxEventsTable {
+  id: string
+  type: string
+  aggregate_type: string
+  aggregate_id: string
+  payload: unknown
+  created_at: Timestamp
+  published_at: Date | null
+}
+
 export interface Database {
+  accounts: AccountsTable
+  contacts: ContactsTable
+  quotes: QuotesTable
+  quote_revisions: QuoteRevisionsTable
+  approval_requests: ApprovalRequestsTable
+  approval_steps: ApprovalStepsTable
+  delegations: DelegationsTable
+  audit_log: AuditLogTable
+  outbox_events: OutboxEventsTable
   rule_set_versions: RuleSetVersionsTable
   decisions: DecisionsTable
   principals: PrincipalsTable

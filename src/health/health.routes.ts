@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
+import type { DatabaseHandle } from '../db/database.js'
 import { pendingMigrations } from '../db/migrate.js'
 import { AppError } from '../errors.js'
 import { problemResponses } from '../http/problem.js'
@@ -12,7 +12,7 @@ export interface ReadinessCheck {
   check(): Promise<string | null>
 }
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; extraChecks: ReadinessCheck[] }> = async (app, { db, extraChecks }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ database: DatabaseHandle; extraChecks: ReadinessCheck[] }> = async (app, { database, extraChecks }) => {
   app.get('/health', {
     config: { public: true },
     schema: { tags: ['health'], summary: 'The process is up', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
@@ -30,9 +30,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; extraChecks: Read
     const checks: Record<string, string> = {}
     const failures: string[] = []
     try {
-      await sql`select 1`.execute(db)
+      await sql`select 1`.execute(database.db)
       checks.database = 'ok'
-      const pending = await pendingMigrations(db)
+      const pending = await pendingMigrations(database)
       if (pending.length > 0) failures.push(`migrations pending: ${pending.join(', ')}`)
       else checks.migrations = 'ok'
     } catch {

@@ -6,8 +6,8 @@ import { onPostgres, testDatabase } from '../helpers/app.js'
 t.test('migrations apply once and leave nothing pending', async (t) => {
   const database = await testDatabase(t)
   t.equal(database.kind, onPostgres ? 'postgres' : 'pglite')
-  t.same(await pendingMigrations(database.db), [])
-  t.same(await migrateToLatest(database.db), [], 'a second run applies nothing')
+  t.same(await pendingMigrations(database), [])
+  t.same(await migrateToLatest(database), [], 'a second run applies nothing')
 })
 
 t.test('both dialects return the same JavaScript types', async (t) => {

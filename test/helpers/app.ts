@@ -58,7 +58,7 @@ function pgliteTemplate(): Promise<Blob> {
     const file = join(tmpdir(), `qtc-pglite-template-${sha256Hex(migrations.join('\0')).slice(0, 16)}.tar`)
     if (existsSync(file)) return new Blob([readFileSync(file)])
     const fresh = await openDatabase({ databaseUrl: 'memory://', databaseSchema: null, dataDir: 'memory://' })
-    await migrateToLatest(fresh.db)
+    await migrateToLatest(fresh)
     const dump = await fresh.dump!()
     await fresh.close()
     const partial = `${file}.${process.pid}`
@@ -76,7 +76,7 @@ export async function testDatabase(t: Teardown, config: Config = testConfig()): 
     await database.close()
     if (config.databaseUrl && config.databaseSchema) await dropSchema(config.databaseUrl, config.databaseSchema)
   })
-  await migrateToLatest(database.db)
+  await migrateToLatest(database)
   return database
 }
 
