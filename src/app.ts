@@ -14,7 +14,11 @@ import { registerProblemHandling } from './http/problem.js'
 import { schemaController } from './http/validation.js'
 import { PrincipalView, principalRoutes } from './principals/principal.routes.js'
 import { authenticate } from './principals/principal.service.js'
+import { AccountView, ContactView, accountRoutes } from './accounts/account.routes.js'
+import { approvalRoutes } from './approvals/approval.routes.js'
+import { auditRoutes } from './audit/audit.routes.js'
 import { catalogRoutes } from './catalog/catalog.routes.js'
+import { QuoteSchema, quoteRoutes } from './quotes/quote.routes.js'
 import { EvaluationSchema, evaluationRoutes } from './evaluation/evaluation.routes.js'
 import { ruleSetRoutes } from './rules/rule-set.routes.js'
 import { RuleSetRegistry } from './rules/rule-set.service.js'
@@ -66,6 +70,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerProblemHandling(app)
   app.addSchema(PrincipalView)
   app.addSchema(EvaluationSchema)
+  app.addSchema(AccountView)
+  app.addSchema(ContactView)
+  app.addSchema(QuoteSchema)
 
   await app.register(helmet, {
     // Swagger UI needs inline styles and scripts; the API itself returns JSON only.
@@ -106,6 +113,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(principalRoutes, { deps: { db: database.db, clock } })
   await app.register(evaluationRoutes, { deps: { db: database.db, clock, ruleSets }, maxCartLines: config.maxCartLines })
   await app.register(catalogRoutes, { ruleSets })
+  const quoteDeps = { db: database.db, clock, ruleSets, quoteValidityDays: config.quoteValidityDays }
+  await app.register(accountRoutes, { deps: quoteDeps })
+  await app.register(quoteRoutes, { deps: quoteDeps })
+  await app.register(approvalRoutes, { deps: quoteDeps })
+  await app.register(auditRoutes, { db: database.db })
   await app.register(ruleSetRoutes, { ruleSets })
   return app
 }

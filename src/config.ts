@@ -22,6 +22,10 @@ const ConfigSchema = Type.Object({
   bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024 }),
   rateLimitPerMinute: Type.Integer({ minimum: 1 }),
   maxCartLines: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  /** Days a new quote stays valid when the caller gives no date. */
+  quoteValidityDays: Type.Integer({ minimum: 1, maximum: 365 }),
+  /** How often each instance expires quotes past their validity (0: only on read). */
+  expirySweepMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
   /** Condition runner: the compiled one, or json-rules-engine (the reference, much slower). */
   ruleEngine: Type.Union([Type.Literal('compiled'), Type.Literal('json-rules-engine')]),
   /** Create one demo principal per role on a fresh embedded database (never with DATABASE_URL). */
@@ -45,6 +49,8 @@ const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
   rateLimitPerMinute: 'RATE_LIMIT_PER_MINUTE',
   maxCartLines: 'MAX_CART_LINES',
   ruleEngine: 'RULE_ENGINE',
+  quoteValidityDays: 'QUOTE_VALIDITY_DAYS',
+  expirySweepMs: 'EXPIRY_SWEEP_MS',
   seedDemo: 'QTC_SEED_DEMO',
 }
 
@@ -86,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600),
     maxCartLines: integer(env, 'MAX_CART_LINES', 10_000),
     ruleEngine: env.RULE_ENGINE || 'compiled',
+    quoteValidityDays: integer(env, 'QUOTE_VALIDITY_DAYS', 30),
+    expirySweepMs: integer(env, 'EXPIRY_SWEEP_MS', 60_000),
     seedDemo: boolean(env, 'QTC_SEED_DEMO', databaseUrl === null),
   }
   const first = Value.Errors(ConfigSchema, candidate).First()

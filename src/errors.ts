@@ -34,6 +34,14 @@ export type ErrorCode =
   | 'RULE_EVALUATION_FAILED'
   /** Rule or price-book files failed validation or static checks; `errors` names file, rule id and path. */
   | 'RULE_SET_INVALID'
+  /** The object's state does not allow this action (e.g. submitting an approved quote); `from` and `to` name the states. */
+  | 'INVALID_STATE_TRANSITION'
+  /** The quote cannot be submitted: its configuration is invalid or a guardrail blocks it. */
+  | 'QUOTE_NOT_SUBMITTABLE'
+  /** The approval step was already decided, or is not yet open (an earlier level is pending). */
+  | 'APPROVAL_STEP_CLOSED'
+  /** The quote changed since this approval was requested: the request was withdrawn. */
+  | 'APPROVAL_STALE'
   /** The database is unreachable or not migrated; the service cannot answer yet. */
   | 'NOT_READY'
   /** Anything unexpected; details are logged, never returned. */
@@ -55,6 +63,10 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   CART_INVALID: 422,
   RULE_EVALUATION_FAILED: 500,
   RULE_SET_INVALID: 422,
+  INVALID_STATE_TRANSITION: 409,
+  QUOTE_NOT_SUBMITTABLE: 409,
+  APPROVAL_STEP_CLOSED: 409,
+  APPROVAL_STALE: 409,
   NOT_READY: 503,
   INTERNAL: 500,
 }

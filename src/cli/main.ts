@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfig } from '../config.js'
 import { openDatabase } from '../db/database.js'
 import { migrateToLatest } from '../db/migrate.js'
+import { verifyAudit } from '../audit/audit.service.js'
 import { createPrincipal } from '../principals/principal.service.js'
 import { isRole, ROLES, type Role } from '../principals/roles.js'
 import { systemClock } from '../shared/clock.js'
@@ -56,6 +57,22 @@ export function buildCli(): Command {
           ? JSON.stringify({ principalId: principal.id, roles: principal.roles, apiKey }) + '\n'
           : `principal ${principal.id} (${principal.roles.join(', ')})\nAPI key (shown once): ${apiKey}\n`,
       )
+    })
+
+  program
+    .command('audit')
+    .description('The hash-chained audit log')
+    .command('verify')
+    .description('Verify the chain; exit 1 and name the first entry that does not verify')
+    .option('--json', 'print JSON for tools')
+    .action(async (options: { json?: boolean }) => {
+      const result = await withDatabase((database) => verifyAudit(database.db))
+      process.stdout.write(
+        options.json ? JSON.stringify(result) + '\n'
+          : result.ok ? `audit log verified: ${result.entries} entries\n`
+          : `audit log BROKEN at entry ${result.brokenAt!.seq}: ${result.brokenAt!.reason}\n`,
+      )
+      exitCode = result.ok ? EXIT.ok : EXIT.findings
     })
 
   registerRuleCommands(program, (code) => {

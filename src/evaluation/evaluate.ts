@@ -640,13 +640,17 @@ async function routeApprovals(ctx: Context, quote: Record<string, unknown>, outc
     if (!o.fired) continue
     const p = eventOf(o.rule, 'approval.require')!.params
     const key = `${p.level}|${p.role}`
-    const step = steps.get(key) ?? { level: p.level, role: p.role, mode: p.mode ?? 'all', reasons: [] }
+    const step = steps.get(key) ?? { level: p.level, role: p.role, mode: p.mode ?? 'all', reasons: [], upTo: {} }
     step.reasons.push({ ruleId: o.rule.id, reason: p.reason })
+    for (const [fact, ceiling] of Object.entries(p.upTo ?? {})) {
+      const current = step.upTo[fact]
+      if (current === undefined || rateOf(ceiling).num * rateOf(current).den < rateOf(current).num * rateOf(ceiling).den) step.upTo[fact] = ceiling
+    }
     steps.set(key, step)
   }
   // A guardrail asked for approval but no routing rule named an approver: the deal desk decides rather than nobody.
   if (outcome === 'needs_approval' && steps.size === 0) {
-    steps.set('1|deal_desk', { level: 1, role: 'deal_desk', mode: 'all', reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }] })
+    steps.set('1|deal_desk', { level: 1, role: 'deal_desk', mode: 'all', reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }], upTo: {} })
   }
   return [...steps.values()].sort((a, b) => a.level - b.level || a.role.localeCompare(b.role))
 }

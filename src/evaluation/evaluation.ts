@@ -93,6 +93,8 @@ export interface ApprovalStep {
   role: string
   mode: 'all' | 'any'
   reasons: Array<{ ruleId: string | null; reason: string }>
+  /** Authority ceilings per quote fact, from the rules' `upTo` (the lowest when several rules give one). */
+  upTo: Record<string, string>
 }
 
 export interface Recommendation {

@@ -104,6 +104,9 @@ export const EVENTS = {
       level: Type.Integer({ minimum: 1, maximum: 10 }),
       mode: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('any')], { description: 'all: every step of the level must approve; any: one is enough' })),
       reason: Reason,
+      upTo: Type.Optional(Type.Record(Type.String({ pattern: '^quote\\.[A-Za-z]+$' }), DecimalString, {
+        description: 'Authority ceiling per fact (e.g. quote.maxLineDiscountPercent: "20"): a revision keeps this approval while the fact, capped at the ceiling, is not worse than when approved',
+      })),
     }, { additionalProperties: false })),
   ],
   recommendations: [

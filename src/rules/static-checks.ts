@@ -194,6 +194,14 @@ function checkEvent(rule: LoadedRule, catalog: Catalog): LoadError[] {
       }
     }
   }
+  if (e.type === 'approval.require') {
+    for (const key of Object.keys(e.params.upTo ?? {})) {
+      const property = key.slice('quote.'.length)
+      if (!(property in STATIC_FACTS.quote) || STATIC_FACTS.quote[property]!.type !== 'number') {
+        errors.push(errorAt(rule, `/event/params/upTo/${key}`, `${key} is not a numeric quote fact`))
+      }
+    }
+  }
   if (e.type === 'guardrail.limit') {
     const bounded = e.params.min !== undefined || e.params.max !== undefined
     if (e.params.metric && !bounded) errors.push(errorAt(rule, '/event/params', 'a metric needs min, max or both'))

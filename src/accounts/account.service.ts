@@ -1,0 +1,94 @@
+import type { Db } from '../db/database.js'
+import { appendAudit, appendEvent } from '../audit/audit.service.js'
+import { AppError } from '../errors.js'
+import type { Principal } from '../principals/principal.repository.js'
+import { canSeeOwned, seesAll } from '../principals/visibility.js'
+import type { Clock } from '../shared/clock.js'
+import { newId } from '../shared/ids.js'
+import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
+import * as repo from './account.repository.js'
+import type { Account, BillingAddress, Contact } from './account.repository.js'
+
+export type { Account, Contact }
+
+export interface AccountDeps {
+  db: Db
+  clock: Clock
+}
+
+export interface NewAccount {
+  name: string
+  billingAddress: BillingAddress
+  country: string
+  currency: string
+  vatId?: string | null
+  segment: string
+  /** Defaults to the caller; only managers and above may assign another owner. */
+  ownerId?: string
+}
+
+async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: string): Promise<void> {
+  if (ownerId === actor.id) return
+  if (!seesAll(actor) && !(await canSeeOwned(deps.db, actor, ownerId))) {
+    throw new AppError('FORBIDDEN', 'You can only give accounts to yourself or your team.')
+  }
+  const owner = await deps.db.selectFrom('principals').select('status').where('id', '=', ownerId).executeTakeFirst()
+  if (!owner || owner.status !== 'active') {
+    throw new AppError('VALIDATION_FAILED', 'The owner is not an active principal.', { errors: [{ pointer: '/ownerId', detail: 'no active principal with this id' }] })
+  }
+}
+
+/** Creates an account owned by the caller (or a principal of their team); audited; idempotent. */
+export async function createAccount(deps: AccountDeps, actor: Principal, input: NewAccount, idempotency: IdempotencyRequest | null): Promise<StoredResponse<Account>> {
+  const ownerId = input.ownerId ?? actor.id
+  await assertOwnerAllowed(deps, actor, ownerId)
+  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
+    const now = deps.clock.now()
+    const account = await repo.insertAccount(trx, {
+      id: newId('acc'), name: input.name, billingAddress: input.billingAddress, country: input.country, currency: input.currency,
+      vatId: input.vatId ?? null, segment: input.segment, ownerId, createdAt: now, updatedAt: now,
+    })
+    await appendAudit(trx, now, { actorId: actor.id, action: 'account.created', entityType: 'account', entityId: account.id, after: account })
+    await appendEvent(trx, now, { type: 'account.created', aggregateType: 'account', aggregateId: account.id, payload: { accountId: account.id } })
+    return { status: 201, body: account }
+  })
+}
+
+/** The account if the principal may see it; 404 otherwise (existence is not revealed). */
+export async function getAccount(deps: AccountDeps, actor: Principal, id: string): Promise<Account> {
+  const account = await repo.findAccount(deps.db, id)
+  if (!account || !(await canSeeOwned(deps.db, actor, account.ownerId))) throw new AppError('NOT_FOUND', `No account ${id}.`)
+  return account
+}
+
+export function listAccounts(deps: AccountDeps, actor: Principal, limit: number, startingAfter?: string): Promise<Account[]> {
+  return repo.listVisibleAccounts(deps.db, actor, limit, startingAfter)
+}
+
+/** Updates an account if the caller's version is current (412 otherwise); audited. */
+export async function updateAccount(deps: AccountDeps, actor: Principal, id: string, expectedVersion: number, patch: Partial<NewAccount>): Promise<Account> {
+  const current = await getAccount(deps, actor, id)
+  if (patch.ownerId !== undefined) await assertOwnerAllowed(deps, actor, patch.ownerId)
+  return deps.db.transaction().execute(async (trx) => {
+    const now = deps.clock.now()
+    const updated = await repo.updateAccount(trx, id, expectedVersion, patch, now)
+    if (!updated) throw new AppError('PRECONDITION_FAILED', `Account ${id} changed since you read it.`)
+    await appendAudit(trx, now, { actorId: actor.id, action: 'account.updated', entityType: 'account', entityId: id, before: current, after: updated })
+    return updated
+  })
+}
+
+export async function addContact(deps: AccountDeps, actor: Principal, accountId: string, input: { name: string; email: string; role?: string | null }, idempotency: IdempotencyRequest | null): Promise<StoredResponse<Contact>> {
+  await getAccount(deps, actor, accountId)
+  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
+    const now = deps.clock.now()
+    const contact = await repo.insertContact(trx, { id: newId('con'), accountId, name: input.name, email: input.email, role: input.role ?? null, createdAt: now, updatedAt: now })
+    await appendAudit(trx, now, { actorId: actor.id, action: 'contact.created', entityType: 'contact', entityId: contact.id, after: contact })
+    return { status: 201, body: contact }
+  })
+}
+
+export async function listContacts(deps: AccountDeps, actor: Principal, accountId: string, limit: number, startingAfter?: string): Promise<Contact[]> {
+  await getAccount(deps, actor, accountId)
+  return repo.listContacts(deps.db, accountId, limit, startingAfter)
+}

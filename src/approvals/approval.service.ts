@@ -1,0 +1,233 @@
+import type { Kysely, Transaction } from 'kysely'
+import { appendAudit, appendEvent } from '../audit/audit.service.js'
+import type { Db } from '../db/database.js'
+import type { Database } from '../db/schema.js'
+import { AppError } from '../errors.js'
+import type { RenderedEvaluation } from '../evaluation/render.js'
+import { findPrincipal, type Principal } from '../principals/principal.repository.js'
+import type { Role } from '../principals/roles.js'
+import { applyApprovalOutcome, currentRevisionOf, lockQuoteForDecision, type Quote, type QuoteRevision } from '../quotes/quote.service.js'
+import type { Clock } from '../shared/clock.js'
+import { newId } from '../shared/ids.js'
+import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
+import { boundFactsOf, worsening } from './approval-binding.js'
+import * as repo from './approval.repository.js'
+import type { ApprovalRequest, ApprovalStep, Delegation } from './approval.repository.js'
+
+export type { ApprovalRequest, ApprovalStep, Delegation }
+
+export interface ApprovalDeps {
+  db: Db
+  clock: Clock
+}
+
+export interface ApprovalView extends ApprovalRequest {
+  steps: ApprovalStep[]
+}
+
+type Trx = Transaction<Database>
+
+/** Roles that approve; a principal holding one may delegate it. */
+export const APPROVER_ROLES: readonly Role[] = ['sales_manager', 'deal_desk', 'finance', 'admin']
+
+/** The latest approval request of a quote with its steps, or null. */
+export async function approvalOf(db: Kysely<Database>, quoteId: string): Promise<ApprovalView | null> {
+  const request = await repo.findLatestRequest(db, quoteId)
+  return request ? { ...request, steps: await repo.stepsOfRequest(db, request.id) } : null
+}
+
+/**
+ * Opens the approval request for a submitted revision. Each step the evaluation requires
+ * either carries over the latest approval of the same level and role, when nothing it was
+ * bound to got worse (see approval-binding.ts), or is requested with the reason. The first
+ * level with an open step becomes pending; later levels wait.
+ */
+export async function openApprovalRequest(trx: Trx, quote: Quote, revision: QuoteRevision, actor: Principal, now: Date): Promise<{ allApproved: boolean }> {
+  const evaluation = revision.evaluation as RenderedEvaluation
+  const requestId = newId('apr')
+  const steps: ApprovalStep[] = []
+  for (const required of evaluation.approvals.steps) {
+    const bound = boundFactsOf(evaluation, required)
+    const previous = await repo.latestApprovedStep(trx, quote.id, required.level, required.role)
+    const worse = previous ? worsening(previous.boundFacts, bound, evaluation) : null
+    const carried = previous !== undefined && worse === null
+    steps.push({
+      id: newId('aps'), requestId, quoteId: quote.id, level: required.level, role: required.role, mode: required.mode,
+      reasons: required.reasons, status: carried ? 'approved' : 'waiting',
+      // A carried approval stays bound to what was actually approved, so later revisions compare with that.
+      boundFacts: carried ? previous.boundFacts : bound,
+      fingerprintHash: carried ? previous.fingerprintHash : revision.fingerprintHash,
+      rerequestReason: previous && worse ? worse : previous ? null : 'newly required',
+      carriedFrom: carried ? previous.id : null,
+      decidedBy: carried ? previous.decidedBy : null, actingFor: carried ? previous.actingFor : null,
+      comment: carried ? `carried over from an earlier approval (${previous.fingerprintHash.slice(0, 12)})` : null,
+      decidedAt: carried ? previous.decidedAt : null, createdAt: now,
+    })
+  }
+  openNextLevel(steps)
+  const allApproved = steps.every((s) => s.status === 'approved')
+  await repo.insertRequest(trx, { id: requestId, quoteId: quote.id, revision: revision.revision, status: allApproved ? 'approved' : 'pending', createdBy: actor.id, createdAt: now, decidedAt: allApproved ? now : null })
+  for (const step of steps) await repo.insertStep(trx, step)
+  await appendAudit(trx, now, {
+    actorId: actor.id, action: 'approval.requested', entityType: 'quote', entityId: quote.id,
+    after: { requestId, revision: revision.revision, fingerprintHash: revision.fingerprintHash, steps: steps.map((s) => ({ level: s.level, role: s.role, status: s.status, reason: s.rerequestReason })) },
+  })
+  return { allApproved }
+}
+
+/**
+ * Opens the lowest level that is not complete (its waiting steps become pending). A level is
+ * complete when all its steps are approved, or, in "any" mode, one is; the others are then
+ * skipped. Returns false when every level is complete. Mutates the steps' statuses.
+ */
+function openNextLevel(steps: ApprovalStep[]): boolean {
+  const levels = [...new Set(steps.map((s) => s.level))].sort((a, b) => a - b)
+  for (const level of levels) {
+    const ofLevel = steps.filter((s) => s.level === level)
+    const anyDone = ofLevel[0]!.mode === 'any' && ofLevel.some((s) => s.status === 'approved')
+    if (anyDone) {
+      for (const s of ofLevel) if (s.status === 'pending' || s.status === 'waiting') s.status = 'skipped'
+      continue
+    }
+    if (ofLevel.every((s) => s.status === 'approved' || s.status === 'skipped')) continue
+    for (const s of ofLevel) if (s.status === 'waiting') s.status = 'pending'
+    return true
+  }
+  return false
+}
+
+/** Withdraws the open request of a quote (it was revised, canceled or expired); given approvals stay on record. */
+export async function withdrawPendingRequest(trx: Trx, quoteId: string, now: Date, actor: Principal | null): Promise<void> {
+  const request = await repo.findPendingRequest(trx, quoteId)
+  if (!request) return
+  await repo.updateRequestStatus(trx, request.id, 'withdrawn', now)
+  for (const step of await repo.stepsOfRequest(trx, request.id)) {
+    if (step.status === 'pending' || step.status === 'waiting') await repo.updateStep(trx, step.id, step.status, { status: 'withdrawn', decidedAt: now })
+  }
+  await appendAudit(trx, now, { actorId: actor?.id ?? null, action: 'approval.withdrawn', entityType: 'quote', entityId: quoteId, after: { requestId: request.id } })
+}
+
+/**
+ * Who may decide a step, and for whom: a holder of the step's role, or their delegate.
+ * Segregation of duties: nobody decides a step of their own quote (nor for someone whose
+ * own quote it is); a sales-manager step of a rep with a manager is that manager's.
+ */
+async function authorityFor(db: Kysely<Database>, actor: Principal, step: ApprovalStep, quote: Quote, day: string): Promise<{ actingFor: string | null }> {
+  if (quote.ownerId === actor.id) throw new AppError('FORBIDDEN', 'Nobody approves their own quote.')
+  const owner = await findPrincipal(db, quote.ownerId)
+  const mayDecide = (p: Principal) =>
+    p.status === 'active' && p.id !== quote.ownerId && p.roles.includes(step.role as Role) && (step.role !== 'sales_manager' || !owner?.managerId || owner.managerId === p.id)
+  if (mayDecide(actor)) return { actingFor: null }
+  for (const delegation of await repo.activeDelegationsTo(db, actor.id, day)) {
+    const delegator = await findPrincipal(db, delegation.delegatorId)
+    if (delegator && mayDecide(delegator)) return { actingFor: delegator.id }
+  }
+  throw new AppError('FORBIDDEN', `This step is for ${step.role.replace('_', ' ')}${step.role === 'sales_manager' && owner?.managerId ? " (the quote owner's manager)" : ''}; you hold neither the role nor a delegation for it.`)
+}
+
+/**
+ * Approves or rejects a step. Concurrency: the request row is locked first, so two
+ * approvers deciding the last steps at once are serialised: the second sees the first's
+ * result, and the quote moves exactly once. The step update is also conditional on its
+ * status, so a step is never decided twice.
+ */
+export async function decideStep(
+  deps: ApprovalDeps,
+  actor: Principal,
+  stepId: string,
+  decision: 'approve' | 'reject',
+  comment: string | null,
+  idempotency: IdempotencyRequest | null,
+): Promise<StoredResponse<ApprovalView>> {
+  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
+    const found = await repo.findStep(trx, stepId)
+    if (!found) throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
+    // Lock order, everywhere: the quote, then its request. Revisions take the same order, so they never deadlock with approvals.
+    const quote = await lockQuoteForDecision(trx, found.quoteId)
+    const request = (await repo.lockRequest(trx, found.requestId))!
+    const step = (await repo.findStep(trx, stepId))!
+    const now = deps.clock.now()
+    const { actingFor } = await authorityFor(trx, actor, step, quote, now.toISOString().slice(0, 10))
+    if (request.status === 'withdrawn' || request.revision !== quote.currentRevision) {
+      throw new AppError('APPROVAL_STALE', `Quote ${quote.number} changed since this approval was requested (now revision ${quote.currentRevision}); it will be requested again when resubmitted.`)
+    }
+    if (step.status !== 'pending') {
+      throw new AppError('APPROVAL_STEP_CLOSED', step.status === 'waiting' ? 'An earlier approval level is still open.' : `This step is already ${step.status}.`, { status: step.status })
+    }
+    const decided = await repo.updateStep(trx, step.id, 'pending', { status: decision === 'approve' ? 'approved' : 'rejected', decidedBy: actor.id, actingFor, comment, decidedAt: now })
+    if (!decided) throw new AppError('APPROVAL_STEP_CLOSED', 'This step was decided meanwhile.')
+    await appendAudit(trx, now, {
+      actorId: actor.id, actingFor, action: decision === 'approve' ? 'approval.approved' : 'approval.rejected', entityType: 'approval_step', entityId: step.id,
+      before: { status: 'pending' }, after: { status: decision === 'approve' ? 'approved' : 'rejected', quoteId: quote.id, level: step.level, role: step.role, fingerprintHash: step.fingerprintHash, comment },
+    })
+    await appendEvent(trx, now, { type: `approval.${decision === 'approve' ? 'approved' : 'rejected'}`, aggregateType: 'quote', aggregateId: quote.id, payload: { stepId: step.id, level: step.level, role: step.role, actingFor } })
+
+    const steps = await repo.stepsOfRequest(trx, request.id)
+    if (decision === 'reject') {
+      for (const s of steps) if (s.status === 'pending' || s.status === 'waiting') await repo.updateStep(trx, s.id, s.status, { status: 'withdrawn', decidedAt: now })
+      await repo.updateRequestStatus(trx, request.id, 'rejected', now)
+      await applyApprovalOutcome(trx, quote.id, 'rejected', actor, now)
+    } else {
+      const before = new Map(steps.map((s) => [s.id, s.status]))
+      const open = openNextLevel(steps)
+      for (const s of steps) {
+        const was = before.get(s.id)!
+        if (s.status !== was) await repo.updateStep(trx, s.id, was, { status: s.status, ...(s.status === 'skipped' ? { decidedAt: now } : {}) })
+      }
+      if (!open) {
+        await repo.updateRequestStatus(trx, request.id, 'approved', now)
+        await applyApprovalOutcome(trx, quote.id, 'approved', actor, now)
+      }
+    }
+    return { status: 200, body: (await approvalOf(trx, quote.id))! }
+  })
+}
+
+export interface QueueItem {
+  step: ApprovalStep
+  quote: { id: string; number: string; ownerId: string; revision: number; netTotal: string; currency: string }
+  /** Set when the principal would act as a delegate. */
+  actingFor: string | null
+}
+
+/** The open steps the principal may decide now (directly or as a delegate), oldest first. */
+export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit: number): Promise<QueueItem[]> {
+  const day = deps.clock.now().toISOString().slice(0, 10)
+  const delegations = await repo.activeDelegationsTo(deps.db, actor.id, day)
+  const delegators = (await Promise.all(delegations.map((d) => findPrincipal(deps.db, d.delegatorId)))).filter((p): p is Principal => Boolean(p))
+  const roles = [...new Set([...actor.roles, ...delegators.flatMap((p) => p.roles)])]
+  const items: QueueItem[] = []
+  for (const step of await repo.pendingStepsForRoles(deps.db, roles, 500)) {
+    const { quote, revision } = await currentRevisionOf(deps.db, step.quoteId)
+    try {
+      const { actingFor } = await authorityFor(deps.db, actor, step, quote, day)
+      const evaluation = revision.evaluation as RenderedEvaluation
+      items.push({ step, quote: { id: quote.id, number: quote.number, ownerId: quote.ownerId, revision: quote.currentRevision, netTotal: evaluation.totals.net, currency: quote.currency }, actingFor })
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error
+    }
+    if (items.length >= limit) break
+  }
+  return items
+}
+
+/** A principal hands their approvals to another for a date range (holidays, leave); audited. */
+export async function createDelegation(deps: ApprovalDeps, actor: Principal, input: { delegateId: string; startsOn: string; endsOn: string }, idempotency: IdempotencyRequest | null): Promise<StoredResponse<Delegation>> {
+  if (!actor.roles.some((r) => APPROVER_ROLES.includes(r))) throw new AppError('FORBIDDEN', 'Only approvers delegate approvals.')
+  if (input.delegateId === actor.id) throw new AppError('VALIDATION_FAILED', 'You cannot delegate to yourself.', { errors: [{ pointer: '/delegateId', detail: 'must be another principal' }] })
+  if (input.endsOn < input.startsOn) throw new AppError('VALIDATION_FAILED', 'The delegation ends before it starts.', { errors: [{ pointer: '/endsOn', detail: 'must be on or after startsOn' }] })
+  const delegate = await findPrincipal(deps.db, input.delegateId)
+  if (!delegate || delegate.status !== 'active') throw new AppError('VALIDATION_FAILED', 'The delegate is not an active principal.', { errors: [{ pointer: '/delegateId', detail: 'no active principal with this id' }] })
+  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
+    const now = deps.clock.now()
+    const delegation: Delegation = { id: newId('dlg'), delegatorId: actor.id, delegateId: delegate.id, startsOn: input.startsOn, endsOn: input.endsOn, createdAt: now, revokedAt: null }
+    await repo.insertDelegation(trx, delegation)
+    await appendAudit(trx, now, { actorId: actor.id, action: 'delegation.created', entityType: 'delegation', entityId: delegation.id, after: delegation })
+    await appendEvent(trx, now, { type: 'delegation.created', aggregateType: 'principal', aggregateId: actor.id, payload: delegation })
+    return { status: 201, body: delegation }
+  })
+}
+
+export function listDelegations(deps: ApprovalDeps, actor: Principal): Promise<Delegation[]> {
+  return repo.delegationsOf(deps.db, actor.id)
+}

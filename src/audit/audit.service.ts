@@ -1,0 +1,87 @@
+import { sql, type Kysely } from 'kysely'
+import type { Db } from '../db/database.js'
+import type { Database } from '../db/schema.js'
+import { newId } from '../shared/ids.js'
+import { chainHash, ChainVerifier, GENESIS_HASH, type AuditEntry, type VerifyResult } from './audit.js'
+
+type Executor = Kysely<Database>
+
+/** Any 64-bit constant: the advisory lock that orders appends to the chain. */
+const AUDIT_CHAIN_LOCK = 7_355_608_001
+
+export interface AuditInput {
+  actorId: string | null
+  actingFor?: string | null
+  action: string
+  entityType: string
+  entityId: string
+  before?: unknown
+  after?: unknown
+}
+
+/**
+ * Appends to the hash-chained audit log inside the caller's transaction.
+ *
+ * Concurrency: each append needs the previous entry's hash, so appends are serialised by a
+ * transaction-scoped advisory lock taken before reading the chain's head; it is released at
+ * commit, when the new head is visible to the next writer. A rolled-back use case leaves no
+ * entry and no gap.
+ */
+export async function appendAudit(trx: Executor, at: Date, input: AuditInput): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(trx)
+  const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst()
+  const entry: AuditEntry = {
+    seq: (head?.seq ?? 0n) + 1n,
+    at,
+    actorId: input.actorId,
+    actingFor: input.actingFor ?? null,
+    action: input.action,
+    entityType: input.entityType,
+    entityId: input.entityId,
+    before: input.before ?? null,
+    after: input.after ?? null,
+  }
+  const prevHash = head?.hash ?? GENESIS_HASH
+  await trx
+    .insertInto('audit_log')
+    .values({
+      seq: entry.seq,
+      at,
+      actor_id: entry.actorId,
+      acting_for: entry.actingFor,
+      action: entry.action,
+      entity_type: entry.entityType,
+      entity_id: entry.entityId,
+      before: JSON.stringify(entry.before),
+      after: JSON.stringify(entry.after),
+      prev_hash: prevHash,
+      hash: chainHash(prevHash, entry),
+    })
+    .execute()
+}
+
+/** Verifies the whole chain, reading it in pages so memory stays flat; stops at the first broken entry. */
+export async function verifyAudit(db: Db): Promise<VerifyResult> {
+  const verifier = new ChainVerifier()
+  let after = 0n
+  for (;;) {
+    const page = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(5000).execute()
+    for (const r of page) {
+      const ok = verifier.push({
+        seq: r.seq, at: r.at, actorId: r.actor_id, actingFor: r.acting_for, action: r.action, entityType: r.entity_type,
+        entityId: r.entity_id, before: r.before, after: r.after, prevHash: r.prev_hash, hash: r.hash,
+      })
+      if (!ok) return verifier.result()
+    }
+    if (page.length < 5000) return verifier.result()
+    after = page[page.length - 1]!.seq
+  }
+}
+
+/** Writes a domain event to the outbox in the caller's transaction: it exists if and only if the change commits. */
+export async function appendEvent(trx: Executor, at: Date, event: { type: string; aggregateType: string; aggregateId: string; payload: unknown }): Promise<void> {
+  await trx
+    .insertInto('outbox_events')
+    .values({ id: newId('evt'), type: event.type, aggregate_type: event.aggregateType, aggregate_id: event.aggregateId, payload: JSON.stringify(event.payload), created_at: at })
+    .execute()
+}

@@ -1,0 +1,127 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { IsoDate } from '../catalog/catalog.schema.js'
+import { CART_LIMITS, CartLineSchema } from '../evaluation/cart.schema.js'
+import { principalOf } from '../http/auth.js'
+import { expectedVersion, setEtag } from '../http/etag.js'
+import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
+import { PageOf, PageQuery, pageFrom } from '../http/pagination.js'
+import { problemResponses } from '../http/problem.js'
+import { SELLING_ROLES } from '../principals/roles.js'
+import { QUOTE_STATUSES } from './quote-state.js'
+import * as service from './quote.service.js'
+
+const Loose = Type.Object({}, { additionalProperties: true })
+const QuoteSummary = {
+  id: Type.String(), number: Type.String(), accountId: Type.String(), ownerId: Type.String(), currency: Type.String(),
+  status: Type.Union(QUOTE_STATUSES.map((s) => Type.Literal(s))), currentRevision: Type.Integer(), validUntil: Type.String(),
+  paymentTermsDays: Type.Integer(), notes: Type.Union([Type.String(), Type.Null()]), version: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }),
+}
+export const QuoteSchema = Type.Object(
+  { ...QuoteSummary, revision: Loose, approval: Type.Union([Loose, Type.Null()]) },
+  { $id: 'Quote', description: 'A quote with its current revision (cart, priced evaluation, fingerprint) and its latest approval request' },
+)
+const Editable = {
+  lines: Type.Array(CartLineSchema, { minItems: 1, maxItems: 10_000 }),
+  promoCodes: Type.Array(Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{0,31}$' }), { maxItems: CART_LIMITS.promoCodes, uniqueItems: true }),
+  channel: Type.Union([Type.Literal('direct'), Type.Literal('partner'), Type.Literal('web')]),
+  pricingDate: IsoDate,
+  paymentTermsDays: Type.Integer({ minimum: 0, maximum: 365 }),
+  validUntil: IsoDate,
+  notes: Type.Union([Type.String({ maxLength: 5000 }), Type.Null()]),
+}
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+
+function json(q: service.Quote | service.QuoteView) {
+  return { ...q, createdAt: new Date(q.createdAt).toISOString(), updatedAt: new Date(q.updatedAt).toISOString() }
+}
+
+export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps }> = async (app, { deps }) => {
+  const config = { roles: SELLING_ROLES }
+  const Action = (summary: string, extra: object = {}) => ({
+    config,
+    schema: { tags: ['quotes'], summary, params: IdParams, ...extra, response: { 200: Type.Ref('Quote'), ...problemResponses(403, 404, 409, 412) } },
+  })
+
+  app.post('/v1/quotes', {
+    config,
+    schema: {
+      tags: ['quotes'], summary: 'Create a quote (revision 1, priced and recorded) for an account', headers: IdempotencyHeaders,
+      body: Type.Object({
+        accountId: Type.String({ minLength: 1, maxLength: 64 }),
+        currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+        lines: Editable.lines,
+        promoCodes: Type.Optional(Editable.promoCodes), channel: Type.Optional(Editable.channel), pricingDate: Type.Optional(Editable.pricingDate),
+        paymentTermsDays: Type.Optional(Editable.paymentTermsDays), validUntil: Type.Optional(Editable.validUntil), notes: Type.Optional(Editable.notes),
+      }, { additionalProperties: false }),
+      response: { 201: Type.Ref('Quote'), 200: Type.Ref('Quote'), ...problemResponses(403, 409, 422) },
+    },
+  }, async (request, reply) => {
+    const stored = await service.createQuote(deps, principalOf(request), request.body, idempotencyOf(request))
+    setEtag(reply, stored.body.version)
+    return sendStored(reply, { ...stored, body: json(stored.body) as never })
+  })
+
+  app.get('/v1/quotes', {
+    config,
+    schema: {
+      tags: ['quotes'], summary: 'Quotes the caller may see',
+      querystring: Type.Composite([PageQuery, Type.Object({ status: Type.Optional(Type.Union(QUOTE_STATUSES.map((s) => Type.Literal(s)))) })], { additionalProperties: false }),
+      response: { 200: PageOf(Type.Object(QuoteSummary)), ...problemResponses(403) },
+    },
+  }, async (request) => {
+    const rows = await service.listQuotes(deps, principalOf(request), request.query.limit + 1, request.query.starting_after, request.query.status)
+    const page = pageFrom(rows, request.query.limit)
+    return { ...page, data: page.data.map(json) }
+  })
+
+  app.get('/v1/quotes/:id', Action('Read a quote (expires it if past its validity)'), async (request, reply) => {
+    const quote = await service.getQuote(deps, principalOf(request), request.params.id)
+    setEtag(reply, quote.version)
+    return json(quote)
+  })
+
+  app.get('/v1/quotes/:id/revisions/:n', {
+    config,
+    schema: {
+      tags: ['quotes'], summary: 'Read an earlier revision', params: Type.Object({ id: Type.String({ maxLength: 64 }), n: Type.Integer({ minimum: 1, maximum: 100_000 }) }),
+      response: { 200: Loose, ...problemResponses(403, 404) },
+    },
+  }, async (request) => {
+    const r = await service.getRevision(deps, principalOf(request), request.params.id, request.params.n)
+    return { ...r, createdAt: r.createdAt.toISOString() }
+  })
+
+  app.patch('/v1/quotes/:id', {
+    config,
+    schema: {
+      tags: ['quotes'], summary: 'Revise a quote: a new draft revision, priced again; needs If-Match', params: IdParams,
+      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),
+      body: Type.Partial(Type.Object(Editable), { additionalProperties: false, minProperties: 1 }),
+      response: { 200: Type.Ref('Quote'), ...problemResponses(403, 404, 409, 412, 422, 428) },
+    },
+  }, async (request, reply) => {
+    const quote = await service.reviseQuote(deps, principalOf(request), request.params.id, expectedVersion(request), request.body)
+    setEtag(reply, quote.version)
+    return json(quote)
+  })
+
+  app.post('/v1/quotes/:id/submit', Action('Submit for approval (or approve at once when nothing needs approval)', { headers: IdempotencyHeaders }), async (request, reply) => {
+    const stored = await service.submitQuote(deps, principalOf(request), request.params.id, idempotencyOf(request))
+    setEtag(reply, stored.body.version)
+    return sendStored(reply, { ...stored, body: json(stored.body) as never })
+  })
+
+  app.post('/v1/quotes/:id/present', Action('Present an approved quote to the buyer'), async (request, reply) => {
+    const quote = await service.presentQuote(deps, principalOf(request), request.params.id)
+    setEtag(reply, quote.version)
+    return json(quote)
+  })
+
+  app.post('/v1/quotes/:id/cancel', Action('Cancel a quote that is not final'), async (request, reply) => {
+    const quote = await service.cancelQuote(deps, principalOf(request), request.params.id)
+    setEtag(reply, quote.version)
+    return json(quote)
+  })
+}
