@@ -500,7 +500,7 @@ t.test('bundles', async (t) => {
     t.same(await cartErrors({}, { lines: [{ sku: 'WIDGET', quantity: 1 }, { sku: 'WIDGET', quantity: 1, options: [{ sku: 'CABLE' }] }] }), [{ pointer: '/lines/1/options', detail: 'WIDGET is not a bundle and has no options' }])
   })
 
-  t.test('a recurring option on a term its billing period does not divide is refused as a cart error', { todo: 'BUG evaluate.ts: the option line inherits the parent term unchecked; RangeError from BigInt(0.5)' }, async (t) => {
+  t.test('a recurring option on a term its billing period does not divide is refused as a cart error', async (t) => {
     // PACK is monthly; its SUPPORT option is billed yearly. A 6-month PACK gives SUPPORT 6 months = half a period.
     let thrown: unknown
     try {
@@ -598,7 +598,7 @@ t.test('guardrails', async (t) => {
     t.same(line(r, 0).guardrail.breaches, [{ ruleId: 'g.floor', metric: 'netUnitPrice', min: '8.50', actual: '8.00', outcome: 'blocked', reason: 'Floor' }])
   })
 
-  t.test('guardrail facts: quote.guardrailOutcome is unknown to guardrails, so using it there is a load error', { todo: 'BUG static-checks.ts/facts.ts: guardrailOutcome is marked only "priced", so guardrail rules may name it and then silently never match' }, async (t) => {
+  t.test('guardrail facts: quote.guardrailOutcome is unknown to guardrails, so using it there is a load error', async (t) => {
     const g = rule({ id: 'g.outcome', scope: 'quote', conditions: all(leaf('quote', '$.guardrailOutcome', 'equal', 'allowed')), event: { type: 'guardrail.limit', params: { outcome: 'blocked', reason: 'x' } } })
     const { errors } = buildRuleSet({ rules: [{ file: 'guardrails/a.yaml', content: { rules: [g] } }], priceBooks: BOOKS })
     t.equal(errors.length, 1)
@@ -622,8 +622,8 @@ t.test('approvals', async (t) => {
     t.same(r.approvals, {
       required: true,
       steps: [
-        { level: 1, role: 'sales_manager', mode: 'any', reasons: [{ ruleId: 'a.discount', reason: 'Discount above 10 %' }, { ruleId: 'a.big', reason: 'Over 50' }] },
-        { level: 2, role: 'finance', mode: 'all', reasons: [{ ruleId: 'a.finance', reason: 'Guardrail' }] },
+        { level: 1, role: 'sales_manager', mode: 'any', reasons: [{ ruleId: 'a.discount', reason: 'Discount above 10 %' }, { ruleId: 'a.big', reason: 'Over 50' }], upTo: {} },
+        { level: 2, role: 'finance', mode: 'all', reasons: [{ ruleId: 'a.finance', reason: 'Guardrail' }], upTo: {} },
       ],
     })
   })
@@ -637,7 +637,7 @@ t.test('approvals', async (t) => {
     const r = await evaluate({ guardrails: [needsApproval] }, { lines: [{ sku: 'WIDGET', quantity: 1, manualDiscountPercent: '5' }] })
     t.same(r.approvals, {
       required: true,
-      steps: [{ level: 1, role: 'deal_desk', mode: 'all', reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }] }],
+      steps: [{ level: 1, role: 'deal_desk', mode: 'all', reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }], upTo: {} }],
     })
   })
 })
