@@ -154,4 +154,16 @@ t.test('evaluation over HTTP', async (t) => {
     const stored = await database.db.selectFrom('rule_set_versions').select('rule_set_hash').execute()
     t.same(stored.map((r) => r.rule_set_hash).sort(), [before.ruleSetHash, swapped.json().ruleSetHash].sort(), 'both published sets are stored')
   })
+
+  await t.test('a rule failing at run time fails the evaluation with a code naming the rule', async (t) => {
+    // Valid at load time (cat is an allowed json-logic operation), but it computes a word where a percentage is needed.
+    await writeFile(join(dir, 'rules', 'pricing', 'zz-broken.yaml'), 'rules:\n  - id: broken.percent\n    description: A percentage computed as text\n    owner: me\n    effective: { from: 2026-01-01 }\n    priority: 5\n    scope: line\n    conditions: { all: [ { fact: line, path: $.sku, operator: equal, value: GW-300 } ] }\n    event: { type: price.adjust, params: { percent: { $logic: { cat: [ten, percent] } }, label: x } }\n')
+    t.equal((await app.inject({ method: 'POST', url: '/v1/rule-sets/reload', headers: as('admin') })).statusCode, 200)
+    const res = await evaluate({ ...DEMO_CART, lines: [{ sku: 'GW-300', quantity: 1 }] })
+    t.equal(res.statusCode, 500)
+    t.equal(res.json().code, 'RULE_EVALUATION_FAILED')
+    t.equal(res.json().ruleId, 'broken.percent')
+    t.match(res.json().detail, /broken\.percent.*percent/)
+    t.equal((await evaluate(DEMO_CART)).statusCode, 200, 'carts the rule does not touch still price')
+  })
 })
