@@ -29,12 +29,12 @@ export interface NewAccount {
 
 async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: string): Promise<void> {
   if (ownerId === actor.id) return
-  if (!seesAll(actor) && !(await canSeeOwned(deps.db, actor, ownerId))) {
-    throw new AppError('FORBIDDEN', 'You can only give accounts to yourself or your team.')
-  }
   const owner = await deps.db.selectFrom('principals').select('status').where('id', '=', ownerId).executeTakeFirst()
   if (!owner || owner.status !== 'active') {
     throw new AppError('VALIDATION_FAILED', 'The owner is not an active principal.', { errors: [{ pointer: '/ownerId', detail: 'no active principal with this id' }] })
+  }
+  if (!seesAll(actor) && !(await canSeeOwned(deps.db, actor, ownerId))) {
+    throw new AppError('FORBIDDEN', 'You can only give accounts to yourself or your team.')
   }
 }
 

@@ -11,8 +11,9 @@ import { APPROVER_ROLES } from './approval.service.js'
 const Loose = Type.Object({}, { additionalProperties: true })
 
 export const approvalRoutes: FastifyPluginAsyncTypebox<{ deps: service.ApprovalDeps }> = async (app, { deps }) => {
+  // Deciding is checked per step (the step's role, or a delegation from one who holds it), so
+  // these routes admit any principal: a delegate need not hold an approver role.
   app.get('/v1/approvals', {
-    config: { roles: APPROVER_ROLES },
     schema: {
       tags: ['approvals'], summary: 'Your approval queue: open steps you may decide now, directly or as a delegate',
       querystring: Type.Object({ assignee: Type.Literal('me', { default: 'me' }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }) }, { additionalProperties: false }),
@@ -22,7 +23,10 @@ export const approvalRoutes: FastifyPluginAsyncTypebox<{ deps: service.ApprovalD
 
   for (const decision of ['approve', 'reject'] as const) {
     app.post(`/v1/approvals/:id/${decision}`, {
-      config: { roles: APPROVER_ROLES },
+      // A decision may come with no body at all: it is then a decision without a comment.
+      preValidation: async (request) => {
+        request.body ??= {}
+      },
       schema: {
         tags: ['approvals'],
         summary: decision === 'approve' ? 'Approve an approval step' : 'Reject an approval step (rejects the quote); a comment is required',

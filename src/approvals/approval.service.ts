@@ -152,7 +152,7 @@ export async function decideStep(
       throw new AppError('APPROVAL_STALE', `Quote ${quote.number} changed since this approval was requested (now revision ${quote.currentRevision}); it will be requested again when resubmitted.`)
     }
     if (step.status !== 'pending') {
-      throw new AppError('APPROVAL_STEP_CLOSED', step.status === 'waiting' ? 'An earlier approval level is still open.' : `This step is already ${step.status}.`, { status: step.status })
+      throw new AppError('APPROVAL_STEP_CLOSED', step.status === 'waiting' ? 'An earlier approval level is still open.' : `This step is already ${step.status}.`, { stepStatus: step.status })
     }
     const decided = await repo.updateStep(trx, step.id, 'pending', { status: decision === 'approve' ? 'approved' : 'rejected', decidedBy: actor.id, actingFor, comment, decidedAt: now })
     if (!decided) throw new AppError('APPROVAL_STEP_CLOSED', 'This step was decided meanwhile.')

@@ -59,6 +59,13 @@ function addDays(day: string, days: number): string {
   return d.toISOString().slice(0, 10)
 }
 
+/** An offer cannot be valid until a day already past. */
+function assertValidUntil(validUntil: string | undefined, day: string): void {
+  if (validUntil !== undefined && validUntil < day) {
+    throw new AppError('VALIDATION_FAILED', `validUntil ${validUntil} is in the past.`, { errors: [{ pointer: '/validUntil', detail: `must be ${day} or later` }] })
+  }
+}
+
 function cartFor(account: Account, input: QuoteInput, currency: string, day: string, paymentTermsDays: number): Cart {
   return {
     currency,
@@ -124,6 +131,7 @@ export async function createQuote(deps: QuoteDeps, actor: Principal, input: Quot
     throw error
   })
   const day = today(deps.clock)
+  assertValidUntil(input.validUntil, day)
   const paymentTermsDays = input.paymentTermsDays ?? 30
   const currency = input.currency ?? account.currency
   const cart = cartFor(account, input, currency, day, paymentTermsDays)
@@ -178,6 +186,7 @@ export async function getRevision(deps: QuoteDeps, actor: Principal, id: string,
  */
 export async function reviseQuote(deps: QuoteDeps, actor: Principal, id: string, expectedVersion: number, patch: Partial<QuoteInput>): Promise<QuoteView> {
   const before = await visibleQuote(deps, deps.db, actor, id, false)
+  assertValidUntil(patch.validUntil, today(deps.clock))
   const previous = (await repo.findRevision(deps.db, id, before.currentRevision))!
   const account = await getAccount(deps, actor, before.accountId)
   const prevCart = previous.cart as Cart
@@ -227,7 +236,9 @@ export async function submitQuote(deps: QuoteDeps, actor: Principal, id: string,
     const evaluation = revision.evaluation as RenderedEvaluation
     if (!evaluation.valid || evaluation.guardrails.outcome === 'blocked') {
       throw new AppError('QUOTE_NOT_SUBMITTABLE', evaluation.valid ? 'A guardrail blocks this quote; revise it first.' : 'The configuration is invalid; revise it first.', {
-        configurationErrors: evaluation.configuration.errors, breaches: evaluation.guardrails.breaches,
+        configurationErrors: evaluation.configuration.errors,
+        breaches: evaluation.guardrails.breaches,
+        lineBreaches: evaluation.lines.flatMap((l) => l.guardrail.breaches.map((b) => ({ line: l.index, sku: l.sku, ...b }))),
       })
     }
     const now = deps.clock.now()

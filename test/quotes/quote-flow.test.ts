@@ -128,6 +128,9 @@ t.test('the demo flow: 25 % discount, two approval levels, revisions that keep o
 t.test('illegal transitions, stale and missing ETags', async (t) => {
   const ctx = await setup(t)
   const q = api(ctx)
+  const past = await q.create('sales_rep', { accountId: ctx.accountId, lines: seats('5'), validUntil: '2026-11-30' })
+  t.equal(past.statusCode, 400)
+  t.same(past.json().errors, [{ pointer: '/validUntil', detail: 'must be 2026-12-01 or later' }], 'an offer cannot be valid until a past day')
   const quote = (await q.create('sales_rep', { accountId: ctx.accountId, lines: seats('5'), pricingDate: '2026-12-01' })).json()
   const present = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/present`, headers: ctx.as('sales_rep') })
   t.equal(present.statusCode, 409)
