@@ -247,10 +247,10 @@ function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors
       else picked.push({ sku: option.sku, quantity: option.quantity ?? group.options.find((o) => o.sku === option.sku)!.quantity, pointer })
     })
     for (const group of bundle.optionGroups) {
-      const inGroup = picked.filter((p) => group.options.some((o) => o.sku === p.sku))
+      let inGroup = picked.filter((p) => group.options.some((o) => o.sku === p.sku))
       if (inGroup.length === 0) {
-        for (const d of group.options.filter((o) => o.default)) inGroup.push({ sku: d.sku, quantity: d.quantity, pointer: `${at}/options` })
-        picked.push(...inGroup.filter((p) => !picked.includes(p)))
+        inGroup = group.options.filter((o) => o.default).map((d) => ({ sku: d.sku, quantity: d.quantity, pointer: `${at}/options` }))
+        picked.push(...inGroup)
       }
       if (inGroup.length < group.min || inGroup.length > group.max) {
         configErrors.push({ code: 'OPTION_GROUP_COUNT', message: `${product.sku}: choose ${group.min === group.max ? group.min : `${group.min} to ${group.max}`} of "${group.name}" (${inGroup.length} chosen)`, line: parentIndex })

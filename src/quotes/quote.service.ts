@@ -83,7 +83,7 @@ function cartFor(account: Account, input: QuoteInput, currency: string, day: str
 }
 
 /** Prices a cart and stores it as a revision with its decision record, in the caller's transaction. */
-async function storeRevision(deps: QuoteDeps, trx: Trx, actor: Principal, quoteId: string, revision: number, cart: Cart, evaluation: RenderedEvaluation, now: Date): Promise<QuoteRevision> {
+async function storeRevision(trx: Trx, actor: Principal, quoteId: string, revision: number, cart: Cart, evaluation: RenderedEvaluation, now: Date): Promise<QuoteRevision> {
   const decisionId = newId('dec')
   await decisions.insertDecision(trx, {
     id: decisionId, ruleSetHash: evaluation.ruleSetHash, priceBookHash: evaluation.priceBookHash, principalId: actor.id, input: cart, output: evaluation, now,
@@ -95,7 +95,7 @@ async function storeRevision(deps: QuoteDeps, trx: Trx, actor: Principal, quoteI
 }
 
 /** The quote if the principal may see it, else 404 (existence is not revealed). */
-async function visibleQuote(deps: QuoteDeps, db: Kysely<Database>, actor: Principal, id: string, lock: boolean): Promise<Quote> {
+async function visibleQuote(db: Kysely<Database>, actor: Principal, id: string, lock: boolean): Promise<Quote> {
   const quote = lock ? await repo.lockQuote(db, id) : await repo.findQuote(db, id)
   if (!quote || !(await canSeeOwned(db, actor, quote.ownerId))) throw new AppError('NOT_FOUND', `No quote ${id}.`)
   return quote
@@ -143,7 +143,7 @@ export async function createQuote(deps: QuoteDeps, actor: Principal, input: Quot
       currency, status: 'draft', currentRevision: 1, validUntil: input.validUntil ?? addDays(day, deps.quoteValidityDays), paymentTermsDays,
       notes: input.notes ?? null, createdAt: now, updatedAt: now,
     })
-    const revision = await storeRevision(deps, trx, actor, quote.id, 1, cart, evaluation, now)
+    const revision = await storeRevision(trx, actor, quote.id, 1, cart, evaluation, now)
     await appendAudit(trx, now, { actorId: actor.id, action: 'quote.created', entityType: 'quote', entityId: quote.id, after: { status: 'draft', revision: 1, fingerprintHash: revision.fingerprintHash, number: quote.number } })
     await appendEvent(trx, now, { type: 'quote.created', aggregateType: 'quote', aggregateId: quote.id, payload: { quoteId: quote.id, number: quote.number } })
     return { status: 201, body: { ...quote, revision, approval: null } }
@@ -155,7 +155,7 @@ export async function createQuote(deps: QuoteDeps, actor: Principal, input: Quot
  * the periodic sweep), so nobody acts on a stale offer.
  */
 export async function getQuote(deps: QuoteDeps, actor: Principal, id: string): Promise<QuoteView> {
-  const quote = await visibleQuote(deps, deps.db, actor, id, false)
+  const quote = await visibleQuote(deps.db, actor, id, false)
   if (EXPIRABLE_STATUSES.includes(quote.status) && quote.validUntil < today(deps.clock)) {
     return deps.db.transaction().execute(async (trx) => {
       const locked = (await repo.lockQuote(trx, id))!
@@ -173,7 +173,7 @@ export async function listQuotes(deps: QuoteDeps, actor: Principal, limit: numbe
 }
 
 export async function getRevision(deps: QuoteDeps, actor: Principal, id: string, revision: number): Promise<QuoteRevision> {
-  const quote = await visibleQuote(deps, deps.db, actor, id, false)
+  const quote = await visibleQuote(deps.db, actor, id, false)
   const found = await repo.findRevision(deps.db, quote.id, revision)
   if (!found) throw new AppError('NOT_FOUND', `Quote ${quote.number} has no revision ${revision}.`)
   return found
@@ -185,7 +185,7 @@ export async function getRevision(deps: QuoteDeps, actor: Principal, id: string,
  * carry over at the next submission when nothing they approved got worse). Needs the ETag.
  */
 export async function reviseQuote(deps: QuoteDeps, actor: Principal, id: string, expectedVersion: number, patch: Partial<QuoteInput>): Promise<QuoteView> {
-  const before = await visibleQuote(deps, deps.db, actor, id, false)
+  const before = await visibleQuote(deps.db, actor, id, false)
   assertValidUntil(patch.validUntil, today(deps.clock))
   const previous = (await repo.findRevision(deps.db, id, before.currentRevision))!
   const account = await getAccount(deps, actor, before.accountId)
@@ -206,7 +206,7 @@ export async function reviseQuote(deps: QuoteDeps, actor: Principal, id: string,
     assertQuoteTransition(quote.status, 'draft', 'revise')
     const now = deps.clock.now()
     await withdrawPendingRequest(trx, quote.id, now, actor)
-    const revision = await storeRevision(deps, trx, actor, quote.id, quote.currentRevision + 1, cart, evaluation, now)
+    const revision = await storeRevision(trx, actor, quote.id, quote.currentRevision + 1, cart, evaluation, now)
     const updated = await repo.updateQuote(trx, quote.id, quote.version, {
       status: 'draft', currentRevision: revision.revision, paymentTermsDays,
       ...(patch.validUntil !== undefined ? { validUntil: patch.validUntil } : {}),
@@ -228,7 +228,7 @@ export async function reviseQuote(deps: QuoteDeps, actor: Principal, id: string,
  * still hold carry over); with nothing to approve it is approved at once. Idempotent.
  */
 export async function submitQuote(deps: QuoteDeps, actor: Principal, id: string, idempotency: IdempotencyRequest | null): Promise<StoredResponse<QuoteView>> {
-  await visibleQuote(deps, deps.db, actor, id, false)
+  await visibleQuote(deps.db, actor, id, false)
   return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
     const quote = (await repo.lockQuote(trx, id))!
     assertQuoteTransition(quote.status, 'pending_approval', 'submit')
@@ -268,7 +268,7 @@ export async function currentRevisionOf(db: Kysely<Database>, quoteId: string): 
 }
 
 async function simpleTransition(deps: QuoteDeps, actor: Principal, id: string, to: QuoteStatus, action: string): Promise<QuoteView> {
-  await visibleQuote(deps, deps.db, actor, id, false)
+  await visibleQuote(deps.db, actor, id, false)
   return deps.db.transaction().execute(async (trx) => {
     const quote = (await repo.lockQuote(trx, id))!
     const now = deps.clock.now()
