@@ -9,6 +9,9 @@ import type { RenderedEvaluation } from '../evaluation/render.js'
  * - A step is bound to the facts its approval rules looked at when it was requested (from
  *   the evaluation trace, e.g. `quote.maxLineDiscountPercent: 25`), plus the step's
  *   authority ceilings (`upTo` on the rule).
+ * - A step whose rules now include one that did not ask for it when it was approved is
+ *   requested again ("newly required by appr.public-sector-large-eur"): that reason was
+ *   never reviewed.
  * - For a revision, the same step (same level and role) is compared fact by fact:
  *   - discount, totals, payment terms, term length, line count: higher is worse;
  *   - margin: lower is worse;

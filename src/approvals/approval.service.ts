@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.js'
 import { AppError } from '../errors.js'
 import type { RenderedEvaluation } from '../evaluation/render.js'
 import { findPrincipal, type Principal } from '../principals/principal.repository.js'
+import { canSeeOwned } from '../principals/visibility.js'
 import type { Role } from '../principals/roles.js'
 import { applyApprovalOutcome, currentRevisionOf, lockQuoteForDecision, type Quote, type QuoteRevision } from '../quotes/quote.service.js'
 import type { Clock } from '../shared/clock.js'
@@ -49,7 +50,12 @@ export async function openApprovalRequest(trx: Trx, quote: Quote, revision: Quot
   for (const required of evaluation.approvals.steps) {
     const bound = boundFactsOf(evaluation, required)
     const previous = await repo.latestApprovedStep(trx, quote.id, required.level, required.role)
-    const worse = previous ? worsening(previous.boundFacts, bound, evaluation) : null
+    // A rule that did not ask for this step when it was approved brings a reason nobody has
+    // reviewed yet: the approval cannot cover it, whatever the facts compared.
+    const unreviewed = previous ? required.reasons.filter((r) => !previous.reasons.some((p) => p.ruleId === r.ruleId)) : []
+    const worse = previous
+      ? [unreviewed.length > 0 ? `newly required by ${unreviewed.map((r) => r.ruleId ?? 'the guardrails').join(', ')}` : null, worsening(previous.boundFacts, bound, evaluation)].filter(Boolean).join('; ') || null
+      : null
     const carried = previous !== undefined && worse === null
     steps.push({
       id: newId('aps'), requestId, quoteId: quote.id, level: required.level, role: required.role, mode: required.mode,
@@ -109,14 +115,29 @@ export async function withdrawPendingRequest(trx: Trx, quoteId: string, now: Dat
 
 /**
  * Who may decide a step, and for whom: a holder of the step's role, or their delegate.
- * Segregation of duties: nobody decides a step of their own quote (nor for someone whose
- * own quote it is); a sales-manager step of a rep with a manager is that manager's.
+ * Segregation of duties:
+ * - nobody decides a step of a quote they own, wrote a revision of, or submitted — an
+ *   approver who edits the discount cannot then approve it;
+ * - nobody decides two steps of one request (one person, one level of review), whether in
+ *   their own name or for someone else;
+ * - a sales-manager step of a rep who has a manager is that manager's.
+ * The same rules apply to the principal a delegate acts for.
  */
-async function authorityFor(db: Kysely<Database>, actor: Principal, step: ApprovalStep, quote: Quote, day: string): Promise<{ actingFor: string | null }> {
-  if (quote.ownerId === actor.id) throw new AppError('FORBIDDEN', 'Nobody approves their own quote.')
+async function authorityFor(db: Kysely<Database>, actor: Principal, step: ApprovalStep, quote: Quote, request: ApprovalRequest, day: string): Promise<{ actingFor: string | null }> {
+  const authors = await db.selectFrom('quote_revisions').select('created_by').where('quote_id', '=', quote.id).distinct().execute()
+  const involved = new Set([quote.ownerId, request.createdBy, ...authors.map((a) => a.created_by)])
+  if (involved.has(actor.id)) throw new AppError('FORBIDDEN', 'Nobody approves a quote they own, revised or submitted.')
+  const deciders = new Set<string>()
+  for (const other of await repo.stepsOfRequest(db, request.id)) {
+    if (other.id === step.id || (other.status !== 'approved' && other.status !== 'rejected')) continue
+    if (other.decidedBy) deciders.add(other.decidedBy)
+    if (other.actingFor) deciders.add(other.actingFor)
+  }
+  if (deciders.has(actor.id)) throw new AppError('FORBIDDEN', 'You already decided another step of this approval: each level needs a different person.')
   const owner = await findPrincipal(db, quote.ownerId)
   const mayDecide = (p: Principal) =>
-    p.status === 'active' && p.id !== quote.ownerId && p.roles.includes(step.role as Role) && (step.role !== 'sales_manager' || !owner?.managerId || owner.managerId === p.id)
+    p.status === 'active' && !involved.has(p.id) && !deciders.has(p.id) && p.roles.includes(step.role as Role) &&
+    (step.role !== 'sales_manager' || !owner?.managerId || owner.managerId === p.id)
   if (mayDecide(actor)) return { actingFor: null }
   for (const delegation of await repo.activeDelegationsTo(db, actor.id, day)) {
     const delegator = await findPrincipal(db, delegation.delegatorId)
@@ -147,7 +168,13 @@ export async function decideStep(
     const request = (await repo.lockRequest(trx, found.requestId))!
     const step = (await repo.findStep(trx, stepId))!
     const now = deps.clock.now()
-    const { actingFor } = await authorityFor(trx, actor, step, quote, now.toISOString().slice(0, 10))
+    const { actingFor } = await authorityFor(trx, actor, step, quote, request, now.toISOString().slice(0, 10)).catch(async (error: unknown) => {
+      // Someone who may neither decide the step nor see its quote learns nothing about it.
+      if (error instanceof AppError && error.code === 'FORBIDDEN' && !(await canSeeOwned(trx, actor, quote.ownerId))) {
+        throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
+      }
+      throw error
+    })
     if (request.status === 'withdrawn' || request.revision !== quote.currentRevision) {
       throw new AppError('APPROVAL_STALE', `Quote ${quote.number} changed since this approval was requested (now revision ${quote.currentRevision}); it will be requested again when resubmitted.`)
     }
@@ -199,8 +226,9 @@ export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit:
   const items: QueueItem[] = []
   for (const step of await repo.pendingStepsForRoles(deps.db, roles, 500)) {
     const { quote, revision } = await currentRevisionOf(deps.db, step.quoteId)
+    const request = (await repo.findLatestRequest(deps.db, step.quoteId))!
     try {
-      const { actingFor } = await authorityFor(deps.db, actor, step, quote, day)
+      const { actingFor } = await authorityFor(deps.db, actor, step, quote, request, day)
       const evaluation = revision.evaluation as RenderedEvaluation
       items.push({ step, quote: { id: quote.id, number: quote.number, ownerId: quote.ownerId, revision: quote.currentRevision, netTotal: evaluation.totals.net, currency: quote.currency }, actingFor })
     } catch (error) {

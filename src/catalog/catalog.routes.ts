@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { compareText } from '../shared/hash.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { formatAmount } from '../money/money.js'
 import { problemResponses } from '../http/problem.js'
@@ -26,7 +27,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistr
     const { limit, starting_after: after, family } = request.query
     const all = [...catalog.products.values()]
       .filter((p) => (!family || p.family === family) && (!after || p.sku > after))
-      .sort((a, b) => a.sku.localeCompare(b.sku))
+      .sort((a, b) => compareText(a.sku, b.sku))
     const data = all.slice(0, limit).map((p) => ({ ...p, bundle: catalog.bundles.get(p.sku) ?? null }))
     return { data, hasMore: all.length > limit, nextCursor: all.length > limit ? data[data.length - 1]!.sku : null }
   })

@@ -4,7 +4,7 @@ import { isCurrency } from '../money/currency.js'
 import { MoneyError, parseAmount } from '../money/money.js'
 import type { LoadError } from '../rules/load-error.js'
 import type { SourceFile } from '../rules/read-files.js'
-import { contentHash } from '../shared/hash.js'
+import { contentHash, compareText } from '../shared/hash.js'
 import {
   CatalogFileSchema, PERIOD_MONTHS, PriceBookFileSchema,
   type Bundle, type PriceBookFile, type Product,
@@ -172,7 +172,7 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
     })
   }
   if (errors.length > 0) return { errors }
-  books.sort((a, b) => a.id.localeCompare(b.id))
+  books.sort((a, b) => compareText(a.id, b.id))
   const hash = contentHash(sources.map((s) => ({ file: s.file, content: s.content })))
   return { priceBooks: { catalog: { products, bundles }, books, hash }, errors }
 }
@@ -204,5 +204,5 @@ export function selectPriceBook(books: readonly PriceBook[], q: PriceBookQuery):
       applies(b.applicability.channels, q.channel) &&
       applies(b.applicability.countries, q.country),
   )
-  return candidates.sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id))[0]
+  return candidates.sort((a, b) => b.priority - a.priority || compareText(a.id, b.id))[0]
 }

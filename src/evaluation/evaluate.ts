@@ -1,4 +1,5 @@
 import { PERIOD_MONTHS, type Product } from '../catalog/catalog.schema.js'
+import { compareText } from '../shared/hash.js'
 import { selectPriceBook, type PriceBook, type PriceEntry } from '../catalog/catalog.js'
 import { currencyExponent, isCurrency } from '../money/currency.js'
 import { formatAmount, MoneyError, percentFromRatio, roundDiv, toMinorUnits } from '../money/money.js'
@@ -409,7 +410,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
 
     // B. Adjustments in priority order: promotions need their code; one per stacking group; an exclusive one stands alone.
     let candidates = [...lineFired.filter((r) => r.event.type === 'price.adjust'), ...quoteFired.filter((r) => r.event.type === 'price.adjust' && appliesTo(r, line))]
-    candidates.sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id))
+    candidates.sort((a, b) => b.priority - a.priority || compareText(a.id, b.id))
     candidates = candidates.filter((r) => {
       const code = eventOf(r, 'price.adjust')!.params.promoCode
       if (code && !promoCodes.has(code)) {
@@ -652,7 +653,7 @@ async function routeApprovals(ctx: Context, quote: Record<string, unknown>, outc
   if (outcome === 'needs_approval' && steps.size === 0) {
     steps.set('1|deal_desk', { level: 1, role: 'deal_desk', mode: 'all', reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }], upTo: {} })
   }
-  return [...steps.values()].sort((a, b) => a.level - b.level || a.role.localeCompare(b.role))
+  return [...steps.values()].sort((a, b) => a.level - b.level || compareText(a.role, b.role))
 }
 
 async function recommend(ctx: Context, quote: Record<string, unknown>, lines: PricedLine[]): Promise<Recommendation[]> {

@@ -1,4 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
+import { compareText } from '../shared/hash.js'
 import { join, relative, sep } from 'node:path'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import type { LoadError } from './load-error.js'
@@ -21,7 +22,7 @@ export function isDataFile(name: string): boolean {
 export async function listFiles(root: string, accept: (name: string) => boolean): Promise<string[]> {
   const found: string[] = []
   const walk = async (dir: string): Promise<void> => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => compareText(a.name, b.name))
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue
       const full = join(dir, entry.name)

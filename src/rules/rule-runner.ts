@@ -1,4 +1,5 @@
 import { Engine, type RuleResult } from 'json-rules-engine'
+import { compareText } from '../shared/hash.js'
 import { CUSTOM_OPERATORS } from './facts.js'
 import type { LoadedRule } from './rule-set.js'
 
@@ -130,7 +131,7 @@ export function firstFailure(c: EvaluatedCondition | undefined): FailedCondition
 
 /** Deterministic order: priority (high first), then id. json-rules-engine may finish rules of one priority in any order. */
 export function byPriority(a: LoadedRule, b: LoadedRule): number {
-  return b.priority - a.priority || a.id.localeCompare(b.id)
+  return b.priority - a.priority || compareText(a.id, b.id)
 }
 
 /** The reference runner: one json-rules-engine Engine, built once per (rule set, set, scope, effective rules). */

@@ -20,3 +20,12 @@ export function sha256Hex(data: string | Uint8Array): string {
 export function contentHash(value: unknown): string {
   return sha256Hex(canonicalJson(value))
 }
+
+/**
+ * Code-unit order of two strings: the same on every machine. `localeCompare` follows the
+ * server's locale (in Danish "aa" sorts after "z"), which would make evaluation order, and
+ * so the cents, depend on where QTC runs.
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

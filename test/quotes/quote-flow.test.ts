@@ -190,3 +190,46 @@ t.test('concurrency on PostgreSQL', { skip: onPostgres ? false : 'needs a real P
   t.same([r1.statusCode, r2.statusCode].sort(), [200, 412], 'one revision, one 412')
   t.equal((await q.get('sales_rep', quote.id)).json().currentRevision, 2)
 })
+
+t.test('segregation of duties beyond ownership, and reasons never reviewed', async (t) => {
+  const ctx = await setup(t)
+  const q = api(ctx)
+  const lines = (discount: string) => [{ sku: 'PLAT-PRO-SEAT', quantity: 50, termMonths: 12, manualDiscountPercent: discount }]
+
+  // The manager edits the rep's discount: they may no longer approve it themselves.
+  const quote = (await q.create('sales_rep', { accountId: ctx.accountId, lines: lines('12') })).json()
+  const read = await q.get('sales_manager', quote.id)
+  const edited = await ctx.app.inject({ method: 'PATCH', url: `/v1/quotes/${quote.id}`, headers: { ...ctx.as('sales_manager'), 'if-match': read.headers.etag as string }, payload: { lines: lines('18') } })
+  t.equal(edited.statusCode, 200, edited.body)
+  const pending = (await q.submit(quote.id)).json()
+  const own = await q.decide('sales_manager', stepOf(pending, 'sales_manager').id, 'approve')
+  t.equal(own.statusCode, 403, 'who revised the quote does not approve it')
+  t.match(own.json().detail, /revised or submitted/)
+
+  // One person, one level: a principal holding deal desk and finance decides only one of the two.
+  const both = await createPrincipal({ db: ctx.database.db, clock: ctx.clock }, { name: 'Deal desk and finance', roles: ['deal_desk', 'finance'] }, null)
+  const bothHeaders = { authorization: `Bearer ${both.body.apiKey}` }
+  const deep = (await q.create('sales_rep', { accountId: ctx.accountId, lines: lines('32') })).json()
+  const chain = (await q.submit(deep.id)).json()
+  t.same(chain.approval.steps.map((s: { level: number; role: string }) => [s.level, s.role]), [[1, 'sales_manager'], [2, 'deal_desk'], [3, 'finance']])
+  t.equal((await q.decide('sales_manager', stepOf(chain, 'sales_manager').id, 'approve')).statusCode, 200)
+  t.equal((await ctx.app.inject({ method: 'POST', url: `/v1/approvals/${stepOf(chain, 'deal_desk').id}/approve`, headers: bothHeaders })).statusCode, 200)
+  const second = await ctx.app.inject({ method: 'POST', url: `/v1/approvals/${stepOf(chain, 'finance').id}/approve`, headers: bothHeaders })
+  t.equal(second.statusCode, 403, 'the same person cannot approve a second level')
+  t.match(second.json().detail, /each level needs a different person/)
+  t.equal((await q.decide('finance', stepOf(chain, 'finance').id, 'approve')).statusCode, 200, 'another finance approver can')
+
+  // A rule that did not ask for a step when it was approved brings a reason nobody reviewed.
+  const terms = (await q.create('sales_rep', { accountId: ctx.accountId, lines: lines('15'), paymentTermsDays: 45 })).json()
+  const first = (await q.submit(terms.id)).json()
+  t.same(stepOf(first, 'deal_desk').status, 'waiting')
+  t.equal((await q.decide('sales_manager', stepOf(first, 'sales_manager').id, 'approve')).statusCode, 200)
+  t.equal((await q.decide('deal_desk', stepOf(first, 'deal_desk').id, 'approve')).statusCode, 200)
+  const approvedNow = await q.get('sales_rep', terms.id)
+  t.equal(approvedNow.json().status, 'approved')
+  t.equal((await q.revise(terms.id, approvedNow.headers.etag as string, { lines: lines('22') })).statusCode, 200)
+  const again = (await q.submit(terms.id)).json()
+  const desk = stepOf(again, 'deal_desk')
+  t.equal(desk.status, 'waiting', 'the deal desk must look again (after the manager)')
+  t.match(desk.rerequestReason, /^newly required by appr\.discount-over-20-deal-desk/)
+})
