@@ -9,7 +9,7 @@ import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/database.js'
 import { AppError } from './errors.js'
 import { healthRoutes, type ReadinessCheck } from './health/health.routes.js'
-import { registerAuth } from './http/auth.js'
+import { bearerToken, registerAuth } from './http/auth.js'
 import { registerProblemHandling } from './http/problem.js'
 import { schemaController } from './http/validation.js'
 import { PrincipalView, principalRoutes } from './principals/principal.routes.js'
@@ -79,13 +79,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } },
   })
   await app.register(rateLimit, {
+    // Applied below as the first onRequest hook of every route, before authentication, so
+    // failed authentications are counted too.
+    global: false,
     max: config.rateLimitPerMinute,
     timeWindow: '1 minute',
-    // Per credential when there is one (so one noisy integration does not starve the others), else per address.
-    keyGenerator: (request) => (request.headers.authorization ? sha256Hex(request.headers.authorization) : request.ip),
+    // Per credential when there is one (so one noisy integration does not starve the
+    // others), else per address. The token itself is the key, so header spelling variants
+    // of one key share a bucket.
+    keyGenerator: (request) => {
+      const token = bearerToken(request.headers.authorization)
+      return token ? `key:${sha256Hex(token)}` : `ip:${request.ip}`
+    },
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', `Too many requests: at most ${context.max} a minute. Retry after ${context.after}.`),
   })
+  app.addHook('onRequest', app.rateLimit())
 
   await app.register(swagger, {
     openapi: {
@@ -115,7 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(catalogRoutes, { ruleSets })
   const quoteDeps = { db: database.db, clock, ruleSets, quoteValidityDays: config.quoteValidityDays }
   await app.register(accountRoutes, { deps: quoteDeps })
-  await app.register(quoteRoutes, { deps: quoteDeps })
+  await app.register(quoteRoutes, { deps: quoteDeps, maxCartLines: config.maxCartLines })
   await app.register(approvalRoutes, { deps: quoteDeps })
   await app.register(auditRoutes, { db: database.db })
   await app.register(ruleSetRoutes, { ruleSets })

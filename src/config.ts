@@ -99,7 +99,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const first = Value.Errors(ConfigSchema, candidate).First()
   if (first) {
     const key = first.path.split('/')[1] as keyof typeof ENV_NAMES
-    const shown = key === 'bootstrapAdminKey' ? '(hidden)' : JSON.stringify((candidate as Record<string, unknown>)[key])
+    const value = (candidate as Record<string, unknown>)[key]
+    // Never print a secret: the bootstrap key at all, a database password masked.
+    const shown = key === 'bootstrapAdminKey' ? '(hidden)' : key === 'databaseUrl' && typeof value === 'string' ? JSON.stringify(value.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')) : JSON.stringify(value)
     throw new ConfigError(`Invalid ${ENV_NAMES[key] ?? key}=${shown}: ${first.message}`)
   }
   if (candidate.seedDemo === true && databaseUrl !== null && databaseUrl !== 'memory://') {

@@ -5,6 +5,7 @@ import { openDatabase, type DatabaseHandle } from './db/database.js'
 import { migrateToLatest } from './db/migrate.js'
 import { ensureBootstrapAdmin, seedDemoPrincipals } from './principals/principal.service.js'
 import { expireDueQuotes } from './quotes/quote.service.js'
+import { purgeExpiredIdempotencyKeys } from './shared/idempotency.js'
 import { systemClock } from './shared/clock.js'
 
 export interface RunningService {
@@ -31,15 +32,16 @@ export async function startService(config: Config): Promise<RunningService> {
     }
     if (config.seedDemo) await seedDemoPrincipals({ ...deps, log: app.log as never }, config.dataDir)
     await app.listen({ port: config.port, host: config.host })
-    // Expiry also happens on read; the sweep catches quotes nobody reads. Every instance may
+    // Expiry also happens on read; the sweep catches quotes nobody reads (and drops
+    // idempotency keys past their 24 hours). Every instance may
     // sweep: each quote is expired under its row lock, so two sweeps never expire it twice.
     let sweeping = false
     const sweep = config.expirySweepMs > 0
       ? setInterval(() => {
           if (sweeping) return
           sweeping = true
-          expireDueQuotes(deps)
-            .then((n) => n > 0 && app.log.info({ expired: n }, 'expired quotes past their validity'))
+          Promise.all([expireDueQuotes(deps), purgeExpiredIdempotencyKeys(deps.db, systemClock.now())])
+            .then(([n]) => n > 0 && app.log.info({ expired: n }, 'expired quotes past their validity'))
             .catch((error) => app.log.error({ err: error }, 'quote expiry sweep failed'))
             .finally(() => (sweeping = false))
         }, config.expirySweepMs).unref()

@@ -43,3 +43,13 @@ t.test('a bad value names its variable', async (t) => {
     t.match((error as Error).message, message)
   }
 })
+
+t.test('a bad DATABASE_URL is named without its password', async (t) => {
+  try {
+    loadConfig({ DATABASE_URL: 'mysql://admin:s3cret@db.internal/qtc' })
+    t.fail('should throw')
+  } catch (error) {
+    t.match((error as Error).message, /^Invalid DATABASE_URL="mysql:\/\/admin:\*\*\*@db\.internal\/qtc"/)
+    t.notMatch((error as Error).message, /s3cret/)
+  }
+})

@@ -318,8 +318,10 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
 
   const added: WorkLine[] = []
   for (const [sku, need] of required) {
-    const have = lines.filter((l) => l.product.sku === sku).reduce((sum, l) => sum + l.quantity, 0)
-    if (have >= need.quantity) continue
+    // Summed in thousandths (bigint): 0.7 + 0.6 + 0.7 days are exactly 2, not 1.9999999999999998.
+    const haveMilli = lines.filter((l) => l.product.sku === sku).reduce((sum, l) => sum + l.qtyMilli, 0n)
+    const have = Number(haveMilli) / 1000
+    if (haveMilli >= BigInt(need.quantity) * MILLI) continue
     if (have > 0) {
       result.errors.push({ code: 'CONFIGURATION_REQUIRES', message: `${need.reason}: at least ${need.quantity} × ${sku} (cart has ${have})`, ruleId: need.rule.id })
       continue
@@ -346,12 +348,13 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
     const found = params.skus.filter((s) => present.has(s))
     if (found.length > 0) result.errors.push({ code: 'CONFIGURATION_EXCLUDED', message: `${params.reason} (${found.join(', ')})`, ruleId: rule.id, ...at })
   }
-  const totals = new Map<string, number>()
-  for (const l of all) totals.set(l.product.sku, (totals.get(l.product.sku) ?? 0) + l.quantity)
-  for (const [sku, quantity] of totals) {
+  const totals = new Map<string, bigint>()
+  for (const l of all) totals.set(l.product.sku, (totals.get(l.product.sku) ?? 0n) + l.qtyMilli)
+  for (const [sku, milli] of totals) {
     const p = ctx.ruleSet.priceBooks.catalog.products.get(sku)!
-    if (p.minQuantity && quantity < p.minQuantity) result.errors.push({ code: 'QUANTITY_BELOW_MINIMUM', message: `${sku}: at least ${p.minQuantity} ${p.unit} (cart has ${quantity})` })
-    if (p.maxQuantity && quantity > p.maxQuantity) result.errors.push({ code: 'QUANTITY_ABOVE_MAXIMUM', message: `${sku}: at most ${p.maxQuantity} ${p.unit} (cart has ${quantity})` })
+    const quantity = Number(milli) / 1000
+    if (p.minQuantity && milli < BigInt(p.minQuantity) * MILLI) result.errors.push({ code: 'QUANTITY_BELOW_MINIMUM', message: `${sku}: at least ${p.minQuantity} ${p.unit} (cart has ${quantity})` })
+    if (p.maxQuantity && milli > BigInt(p.maxQuantity) * MILLI) result.errors.push({ code: 'QUANTITY_ABOVE_MAXIMUM', message: `${sku}: at most ${p.maxQuantity} ${p.unit} (cart has ${quantity})` })
   }
   return all
 }

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { AppError } from '../errors.js'
 import { principalOf } from '../http/auth.js'
 import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
 import { problemResponses } from '../http/problem.js'
@@ -8,6 +9,7 @@ import { cartSchema } from './cart.schema.js'
 import { evaluateCart, replayDecision, type EvaluationDeps } from './evaluation.service.js'
 
 const Loose = Type.Object({}, { additionalProperties: true })
+export const MAX_FULL_TRACE_LINES = 500
 const Money = Type.String({ description: 'Decimal amount in the cart currency, e.g. "1234.50"' })
 
 export const EvaluationSchema = Type.Object(
@@ -55,6 +57,12 @@ export const evaluationRoutes: FastifyPluginAsyncTypebox<{ deps: EvaluationDeps;
     serializerCompiler: () => (data) => JSON.stringify(data),
   }, async (request, reply) => {
     const { record, ...cart } = request.body
+    if (request.query.trace === 'full' && cart.lines.length > MAX_FULL_TRACE_LINES) {
+      // A full trace lists every rule for every line: bounded, or one request could ask for gigabytes.
+      throw new AppError('VALIDATION_FAILED', `trace=full is limited to carts of ${MAX_FULL_TRACE_LINES} lines; use trace=fired.`, {
+        errors: [{ pointer: '/trace', in: 'querystring', detail: `at most ${MAX_FULL_TRACE_LINES} lines with trace=full` }],
+      })
+    }
     const stored = await evaluateCart(deps, principalOf(request), cart, { trace: request.query.trace, record: record ?? false }, record ? idempotencyOf(request) : null)
     return sendStored(reply, stored)
   })

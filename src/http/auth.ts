@@ -22,6 +22,12 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+  return match ? match[1]! : null
+}
+
 export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolean {
   return principal.roles.some((r) => roles.includes(r))
 }
@@ -36,12 +42,11 @@ export function registerAuth(app: FastifyInstance, authenticate: (key: string) =
     const config = request.routeOptions.config
     // Unknown routes (no route url) fall through to the 404 handler.
     if (config.public || request.routeOptions.url === undefined) return
-    const header = request.headers.authorization
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
-    if (!match) {
+    const token = bearerToken(request.headers.authorization)
+    if (!token) {
       throw new AppError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".')
     }
-    const principal = await authenticate(match[1]!)
+    const principal = await authenticate(token)
     if (!principal) throw new AppError('UNAUTHENTICATED', 'The API key is unknown or revoked.')
     request.principal = principal
     if (config.roles && !hasAnyRole(principal, config.roles)) {

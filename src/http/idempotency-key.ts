@@ -24,7 +24,8 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyRequest | nul
     principalId: principalOf(request).id,
     key,
     method: request.method,
-    path: request.url.split('?')[0]!,
+    // The query string is part of the request: ?trace=none and ?trace=full are different requests.
+    path: request.url,
     body: request.body ?? null,
   }
 }

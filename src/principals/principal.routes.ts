@@ -51,7 +51,7 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }>
       },
     },
   }, async (request, reply) => {
-    const stored = await service.createPrincipal(deps, request.body, idempotencyOf(request))
+    const stored = await service.createPrincipal(deps, request.body, idempotencyOf(request), principalOf(request).id)
     const body = stored.body
     return sendStored(reply, { ...stored, body: { ...body, principal: view(body.principal) } })
   })
@@ -96,7 +96,7 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }>
       response: { 200: Type.Ref('Principal'), ...problemResponses(403, 404, 412, 428) },
     },
   }, async (request, reply) => {
-    const updated = await service.updatePrincipal(deps, request.params.id, expectedVersion(request), request.body)
+    const updated = await service.updatePrincipal(deps, request.params.id, expectedVersion(request), request.body, principalOf(request).id)
     setEtag(reply, updated.version)
     return view(updated)
   })

@@ -1,6 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import { appendAudit } from '../audit/audit.service.js'
 import type { Db } from '../db/database.js'
 import { AppError } from '../errors.js'
 import type { Clock } from '../shared/clock.js'
@@ -60,9 +61,13 @@ export async function createPrincipal(
   deps: PrincipalDeps,
   input: NewPrincipal,
   idempotency: IdempotencyRequest | null,
+  actorId: string | null = null,
 ): Promise<StoredResponse<CreatedPrincipal>> {
   return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const created = await createWithKey(trx, input, deps.clock.now())
+    const now = deps.clock.now()
+    const created = await createWithKey(trx, input, now)
+    // Role grants are audited: who may approve what is part of every approval's evidence.
+    await appendAudit(trx, now, { actorId, action: 'principal.created', entityType: 'principal', entityId: created.principal.id, after: { name: created.principal.name, roles: created.principal.roles, managerId: created.principal.managerId } })
     return { status: 201, body: created, replayBody: { principal: created.principal } }
   })
 }
@@ -90,6 +95,7 @@ export async function updatePrincipal(
   id: string,
   expectedVersion: number,
   patch: { name?: string; roles?: Role[]; managerId?: string | null },
+  actorId: string | null = null,
 ): Promise<Principal> {
   return deps.db.transaction().execute(async (trx) => {
     const current = await repo.findPrincipal(trx, id)
@@ -104,6 +110,10 @@ export async function updatePrincipal(
     if (!updated) {
       throw new AppError('PRECONDITION_FAILED', `Principal ${id} changed since you read it (now version ${current.version}).`)
     }
+    await appendAudit(trx, deps.clock.now(), {
+      actorId, action: 'principal.updated', entityType: 'principal', entityId: id,
+      before: { name: current.name, roles: current.roles, managerId: current.managerId }, after: { name: updated.name, roles: updated.roles, managerId: updated.managerId },
+    })
     return updated
   })
 }
@@ -118,6 +128,7 @@ export async function revokePrincipal(deps: PrincipalDeps, actor: Principal, id:
     await repo.revokeApiKeysOf(trx, id, now)
     if (current.status === 'revoked') return current
     const updated = await repo.updatePrincipal(trx, id, current.version, { status: 'revoked' }, now)
+    await appendAudit(trx, now, { actorId: actor.id, action: 'principal.revoked', entityType: 'principal', entityId: id, before: { status: current.status }, after: { status: 'revoked' } })
     return updated ?? current
   })
 }

@@ -22,23 +22,24 @@ export const QuoteSchema = Type.Object(
   { ...QuoteSummary, revision: Loose, approval: Type.Union([Loose, Type.Null()]) },
   { $id: 'Quote', description: 'A quote with its current revision (cart, priced evaluation, fingerprint) and its latest approval request' },
 )
-const Editable = {
-  lines: Type.Array(CartLineSchema, { minItems: 1, maxItems: 10_000 }),
+const editable = (maxCartLines: number) => ({
+  lines: Type.Array(CartLineSchema, { minItems: 1, maxItems: maxCartLines }),
   promoCodes: Type.Array(Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{0,31}$' }), { maxItems: CART_LIMITS.promoCodes, uniqueItems: true }),
   channel: Type.Union([Type.Literal('direct'), Type.Literal('partner'), Type.Literal('web')]),
   pricingDate: IsoDate,
   paymentTermsDays: Type.Integer({ minimum: 0, maximum: 365 }),
   validUntil: IsoDate,
   notes: Type.Union([Type.String({ maxLength: 5000 }), Type.Null()]),
-}
+})
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 
 function json(q: service.Quote | service.QuoteView) {
   return { ...q, createdAt: new Date(q.createdAt).toISOString(), updatedAt: new Date(q.updatedAt).toISOString() }
 }
 
-export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps }> = async (app, { deps }) => {
+export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; maxCartLines: number }> = async (app, { deps, maxCartLines }) => {
   const config = { roles: SELLING_ROLES }
+  const Editable = editable(maxCartLines)
   const Action = (summary: string, extra: object = {}) => ({
     config,
     schema: { tags: ['quotes'], summary, params: IdParams, ...extra, response: { 200: Type.Ref('Quote'), ...problemResponses(403, 404, 409, 412) } },

@@ -59,11 +59,21 @@ function addDays(day: string, days: number): string {
   return d.toISOString().slice(0, 10)
 }
 
-/** An offer cannot be valid until a day already past. */
-function assertValidUntil(validUntil: string | undefined, day: string): void {
-  if (validUntil !== undefined && validUntil < day) {
-    throw new AppError('VALIDATION_FAILED', `validUntil ${validUntil} is in the past.`, { errors: [{ pointer: '/validUntil', detail: `must be ${day} or later` }] })
+/** The longest an offer may stay open. */
+const MAX_VALIDITY_DAYS = 365
+
+/**
+ * Dates a rep controls are bounded: an offer is valid from today up to a year, and a quote is
+ * priced with the rules of today or of a later start, never of a past date (which could
+ * revive an ended promotion).
+ */
+function assertDates(input: { validUntil?: string | undefined; pricingDate?: string | undefined }, day: string): void {
+  const errors = []
+  if (input.validUntil !== undefined && (input.validUntil < day || input.validUntil > addDays(day, MAX_VALIDITY_DAYS))) {
+    errors.push({ pointer: '/validUntil', detail: `must be from ${day} to ${addDays(day, MAX_VALIDITY_DAYS)}` })
   }
+  if (input.pricingDate !== undefined && input.pricingDate < day) errors.push({ pointer: '/pricingDate', detail: `must be ${day} or later` })
+  if (errors.length > 0) throw new AppError('VALIDATION_FAILED', 'A date is out of range.', { errors })
 }
 
 function cartFor(account: Account, input: QuoteInput, currency: string, day: string, paymentTermsDays: number): Cart {
@@ -131,7 +141,7 @@ export async function createQuote(deps: QuoteDeps, actor: Principal, input: Quot
     throw error
   })
   const day = today(deps.clock)
-  assertValidUntil(input.validUntil, day)
+  assertDates(input, day)
   const paymentTermsDays = input.paymentTermsDays ?? 30
   const currency = input.currency ?? account.currency
   const cart = cartFor(account, input, currency, day, paymentTermsDays)
@@ -186,7 +196,8 @@ export async function getRevision(deps: QuoteDeps, actor: Principal, id: string,
  */
 export async function reviseQuote(deps: QuoteDeps, actor: Principal, id: string, expectedVersion: number, patch: Partial<QuoteInput>): Promise<QuoteView> {
   const before = await visibleQuote(deps.db, actor, id, false)
-  assertValidUntil(patch.validUntil, today(deps.clock))
+  const day = today(deps.clock)
+  assertDates(patch, day)
   const previous = (await repo.findRevision(deps.db, id, before.currentRevision))!
   const account = await getAccount(deps, actor, before.accountId)
   const prevCart = previous.cart as Cart
@@ -195,10 +206,11 @@ export async function reviseQuote(deps: QuoteDeps, actor: Principal, id: string,
     lines: patch.lines ?? prevCart.lines,
     ...(patch.promoCodes ?? prevCart.promoCodes ? { promoCodes: patch.promoCodes ?? prevCart.promoCodes } : {}),
     channel: patch.channel ?? prevCart.channel,
-    pricingDate: patch.pricingDate ?? prevCart.date,
+    // A revision is priced again as of today (or the later date the quote was set to start).
+    pricingDate: patch.pricingDate ?? (prevCart.date < day ? day : prevCart.date),
     ...(patch.purchaseHistory ?? prevCart.account.purchaseHistory ? { purchaseHistory: patch.purchaseHistory ?? prevCart.account.purchaseHistory } : {}),
   }
-  const cart = cartFor(account, input, before.currency, today(deps.clock), paymentTermsDays)
+  const cart = cartFor(account, input, before.currency, day, paymentTermsDays)
   const evaluation = await evaluateWith(deps.ruleSets.get(), cart, 'fired')
   return deps.db.transaction().execute(async (trx) => {
     const quote = (await repo.lockQuote(trx, id))!

@@ -62,6 +62,11 @@ t.test('evaluation over HTTP', async (t) => {
     t.ok(notFired.length > 0, 'full trace includes rules that did not fire')
     t.ok(notFired.some((e: { failed?: { fact: string } }) => e.failed && typeof e.failed.fact === 'string'), 'with the first failed condition')
     t.equal((await evaluate(DEMO_CART, 'sales_rep', '?trace=verbose')).statusCode, 400)
+    const big = { ...DEMO_CART, lines: Array.from({ length: 501 }, () => ({ sku: 'SEN-TEMP', quantity: 1 })) }
+    const refused = await evaluate(big, 'sales_rep', '?trace=full')
+    t.equal(refused.statusCode, 400)
+    t.same(refused.json().errors, [{ pointer: '/trace', in: 'querystring', detail: 'at most 500 lines with trace=full' }], 'a full trace is bounded')
+    t.equal((await evaluate(big, 'sales_rep', '?trace=fired')).statusCode, 200)
   })
 
   await t.test('bad carts get 422 naming the line', async (t) => {
@@ -87,6 +92,10 @@ t.test('evaluation over HTTP', async (t) => {
     const res = await small.inject({ method: 'POST', url: '/v1/quotes/evaluate', headers: asSmall('sales_rep'), payload: { ...DEMO_CART, lines: [DEMO_CART.lines[1], DEMO_CART.lines[1], DEMO_CART.lines[1]] } })
     t.equal(res.statusCode, 400)
     t.equal(res.json().errors[0].pointer, '/lines')
+    const account = await small.inject({ method: 'POST', url: '/v1/accounts', headers: asSmall('sales_rep'), payload: { name: 'Small', billingAddress: { line1: '1 rue', city: 'Lyon', postalCode: '69001', country: 'FR' }, country: 'FR', currency: 'EUR', segment: 'enterprise' } })
+    const quote = await small.inject({ method: 'POST', url: '/v1/quotes', headers: asSmall('sales_rep'), payload: { accountId: account.json().id, lines: [DEMO_CART.lines[1], DEMO_CART.lines[1], DEMO_CART.lines[1]] } })
+    t.equal(quote.statusCode, 400, 'quotes have the same line limit')
+    t.equal(quote.json().errors[0].pointer, '/lines')
   })
 
   await t.test('roles', async (t) => {
