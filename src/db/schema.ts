@@ -43,6 +43,14 @@ export interface RuleSetVersionsTable {
   published_at: Timestamp
 }
 
+export interface RuleSetActivationsTable {
+  id: Generated<bigint>
+  rule_set_hash: string
+  price_book_hash: string
+  activated_by: string | null
+  activated_at: Timestamp
+}
+
 export interface DecisionsTable {
   id: string
   kind: 'evaluation'
@@ -182,6 +190,7 @@ export interface Database {
   audit_log: AuditLogTable
   outbox_events: OutboxEventsTable
   rule_set_versions: RuleSetVersionsTable
+  rule_set_activations: RuleSetActivationsTable
   decisions: DecisionsTable
   principals: PrincipalsTable
   api_keys: ApiKeysTable

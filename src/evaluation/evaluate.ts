@@ -110,7 +110,7 @@ function quoteFacts(ctx: Context, lines: WorkLine[]): Record<string, unknown> {
     categories: unique(lines.map((l) => l.product.category)),
     lineCount: lines.length,
     hasRecurring: lines.some((l) => l.product.type === 'recurring'),
-    maxTermMonths: Math.max(0, ...lines.map((l) => l.termMonths ?? 0)),
+    maxTermMonths: lines.reduce((max, l) => Math.max(max, l.termMonths ?? 0), 0),
     quantityBySku,
     quantityByCategory,
   }
@@ -567,8 +567,9 @@ function pricedQuoteFacts(base: Record<string, unknown>, lines: PricedLine[], to
     oneTimeTotal: majorNumber(totals.oneTimeMinor, currency),
     annualRecurringTotal: majorNumber(totals.annualRecurringMinor, currency),
     discountPercent: ratioPercent(totals.discount.part, totals.discount.whole),
-    maxLineDiscountPercent: Math.max(0, ...lines.map((l) => ratioPercent(l.discount.part, l.discount.whole))),
-    minLineMarginPercent: margins.length ? Math.min(...margins) : null,
+    // reduce, not Math.max(...spread): a spread of 100,000+ values overflows the call stack.
+    maxLineDiscountPercent: lines.reduce((max, l) => Math.max(max, ratioPercent(l.discount.part, l.discount.whole)), 0),
+    minLineMarginPercent: margins.length ? margins.reduce((min, m) => Math.min(min, m)) : null,
     ...(outcome ? { guardrailOutcome: outcome } : {}),
   }
 }

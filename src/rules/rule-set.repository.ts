@@ -34,7 +34,24 @@ export async function findRuleSetSources(db: Executor, ruleSetHash: string, pric
   return row?.sources as RuleSetSources | undefined
 }
 
-export async function findLatestRuleSetSources(db: Executor): Promise<RuleSetSources | undefined> {
-  const row = await db.selectFrom('rule_set_versions').select('sources').orderBy('published_at', 'desc').limit(1).executeTakeFirst()
+/** Records that a set was put into service. */
+export async function insertActivation(db: Executor, values: { ruleSetHash: string; priceBookHash: string; activatedBy: string | null; now: Date }): Promise<void> {
+  await db
+    .insertInto('rule_set_activations')
+    .values({ rule_set_hash: values.ruleSetHash, price_book_hash: values.priceBookHash, activated_by: values.activatedBy, activated_at: values.now })
+    .execute()
+}
+
+/** The sources of the set that was put into service last. */
+export async function findLastActiveRuleSetSources(db: Executor): Promise<RuleSetSources | undefined> {
+  const row = await db
+    .selectFrom('rule_set_activations')
+    .innerJoin('rule_set_versions', (join) =>
+      join.onRef('rule_set_versions.rule_set_hash', '=', 'rule_set_activations.rule_set_hash').onRef('rule_set_versions.price_book_hash', '=', 'rule_set_activations.price_book_hash'),
+    )
+    .select('rule_set_versions.sources')
+    .orderBy('rule_set_activations.id', 'desc')
+    .limit(1)
+    .executeTakeFirst()
   return row?.sources as RuleSetSources | undefined
 }

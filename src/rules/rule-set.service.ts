@@ -63,7 +63,10 @@ export class RuleSetRegistry {
       ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, sources: ruleSet.sources, summary: summarize(ruleSet), publishedBy, now: this.deps.clock.now(),
     })
     const changed = this.current?.hash !== ruleSet.hash || this.current?.priceBookHash !== ruleSet.priceBookHash
-    if (changed) this.current = ruleSet
+    if (changed) {
+      await repo.insertActivation(this.deps.db, { ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, activatedBy: publishedBy, now: this.deps.clock.now() })
+      this.current = ruleSet
+    }
     return { ruleSet: this.current, errors: [], changed }
   }
 
@@ -75,7 +78,7 @@ export class RuleSetRegistry {
     const { errors } = await this.reload(null)
     if (errors.length === 0) return
     this.deps.log.error({ errors: errors.slice(0, 50).map(formatLoadError) }, 'rule files are invalid; they are not served')
-    const sources = await repo.findLatestRuleSetSources(this.deps.db)
+    const sources = await repo.findLastActiveRuleSetSources(this.deps.db)
     if (!sources) return
     const { ruleSet } = buildRuleSet(sources, { engine: this.deps.engine })
     if (ruleSet) {
