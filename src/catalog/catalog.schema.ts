@@ -10,6 +10,8 @@ import '../shared/formats.js'
 export const Sku = Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{0,63}$', description: 'Stock keeping unit: upper-case letters, digits and dashes' })
 export const IsoDate = Type.String({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Calendar date, YYYY-MM-DD' })
 export const DecimalString = Type.String({ pattern: '^-?\\d{1,15}(\\.\\d{1,10})?$', description: 'Exact decimal, e.g. "39.90"' })
+/** Prices and costs: never negative. */
+export const Price = Type.String({ pattern: '^\\d{1,15}(\\.\\d{1,10})?$', description: 'Exact non-negative decimal, e.g. "39.90"' })
 export const Identifier = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,99}$', description: 'Lower-case id: letters, digits, dot, dash, underscore' })
 
 export const BillingPeriod = Type.Union([Type.Literal('month'), Type.Literal('quarter'), Type.Literal('year')])
@@ -85,7 +87,7 @@ export type CatalogFile = Static<typeof CatalogFileSchema>
 export const PriceTierSchema = Type.Object(
   {
     upTo: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Last quantity of the tier (inclusive); null for no upper bound' }),
-    unitPrice: DecimalString,
+    unitPrice: Price,
   },
   { additionalProperties: false },
 )
@@ -122,8 +124,8 @@ export const PriceBookFileSchema = Type.Object(
       Type.Object(
         {
           sku: Sku,
-          listPrice: DecimalString,
-          cost: Type.Optional(DecimalString),
+          listPrice: Price,
+          cost: Type.Optional(Price),
           tiering: Type.Optional(TieringSchema),
         },
         { additionalProperties: false },

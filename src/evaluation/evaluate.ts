@@ -395,7 +395,11 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
       const set = eventOf(baseRule, 'price.set')
       const tiered = eventOf(baseRule, 'price.tiered')
       let amount: bigint
-      if (set) amount = extend(amountParam(baseRule, 'unitPrice', set.params.unitPrice, facts, currency), line.qtyMilli)
+      if (set) {
+        const unit = amountParam(baseRule, 'unitPrice', set.params.unitPrice, facts, currency)
+        if (unit < 0n) throw new RuleEvaluationError(baseRule.id, `event param unitPrice is negative (${formatAmount(unit, currency)})`)
+        amount = extend(unit, line.qtyMilli)
+      }
       else {
         const tiers = tiered!.params.tiers.map((t) => ({ upTo: t.upTo, unitMinor: amountParamLiteral(baseRule, t.unitPrice, currency) }))
         amount = tieredAmount({ mode: tiered!.params.mode, tiers }, line.qtyMilli).amountMinor
@@ -474,6 +478,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
     let contractAmount = running * BigInt(periods)
     if (recurring) {
       const uplift = rampRule && line.termMonths! > 12 ? decimalParam(rampRule, 'upliftPercent', eventOf(rampRule, 'price.ramp')!.params.upliftPercent, facts) : null
+      if (uplift && (uplift.num < 0n || uplift.num >= 100n * uplift.den)) throw new RuleEvaluationError(rampRule!.id, `event param upliftPercent ${uplift.text} is outside 0..100`)
       if (rampRule && !uplift) suppressed.push({ ruleId: rampRule.id, reason: 'a ramp needs a term over 12 months' })
       ramp = rampSchedule(running, line.termMonths!, periodMonths, uplift)
       contractAmount = ramp.reduce((sum, y) => sum + y.amountMinor, 0n)

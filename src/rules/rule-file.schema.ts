@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { DecimalString, Identifier, IsoDate, Sku } from '../catalog/catalog.schema.js'
+import { DecimalString, Identifier, IsoDate, Price, Sku } from '../catalog/catalog.schema.js'
 
 /**
  * File format of `rules/<set>/*.yaml|json`. A rule is a json-rules-engine condition tree
@@ -69,10 +69,10 @@ export const EVENTS = {
     event('config.warn', Type.Object({ message: Reason }, { additionalProperties: false })),
   ],
   pricing: [
-    event('price.set', Type.Object({ unitPrice: computed(DecimalString), label: Reason }, { additionalProperties: false })),
+    event('price.set', Type.Object({ unitPrice: computed(Price), label: Reason }, { additionalProperties: false })),
     event('price.tiered', Type.Object({
       mode: Type.Union([Type.Literal('range'), Type.Literal('slab')]),
-      tiers: Type.Array(Type.Object({ upTo: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), unitPrice: DecimalString }, { additionalProperties: false }), { minItems: 1, maxItems: 50 }),
+      tiers: Type.Array(Type.Object({ upTo: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), unitPrice: Price }, { additionalProperties: false }), { minItems: 1, maxItems: 50 }),
       label: Reason,
     }, { additionalProperties: false })),
     event('price.adjust', Type.Object({
@@ -85,7 +85,7 @@ export const EVENTS = {
       exclusive: Type.Optional(Type.Boolean()),
       appliesTo: Type.Optional(Target),
     }, { additionalProperties: false })),
-    event('price.ramp', Type.Object({ upliftPercent: Percent, label: Reason }, { additionalProperties: false })),
+    event('price.ramp', Type.Object({ upliftPercent: computed(Type.String({ pattern: '^\\d{1,2}(\\.\\d{1,4})?$', description: 'Yearly uplift in percent, 0 to 99.9999' })), label: Reason }, { additionalProperties: false })),
   ],
   guardrails: [
     event('guardrail.limit', Type.Object({

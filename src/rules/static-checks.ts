@@ -229,6 +229,19 @@ export function staticChecks(rules: LoadedRule[], catalog: Catalog): LoadError[]
     errors.push(...checkEvent(rule, catalog))
   }
 
+  // One mode per approval level: a level completes when all its steps approve, or any one
+  // does; rules of one level that disagree would leave that to the order of roles.
+  const levelModes = new Map<number, LoadedRule>()
+  for (const rule of rules) {
+    if (rule.event.type !== 'approval.require') continue
+    const first = levelModes.get(rule.event.params.level)
+    const firstMode = (first?.event.params as { mode?: string } | undefined)?.mode ?? 'all'
+    if (!first) levelModes.set(rule.event.params.level, rule)
+    else if (firstMode !== (rule.event.params.mode ?? 'all')) {
+      errors.push(errorAt(rule, '/event/params/mode', `level ${rule.event.params.level} is "${firstMode}" in ${first.id}: all rules of one level need the same mode`))
+    }
+  }
+
   // Conflicts: two rules of one priority that both set a line's base price (or both claim one
   // stacking group) where their conditions can hold at once. Order would then decide silently.
   const pricing = rules.filter((r) => r.set === 'pricing' && conflictClass(r))

@@ -613,7 +613,7 @@ t.test('approvals', async (t) => {
   t.test('steps merged by level and role, with both reasons; sorted by level', async (t) => {
     const approvals = [
       rule({ id: 'a.discount', priority: 900, scope: 'quote', conditions: discounted, event: { type: 'approval.require', params: { role: 'sales_manager', level: 1, mode: 'any', reason: 'Discount above 10 %' } } }),
-      rule({ id: 'a.big', priority: 800, scope: 'quote', conditions: all(leaf('quote', '$.netTotal', 'greaterThan', 50)), event: { type: 'approval.require', params: { role: 'sales_manager', level: 1, reason: 'Over 50' } } }),
+      rule({ id: 'a.big', priority: 800, scope: 'quote', conditions: all(leaf('quote', '$.netTotal', 'greaterThan', 50)), event: { type: 'approval.require', params: { role: 'sales_manager', level: 1, mode: 'any', reason: 'Over 50' } } }),
       rule({ id: 'a.finance', priority: 950, scope: 'quote', conditions: all(leaf('quote', '$.guardrailOutcome', 'equal', 'needs_approval')), event: { type: 'approval.require', params: { role: 'finance', level: 2, reason: 'Guardrail' } } }),
       rule({ id: 'a.never', priority: 100, scope: 'quote', conditions: all(leaf('quote', '$.netTotal', 'greaterThan', 1e9)), event: { type: 'approval.require', params: { role: 'admin', level: 3, reason: 'Never' } } }),
     ]
