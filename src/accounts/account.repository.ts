@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely'
+import { givenColumns } from '../db/columns.js'
 import type { AccountsTable, ContactsTable, Database } from '../db/schema.js'
 import type { Principal } from '../principals/principal.repository.js'
 import { visibleOwners } from '../principals/visibility.js'
@@ -84,13 +85,11 @@ export async function updateAccount(
   const row = await db
     .updateTable('accounts')
     .set((eb) => ({
-      ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.billingAddress !== undefined ? { billing_address: JSON.stringify(patch.billingAddress) } : {}),
-      ...(patch.country !== undefined ? { country: patch.country } : {}),
-      ...(patch.currency !== undefined ? { currency: patch.currency } : {}),
-      ...(patch.vatId !== undefined ? { vat_id: patch.vatId } : {}),
-      ...(patch.segment !== undefined ? { segment: patch.segment } : {}),
-      ...(patch.ownerId !== undefined ? { owner_id: patch.ownerId } : {}),
+      ...givenColumns(
+        patch,
+        { name: 'name', billingAddress: 'billing_address', country: 'country', currency: 'currency', vatId: 'vat_id', segment: 'segment', ownerId: 'owner_id' },
+        { billingAddress: (address) => JSON.stringify(address) },
+      ),
       version: eb('version', '+', 1),
       updated_at: now,
     }))

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely'
+import { givenColumns } from '../db/columns.js'
 import type { ApprovalRequestsTable, ApprovalStepsTable, Database, DelegationsTable } from '../db/schema.js'
 import type { BoundFacts } from './approval-binding.js'
 
@@ -127,13 +128,7 @@ export async function latestApprovedStep(db: Executor, quoteId: string, level: n
 export async function updateStep(db: Executor, id: string, fromStatus: StepStatus, patch: Partial<Pick<ApprovalStep, 'status' | 'decidedBy' | 'actingFor' | 'comment' | 'decidedAt'>>): Promise<boolean> {
   const result = await db
     .updateTable('approval_steps')
-    .set({
-      ...(patch.status !== undefined ? { status: patch.status } : {}),
-      ...(patch.decidedBy !== undefined ? { decided_by: patch.decidedBy } : {}),
-      ...(patch.actingFor !== undefined ? { acting_for: patch.actingFor } : {}),
-      ...(patch.comment !== undefined ? { comment: patch.comment } : {}),
-      ...(patch.decidedAt !== undefined ? { decided_at: patch.decidedAt } : {}),
-    })
+    .set(givenColumns(patch, { status: 'status', decidedBy: 'decided_by', actingFor: 'acting_for', comment: 'comment', decidedAt: 'decided_at' }))
     .where('id', '=', id)
     .where('status', '=', fromStatus)
     .executeTakeFirst()

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely'
 import type { Database, PrincipalsTable } from '../db/schema.js'
+import { givenColumns } from '../db/columns.js'
 import type { Role } from './roles.js'
 
 export interface Principal {
@@ -89,10 +90,7 @@ export async function updatePrincipal(
   const row = await db
     .updateTable('principals')
     .set((eb) => ({
-      ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.roles !== undefined ? { roles: patch.roles } : {}),
-      ...(patch.managerId !== undefined ? { manager_id: patch.managerId } : {}),
-      ...(patch.status !== undefined ? { status: patch.status } : {}),
+      ...givenColumns(patch, { name: 'name', roles: 'roles', managerId: 'manager_id', status: 'status' }),
       version: eb('version', '+', 1),
       updated_at: now,
     }))

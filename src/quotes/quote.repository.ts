@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
+import { givenColumns } from '../db/columns.js'
 import type { Database, QuoteRevisionsTable, QuotesTable } from '../db/schema.js'
 import type { Principal } from '../principals/principal.repository.js'
 import { visibleOwners } from '../principals/visibility.js'
@@ -112,11 +113,7 @@ export async function updateQuote(
   const row = await db
     .updateTable('quotes')
     .set((eb) => ({
-      ...(patch.status !== undefined ? { status: patch.status } : {}),
-      ...(patch.currentRevision !== undefined ? { current_revision: patch.currentRevision } : {}),
-      ...(patch.validUntil !== undefined ? { valid_until: patch.validUntil } : {}),
-      ...(patch.paymentTermsDays !== undefined ? { payment_terms_days: patch.paymentTermsDays } : {}),
-      ...(patch.notes !== undefined ? { notes: patch.notes } : {}),
+      ...givenColumns(patch, { status: 'status', currentRevision: 'current_revision', validUntil: 'valid_until', paymentTermsDays: 'payment_terms_days', notes: 'notes' }),
       version: eb('version', '+', 1),
       updated_at: now,
     }))
