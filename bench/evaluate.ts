@@ -38,7 +38,7 @@ export function makeCart(ruleSet: RuleSet, n: number): Cart {
       ...(i % 5 === 0 ? { manualDiscountPercent: '7.5' } : {}),
     }
   })
-  return { currency: 'EUR', date: '2026-12-01', channel: 'direct', account: { id: 'acc_bench', segment: 'enterprise', country: 'FR' }, lines, paymentTermsDays: 30 }
+  return { currency: 'EUR', date: new Date().toISOString().slice(0, 10), channel: 'direct', account: { id: 'acc_bench', segment: 'enterprise', country: 'FR' }, lines, paymentTermsDays: 30 }
 }
 
 /** The naive way: build an engine per line with every line-scope rule, run it, collect events. */

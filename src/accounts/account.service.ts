@@ -7,6 +7,10 @@ import type { Clock } from '../shared/clock.js'
 import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import * as repo from './account.repository.js'
+import type { RuleSetRegistry } from '../rules/rule-set.service.js'
+import { isCurrency } from '../money/currency.js'
+import { isCountry } from '../shared/countries.js'
+import type { FieldError } from '../errors.js'
 import type { Account, BillingAddress, Contact } from './account.repository.js'
 
 export type { Account, Contact }
@@ -14,6 +18,8 @@ export type { Account, Contact }
 export interface AccountDeps {
   db: Db
   clock: Clock
+  /** The serving rule set: its catalog declares the segments, its price books the currencies offered. */
+  ruleSets: RuleSetRegistry
 }
 
 export interface NewAccount {
@@ -25,6 +31,24 @@ export interface NewAccount {
   segment: string
   /** Defaults to the caller; only managers and above may assign another owner. */
   ownerId?: string
+}
+
+/**
+ * Segments are the catalog's closed list, countries ISO 3166-1, currencies ISO 4217 and offered
+ * by some price book: an account with segment "pubic_sector" would silently lose its discounts.
+ */
+function assertKnownValues(deps: AccountDeps, input: Partial<NewAccount>): void {
+  const { catalog, books } = deps.ruleSets.get().priceBooks
+  const errors: FieldError[] = []
+  if (input.segment !== undefined && !catalog.segments.has(input.segment)) errors.push({ pointer: '/segment', detail: `unknown segment; one of ${[...catalog.segments].join(', ')}` })
+  if (input.country !== undefined && !isCountry(input.country)) errors.push({ pointer: '/country', detail: 'not an ISO 3166-1 country code' })
+  if (input.billingAddress !== undefined && !isCountry(input.billingAddress.country)) errors.push({ pointer: '/billingAddress/country', detail: 'not an ISO 3166-1 country code' })
+  if (input.currency !== undefined) {
+    const offered = [...new Set(books.map((b) => b.currency))].sort()
+    if (!isCurrency(input.currency)) errors.push({ pointer: '/currency', detail: 'not an ISO 4217 currency' })
+    else if (!offered.includes(input.currency)) errors.push({ pointer: '/currency', detail: `no price book is in this currency; one of ${offered.join(', ')}` })
+  }
+  if (errors.length > 0) throw new AppError('VALIDATION_FAILED', 'The account names a segment, country or currency QTC does not know.', { errors })
 }
 
 async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: string): Promise<void> {
@@ -41,6 +65,7 @@ async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: 
 /** Creates an account owned by the caller (or a principal of their team); audited; idempotent. */
 export async function createAccount(deps: AccountDeps, actor: Principal, input: NewAccount, idempotency: IdempotencyRequest | null): Promise<StoredResponse<Account>> {
   const ownerId = input.ownerId ?? actor.id
+  assertKnownValues(deps, input)
   await assertOwnerAllowed(deps, actor, ownerId)
   return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
     const now = deps.clock.now()
@@ -68,6 +93,7 @@ export function listAccounts(deps: AccountDeps, actor: Principal, limit: number,
 /** Updates an account if the caller's version is current (412 otherwise); audited. */
 export async function updateAccount(deps: AccountDeps, actor: Principal, id: string, expectedVersion: number, patch: Partial<NewAccount>): Promise<Account> {
   const current = await getAccount(deps, actor, id)
+  assertKnownValues(deps, patch)
   if (patch.ownerId !== undefined) await assertOwnerAllowed(deps, actor, patch.ownerId)
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now()

@@ -77,6 +77,11 @@ export const CatalogFileSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
     kind: Type.Literal('catalog'),
+    segments: Type.Array(Identifier, {
+      minItems: 1, maxItems: 100, uniqueItems: true,
+      description: 'Every customer segment accounts, price books and rules may name; anything else is refused as a typo',
+    }),
+    channels: Type.Array(Identifier, { minItems: 1, maxItems: 20, uniqueItems: true, description: 'Every sales channel a cart may come through (direct, partner, web…)' }),
     products: Type.Array(ProductSchema, { minItems: 1, maxItems: 20_000 }),
     bundles: Type.Optional(Type.Array(BundleSchema, { maxItems: 2_000 })),
   },

@@ -1,6 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { Value } from '@sinclair/typebox/value'
 import { isCurrency } from '../money/currency.js'
+import { isCountry } from '../shared/countries.js'
 import { MoneyError, parseAmount } from '../money/money.js'
 import type { LoadError } from '../rules/load-error.js'
 import type { SourceFile } from '../rules/read-files.js'
@@ -42,6 +43,9 @@ export interface PriceBook {
 export interface Catalog {
   products: Map<string, Product>
   bundles: Map<string, Bundle>
+  /** The closed lists of customer segments and sales channels (declared in the catalog file). */
+  segments: Set<string>
+  channels: Set<string>
 }
 
 export interface PriceBooks {
@@ -78,6 +82,8 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
   const errors: LoadError[] = []
   const products = new Map<string, Product>()
   const bundles = new Map<string, Bundle>()
+  const segments = new Set<string>()
+  const channels = new Set<string>()
   const books: PriceBook[] = []
   const bookFiles: Array<{ file: string; content: PriceBookFile }> = []
 
@@ -91,6 +97,8 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
         errors.push(...schemaErrors(file, catalogCheck, content))
         continue
       }
+      for (const segment of content.segments) segments.add(segment)
+      for (const channel of content.channels) channels.add(channel)
       content.products.forEach((p, i) => {
         if (products.has(p.sku)) errors.push({ file, path: `/products/${i}/sku`, message: `duplicate sku ${p.sku}` })
         if (p.type === 'recurring' && !p.billingPeriod) errors.push({ file, path: `/products/${i}/billingPeriod`, message: 'a recurring product needs a billing period' })
@@ -138,27 +146,40 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
       continue
     }
     if (content.validTo && content.validTo < content.validFrom) errors.push({ file, path: '/validTo', message: 'is before validFrom' })
+    // Applicability names declared segments and channels and real countries: a typo would make the book silently apply to nobody.
+    const { segments: forSegments = [], channels: forChannels = [], countries = [] } = content.applicability
+    forSegments.forEach((s, i) => segments.has(s) || errors.push({ file, path: `/applicability/segments/${i}`, message: `unknown segment ${s}; the catalog declares ${[...segments].join(', ')}` }))
+    forChannels.forEach((c, i) => channels.has(c) || errors.push({ file, path: `/applicability/channels/${i}`, message: `unknown channel ${c}; the catalog declares ${[...channels].join(', ')}` }))
+    countries.forEach((c, i) => isCountry(c) || errors.push({ file, path: `/applicability/countries/${i}`, message: `${c} is not an ISO 3166-1 country code` }))
     const entries = new Map<string, PriceEntry>()
     content.entries.forEach((entry, i) => {
       const at = `/entries/${i}`
       if (!products.has(entry.sku)) errors.push({ file, path: `${at}/sku`, message: `unknown sku ${entry.sku}` })
       if (entries.has(entry.sku)) errors.push({ file, path: `${at}/sku`, message: `duplicate entry for ${entry.sku}` })
-      try {
-        const tiering = entry.tiering
-        const problem = tiering ? tieringProblems(tiering.tiers) : null
-        if (problem) errors.push({ file, path: `${at}/tiering/tiers`, message: problem })
-        entries.set(entry.sku, {
-          sku: entry.sku,
-          listMinor: parseAmount(entry.listPrice, content.currency),
-          costMinor: entry.cost === undefined ? null : parseAmount(entry.cost, content.currency),
-          tiering: tiering
-            ? { mode: tiering.mode, tiers: tiering.tiers.map((t) => ({ upTo: t.upTo, unitMinor: parseAmount(t.unitPrice, content.currency) })) }
-            : null,
-        })
-      } catch (error) {
-        if (!(error instanceof MoneyError)) throw error
-        errors.push({ file, path: at, message: `${error.message} (${content.currency})` })
+      // Each amount is checked where it is written, so an error points at the field, not the entry.
+      let valid = true
+      const amount = (value: string, path: string): bigint => {
+        try {
+          return parseAmount(value, content.currency)
+        } catch (error) {
+          if (!(error instanceof MoneyError)) throw error
+          valid = false
+          errors.push({ file, path: `${at}${path}`, message: `${value} is not an amount in ${content.currency}: ${error.message}` })
+          return 0n
+        }
       }
+      const tiering = entry.tiering
+      const problem = tiering ? tieringProblems(tiering.tiers) : null
+      if (problem) errors.push({ file, path: `${at}/tiering/tiers`, message: problem })
+      const parsed: PriceEntry = {
+        sku: entry.sku,
+        listMinor: amount(entry.listPrice, '/listPrice'),
+        costMinor: entry.cost === undefined ? null : amount(entry.cost, '/cost'),
+        tiering: tiering
+          ? { mode: tiering.mode, tiers: tiering.tiers.map((t, j) => ({ upTo: t.upTo, unitMinor: amount(t.unitPrice, `/tiering/tiers/${j}/unitPrice`) })) }
+          : null,
+      }
+      if (valid) entries.set(entry.sku, parsed)
     })
     books.push({
       id: content.id,
@@ -174,7 +195,7 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
   if (errors.length > 0) return { errors }
   books.sort((a, b) => compareText(a.id, b.id))
   const hash = contentHash(sources.map((s) => ({ file: s.file, content: s.content })))
-  return { priceBooks: { catalog: { products, bundles }, books, hash }, errors }
+  return { priceBooks: { catalog: { products, bundles, segments, channels }, books, hash }, errors }
 }
 
 export interface PriceBookQuery {

@@ -18,12 +18,15 @@ export const CartLineSchema = Type.Object(
   { additionalProperties: false },
 )
 
+/** A sales channel: one the catalog declares (checked when the cart is evaluated). */
+export const Channel = Type.String({ pattern: Identifier.pattern, maxLength: 100, default: 'direct', description: 'Sales channel, one the catalog declares (direct, partner, web)' })
+
 export function cartSchema(maxLines: number) {
   return Type.Object(
     {
       currency: Type.String({ pattern: '^[A-Z]{3}$' }),
       date: IsoDate,
-      channel: Type.Optional(Type.Union([Type.Literal('direct'), Type.Literal('partner'), Type.Literal('web')], { default: 'direct' })),
+      channel: Type.Optional(Channel),
       account: Type.Object(
         {
           id: Type.String({ minLength: 1, maxLength: 64 }),

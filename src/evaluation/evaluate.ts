@@ -2,7 +2,8 @@ import { PERIOD_MONTHS, type Product } from '../catalog/catalog.schema.js'
 import { compareText } from '../shared/hash.js'
 import { selectPriceBook, type PriceBook, type PriceEntry } from '../catalog/catalog.js'
 import { currencyExponent, isCurrency } from '../money/currency.js'
-import { formatAmount, MoneyError, percentFromRatio, roundDiv, toMinorUnits } from '../money/money.js'
+import { isCountry } from '../shared/countries.js'
+import { formatAmount, formatScaled, MoneyError, parseAmount } from '../money/money.js'
 import { compareRatio, rateOf, type Rate } from './rate.js'
 import type { FieldError } from '../errors.js'
 import { applyLogic, isLogic } from '../rules/json-logic.js'
@@ -15,7 +16,7 @@ import {
   type Adjustment, type ApprovalStep, type Breach, type Evaluation, type GuardrailOutcome, type Issue,
   type PricedLine, type Recommendation, type Suppressed, type TraceEntry, type TraceLevel, type Totals,
 } from './evaluation.js'
-import { clampAdjustment, extend, MILLI, percentOff, rampSchedule, ratioPercent, tieredAmount, toQtyMilli } from './pricing.js'
+import { clampAdjustment, extend, formatPercent, MILLI, netUnitPrice, percentHundredths, percentNumber, percentOff, rampSchedule, tieredAmount, toQtyMilli } from './pricing.js'
 
 /** The cart cannot be evaluated as sent (unknown sku, no price book…): each problem names its field. */
 export class CartError extends Error {
@@ -81,12 +82,12 @@ function lineFacts(line: WorkLine, index: number, lines: WorkLine[], scale: numb
     manualDiscountPercent: line.manualDiscount ? Number(line.manualDiscount.text) : 0,
     listUnitPrice: Number(line.entry.listMinor) / scale,
     unitCost: line.entry.costMinor === null ? null : Number(line.entry.costMinor) / scale,
-    netUnitPrice: priced ? Number(priced.netUnitMinor) / scale : undefined,
+    netUnitPrice: priced ? Number(priced.netUnitPrice.units) / 10 ** priced.netUnitPrice.decimals : undefined,
     netAmount: priced ? Number(priced.netAmountMinor) / scale : undefined,
     contractAmount: priced ? Number(priced.contractAmountMinor) / scale : undefined,
-    discountPercent: priced ? ratioPercent(priced.discount.part, priced.discount.whole) : undefined,
-    offListPercent: priced ? ratioPercent(priced.listAmountMinor - priced.netAmountMinor, priced.listAmountMinor) : undefined,
-    marginPercent: priced ? (priced.margin ? ratioPercent(priced.margin.part, priced.margin.whole) : null) : undefined,
+    discountPercent: priced ? percentNumber(priced.discountHundredths) : undefined,
+    offListPercent: priced ? percentNumber(priced.offListHundredths) : undefined,
+    marginPercent: priced ? (priced.marginHundredths === null ? null : percentNumber(priced.marginHundredths)) : undefined,
   }
 }
 
@@ -116,26 +117,40 @@ function quoteFacts(ctx: Context, lines: WorkLine[]): Record<string, unknown> {
   }
 }
 
+/** A rule's outcome with its trace entry (when traced), so the stage can record what the event did. */
+type TracedOutcome = RuleOutcome & { entry?: TraceEntry }
+
 /** Runs one set's rules of one scope and records the trace; returns the outcomes in priority order. */
-async function runRules(ctx: Context, set: RuleSetName, scope: 'line' | 'quote', facts: RuleFacts, line?: number): Promise<RuleOutcome[]> {
+async function runRules(ctx: Context, set: RuleSetName, scope: 'line' | 'quote', facts: RuleFacts, line?: number): Promise<TracedOutcome[]> {
   // Looked up once per evaluation: this runs for every line of every stage.
   const runners = (ctx.runners[set] ??= {})
   const runner = (runners[scope] ??= ctx.ruleSet.runner(set, scope, ctx.cart.date))
-  const outcomes = await runner.run(facts, ctx.trace)
+  const outcomes: TracedOutcome[] = await runner.run(facts, ctx.trace)
   if (ctx.trace !== 'none') {
     for (const o of outcomes) {
       if (!o.fired && ctx.trace !== 'full') continue
-      ctx.traceEntries.push({
+      const entry: TraceEntry = {
         stage: set,
         ruleId: o.rule.id,
         ...(line === undefined ? {} : { line }),
         fired: o.fired,
+        // A fired rule applies unless its stage says otherwise (notApplied).
+        ...(o.fired ? { applied: true } : {}),
         ...(o.facts ? { facts: o.facts } : {}),
         ...(o.failed ? { failed: o.failed } : {}),
-      })
+      }
+      ctx.traceEntries.push(entry)
+      o.entry = entry
     }
   }
   return outcomes
+}
+
+/** Records in the trace that a rule fired but its event changed nothing, and why. */
+function notApplied(entry: TraceEntry | undefined, reason: string): void {
+  if (!entry) return
+  entry.applied = false
+  entry.reason = reason
 }
 
 /** Evaluates an event param: literal, or json-logic over the rule's facts. Errors name the rule and param. */
@@ -160,12 +175,20 @@ function decimalParam(rule: LoadedRule, name: string, value: unknown, facts: Rul
   throw new RuleEvaluationError(rule.id, `event param ${name} is not a finite number (got ${JSON.stringify(v)})`)
 }
 
+/**
+ * An amount param in minor units of the cart's currency. Never rounded: an amount with more
+ * decimals than the currency has ("1000.5" on a JPY cart, a computed 35.919 EUR) stops the
+ * evaluation naming the rule, as a price book refuses it; a computed amount is rounded by the
+ * rule itself (json-logic `round`).
+ */
 function amountParam(rule: LoadedRule, name: string, value: unknown, facts: RuleFacts, currency: string): bigint {
   const v = decimalParam(rule, name, value, facts)
   try {
-    return toMinorUnits(v.text, currency, 'half_even')
+    return parseAmount(v.text, currency)
   } catch (error) {
-    throw new RuleEvaluationError(rule.id, `event param ${name}: ${error instanceof Error ? error.message : String(error)}`)
+    if (!(error instanceof MoneyError)) throw error
+    const hint = isLogic(value) ? `; round it in the rule, e.g. { "round": [<value>, ${currencyExponent(currency)}] }` : ''
+    throw new RuleEvaluationError(rule.id, `event param ${name} ${v.text} is not an amount in ${currency} (${currencyExponent(currency)} decimals): ${error.message}${hint}`)
   }
 }
 
@@ -187,14 +210,28 @@ function eventOf<T extends LoadedRule['event']['type']>(rule: LoadedRule, type: 
 
 function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors: Issue[]): { book: PriceBook; lines: WorkLine[] } {
   const errors: FieldError[] = []
-  if (!isCurrency(cart.currency)) throw new CartError([{ pointer: '/currency', detail: `unknown currency ${cart.currency}` }])
-  const book = selectPriceBook(ruleSet.priceBooks.books, {
+  const { books, catalog } = ruleSet.priceBooks
+  // Closed lists first: a typo in a segment or channel must be refused, not priced without its discounts.
+  if (!isCurrency(cart.currency)) errors.push({ pointer: '/currency', detail: `${cart.currency} is not an ISO 4217 currency` })
+  else if (!books.some((b) => b.currency === cart.currency)) errors.push({ pointer: '/currency', detail: `no price book is in ${cart.currency}; books are in ${[...new Set(books.map((b) => b.currency))].join(', ')}` })
+  if (!catalog.segments.has(cart.account.segment)) errors.push({ pointer: '/account/segment', detail: `unknown segment ${cart.account.segment}; one of ${[...catalog.segments].join(', ')}` })
+  if (!catalog.channels.has(channel)) errors.push({ pointer: '/channel', detail: `unknown channel ${channel}; one of ${[...catalog.channels].join(', ')}` })
+  if (!isCountry(cart.account.country)) errors.push({ pointer: '/account/country', detail: `${cart.account.country} is not an ISO 3166-1 country code` })
+  if (errors.length > 0) throw new CartError(errors)
+  const book = selectPriceBook(books, {
     currency: cart.currency, date: cart.date, segment: cart.account.segment, channel, country: cart.account.country,
   })
   if (!book) {
-    throw new CartError([{ pointer: '/currency', detail: `no price book in ${cart.currency} applies on ${cart.date} to segment ${cart.account.segment}, channel ${channel}, country ${cart.account.country}` }])
+    const inCurrency = books.filter((b) => b.currency === cart.currency)
+    const onDate = inCurrency.filter((b) => b.validFrom <= cart.date && (b.validTo === null || cart.date <= b.validTo))
+    // Name what the caller must change: the date when no book of the currency is valid then, else the account or channel.
+    if (onDate.length === 0) {
+      const from = inCurrency.map((b) => b.validFrom).sort()[0]
+      throw new CartError([{ pointer: '/date', detail: `no ${cart.currency} price book is valid on ${cart.date} (the first starts ${from})` }])
+    }
+    throw new CartError([{ pointer: '/account', detail: `no ${cart.currency} price book valid on ${cart.date} applies to segment ${cart.account.segment}, channel ${channel}, country ${cart.account.country}` }])
   }
-  const { products, bundles } = ruleSet.priceBooks.catalog
+  const { products, bundles } = catalog
   const lines: WorkLine[] = []
   const resolve = (sku: string, pointer: string): { product: Product; entry: PriceEntry } | undefined => {
     const product = products.get(sku)
@@ -285,43 +322,54 @@ function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors
 async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['configuration']): Promise<WorkLine[]> {
   const { cart } = ctx
   const quote = quoteFacts(ctx, lines)
-  const fired: Array<{ rule: LoadedRule; facts: RuleFacts; line?: number }> = []
+  const fired: Array<{ rule: LoadedRule; facts: RuleFacts; line?: number; entry?: TraceEntry }> = []
   for (const o of await runRules(ctx, 'configuration', 'quote', { quote, account: ctx.account })) {
-    if (o.fired) fired.push({ rule: o.rule, facts: { quote, account: ctx.account } })
+    if (o.fired) fired.push({ rule: o.rule, facts: { quote, account: ctx.account }, ...(o.entry ? { entry: o.entry } : {}) })
   }
   for (const [i, line] of lines.entries()) {
     const facts = { line: lineFacts(line, i, lines, ctx.scale), quote, account: ctx.account }
-    for (const o of await runRules(ctx, 'configuration', 'line', facts, i)) if (o.fired) fired.push({ rule: o.rule, facts, line: i })
+    for (const o of await runRules(ctx, 'configuration', 'line', facts, i)) if (o.fired) fired.push({ rule: o.rule, facts, line: i, ...(o.entry ? { entry: o.entry } : {}) })
   }
 
-  const requiredByRule = new Map<string, { sku: string; quantity: number; rule: LoadedRule; reason: string }>()
-  const required = new Map<string, { sku: string; quantity: number; rule: LoadedRule; reason: string }>()
-  const excludes: Array<{ rule: LoadedRule; params: EventOf<'config.exclude'>['params']; at: { line?: number } }> = []
-  for (const { rule, facts, line } of fired) {
+  type Need = { sku: string; quantity: number; termMonths: number | undefined; rule: LoadedRule; reason: string; entries: Array<TraceEntry | undefined> }
+  const requiredByRule = new Map<string, Need>()
+  const required = new Map<string, Need>()
+  const excludes: Array<{ rule: LoadedRule; params: EventOf<'config.exclude'>['params']; at: { line?: number }; entry: TraceEntry | undefined }> = []
+  for (const { rule, facts, line, entry } of fired) {
     const at = line === undefined ? {} : { line }
     const e = rule.event
     if (e.type === 'config.invalid') result.errors.push({ code: 'CONFIGURATION_INVALID', message: e.params.message, ruleId: rule.id, ...at })
     else if (e.type === 'config.warn') result.warnings.push({ code: 'CONFIGURATION_WARNING', message: e.params.message, ruleId: rule.id, ...at })
-    else if (e.type === 'config.exclude') excludes.push({ rule, params: e.params, at })
+    else if (e.type === 'config.exclude') excludes.push({ rule, params: e.params, at, entry })
     else if (e.type === 'config.require') {
       // One rule firing on several lines adds up ("a mount per gateway" over two gateway lines).
       const key = `${rule.id}|${e.params.sku}`
-      const quantity = quantityParam(rule, 'quantity', e.params.quantity, facts) + (requiredByRule.get(key)?.quantity ?? 0)
-      requiredByRule.set(key, { sku: e.params.sku, quantity, rule, reason: e.params.reason })
+      const previous = requiredByRule.get(key)
+      const quantity = quantityParam(rule, 'quantity', e.params.quantity, facts) + (previous?.quantity ?? 0)
+      requiredByRule.set(key, { sku: e.params.sku, quantity, termMonths: e.params.termMonths, rule, reason: e.params.reason, entries: [...(previous?.entries ?? []), entry] })
     }
   }
   // Different rules requiring one sku ask for the same thing: the largest demand wins, they do not add up.
   for (const need of requiredByRule.values()) {
     const current = required.get(need.sku)
-    if (!current || need.quantity > current.quantity) required.set(need.sku, need)
+    if (!current || need.quantity > current.quantity) {
+      if (current) for (const entry of current.entries) notApplied(entry, `${need.rule.id} requires more ${need.sku}`)
+      required.set(need.sku, need)
+    } else for (const entry of need.entries) notApplied(entry, `${current.rule.id} requires as many ${need.sku} or more`)
   }
 
+  // The deal's term: a line added by a rule (support, a service plan) runs as long as the
+  // longest subscription of the cart, unless the rule names a term.
+  const dealTermMonths = lines.reduce((max, l) => Math.max(max, l.termMonths ?? 0), 0)
   const added: WorkLine[] = []
   for (const [sku, need] of required) {
     // Summed in thousandths (bigint): 0.7 + 0.6 + 0.7 days are exactly 2, not 1.9999999999999998.
     const haveMilli = lines.filter((l) => l.product.sku === sku).reduce((sum, l) => sum + l.qtyMilli, 0n)
     const have = Number(haveMilli) / 1000
-    if (haveMilli >= BigInt(need.quantity) * MILLI) continue
+    if (haveMilli >= BigInt(need.quantity) * MILLI) {
+      for (const entry of need.entries) notApplied(entry, `the cart already has ${have} × ${sku}`)
+      continue
+    }
     if (have > 0) {
       result.errors.push({ code: 'CONFIGURATION_REQUIRES', message: `${need.reason}: at least ${need.quantity} × ${sku} (cart has ${have})`, ruleId: need.rule.id })
       continue
@@ -332,10 +380,16 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
       result.errors.push({ code: 'CONFIGURATION_REQUIRES', message: `${need.reason}: ${sku} is required but not sold in price book ${ctx.book.id}`, ruleId: need.rule.id })
       continue
     }
+    let termMonths: number | null = null
+    if (product.type === 'recurring') {
+      const periodMonths = PERIOD_MONTHS[product.billingPeriod!]
+      termMonths = need.termMonths ?? (dealTermMonths > 0 && dealTermMonths % periodMonths === 0 ? dealTermMonths : product.defaultTermMonths ?? 12)
+      if (termMonths % periodMonths !== 0) throw new RuleEvaluationError(need.rule.id, `event param termMonths ${termMonths} is not a multiple of ${periodMonths} (${sku} is billed per ${product.billingPeriod})`)
+    }
     added.push({
       product, entry, source: 'rule', cartIndex: null, parentIndex: null, addedBy: need.rule.id,
       quantity: need.quantity, qtyMilli: BigInt(need.quantity) * 1000n,
-      termMonths: product.type === 'recurring' ? product.defaultTermMonths ?? 12 : null,
+      termMonths,
       startDate: cart.date, options: [], manualDiscount: null,
     })
     result.added.push({ sku, quantity: need.quantity, ruleId: need.rule.id, reason: need.reason })
@@ -344,9 +398,10 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
   const all = [...lines, ...added]
   // Exclusions are checked after additions, so a required line cannot bring in an excluded sku unnoticed.
   const present = new Set(all.map((l) => l.product.sku))
-  for (const { rule, params, at } of excludes) {
+  for (const { rule, params, at, entry } of excludes) {
     const found = params.skus.filter((s) => present.has(s))
     if (found.length > 0) result.errors.push({ code: 'CONFIGURATION_EXCLUDED', message: `${params.reason} (${found.join(', ')})`, ruleId: rule.id, ...at })
+    else notApplied(entry, 'none of the excluded skus is in the cart')
   }
   const totals = new Map<string, bigint>()
   for (const l of all) totals.set(l.product.sku, (totals.get(l.product.sku) ?? 0n) + l.qtyMilli)
@@ -374,23 +429,36 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
   const { cart } = ctx
   const currency = cart.currency
   const quote = quoteFacts(ctx, lines)
-  const quoteFired = (await runRules(ctx, 'pricing', 'quote', { quote, account: ctx.account })).filter((o) => o.fired).map((o) => o.rule)
+  const quoteOutcomes = (await runRules(ctx, 'pricing', 'quote', { quote, account: ctx.account })).filter((o) => o.fired)
+  const quoteFired = quoteOutcomes.map((o) => o.rule)
+  // A quote rule adjusts lines: it applied if it adjusted at least one; otherwise the trace says why not.
+  const quoteApplied = new Set<string>()
+  const quoteNotApplied = new Map<string, string>()
   const promoCodes = new Set(cart.promoCodes ?? [])
   const promoApplied = new Set<string>()
   const priced: PricedLine[] = []
+  const exponent = currencyExponent(currency)
 
   for (const [i, line] of lines.entries()) {
     const facts: RuleFacts = { line: lineFacts(line, i, lines, ctx.scale), quote, account: ctx.account }
-    const lineFired = (await runRules(ctx, 'pricing', 'line', facts, i)).filter((o) => o.fired).map((o) => o.rule)
+    const lineOutcomes = (await runRules(ctx, 'pricing', 'line', facts, i)).filter((o) => o.fired)
+    const lineFired = lineOutcomes.map((o) => o.rule)
+    const entries = new Map(lineOutcomes.map((o) => [o.rule.id, o.entry]))
     const adjustments: Adjustment[] = []
     const suppressed: Suppressed[] = []
+    /** A rule that fired for this line but does not change it: listed on the line and in the trace. */
+    const suppress = (rule: LoadedRule, reason: string) => {
+      suppressed.push({ ruleId: rule.id, reason })
+      if (rule.scope === 'line') notApplied(entries.get(rule.id), reason)
+      else if (!quoteNotApplied.has(rule.id)) quoteNotApplied.set(rule.id, reason)
+    }
     const listAmount = extend(line.entry.listMinor, line.qtyMilli)
     let running = listAmount
 
     // A. Base price: the highest-priority price.set / price.tiered rule, else the book's tiers, else list.
     const baseRules = lineFired.filter((r) => r.event.type === 'price.set' || r.event.type === 'price.tiered')
     const baseRule = baseRules[0]
-    for (const other of baseRules.slice(1)) suppressed.push({ ruleId: other.id, reason: `base price already set by ${baseRule!.id} (higher priority)` })
+    for (const other of baseRules.slice(1)) suppress(other, `base price already set by ${baseRule!.id} (higher priority)`)
     if (baseRule) {
       const set = eventOf(baseRule, 'price.set')
       const tiered = eventOf(baseRule, 'price.tiered')
@@ -421,14 +489,14 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
     candidates = candidates.filter((r) => {
       const code = eventOf(r, 'price.adjust')!.params.promoCode
       if (code && !promoCodes.has(code)) {
-        suppressed.push({ ruleId: r.id, reason: `promotion code ${code} not entered` })
+        suppress(r, `promotion code ${code} not entered`)
         return false
       }
       return true
     })
     const exclusive = candidates.find((r) => eventOf(r, 'price.adjust')!.params.exclusive)
     if (exclusive) {
-      for (const r of candidates) if (r !== exclusive) suppressed.push({ ruleId: r.id, reason: `exclusive adjustment ${exclusive.id} applies alone` })
+      for (const r of candidates) if (r !== exclusive) suppress(r, `exclusive adjustment ${exclusive.id} applies alone`)
       candidates = [exclusive]
     }
     const groups = new Map<string, string>()
@@ -437,7 +505,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
       if (p.group) {
         const holder = groups.get(p.group)
         if (holder) {
-          suppressed.push({ ruleId: rule.id, reason: `stacking group ${p.group} already used by ${holder}` })
+          suppress(rule, `stacking group ${p.group} already used by ${holder}`)
           continue
         }
         groups.set(p.group, rule.id)
@@ -454,6 +522,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
         amountMinor = clampAdjustment(running, -(p.per === 'line' ? amount : extend(amount, line.qtyMilli)))
       }
       if (p.promoCode) promoApplied.add(p.promoCode)
+      if (rule.scope === 'quote') quoteApplied.add(rule.id)
       const adjustment: Adjustment = { ruleId: rule.id, kind: percent === undefined ? 'amount' : 'percent', label: p.label, amountMinor }
       if (percent !== undefined) adjustment.percent = percent
       if (p.promoCode) adjustment.promoCode = p.promoCode
@@ -479,7 +548,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
     if (recurring) {
       const uplift = rampRule && line.termMonths! > 12 ? decimalParam(rampRule, 'upliftPercent', eventOf(rampRule, 'price.ramp')!.params.upliftPercent, facts) : null
       if (uplift && (uplift.num < 0n || uplift.num >= 100n * uplift.den)) throw new RuleEvaluationError(rampRule!.id, `event param upliftPercent ${uplift.text} is outside 0..100`)
-      if (rampRule && !uplift) suppressed.push({ ruleId: rampRule.id, reason: 'a ramp needs a term over 12 months' })
+      if (rampRule && !uplift) suppress(rampRule, 'a ramp needs a term over 12 months')
       ramp = rampSchedule(running, line.termMonths!, periodMonths, uplift)
       contractAmount = ramp.reduce((sum, y) => sum + y.amountMinor, 0n)
       if (!uplift) ramp = null
@@ -509,14 +578,15 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
       listAmountMinor: listAmount,
       baseAmountMinor: baseAmount,
       netAmountMinor: running,
-      netUnitMinor: roundDiv(running * MILLI, line.qtyMilli, 'half_even'),
+      netUnitPrice: netUnitPrice(running, line.qtyMilli, exponent),
       contractAmountMinor: contractAmount,
       costAmountMinor: costAmount,
       adjustments,
       suppressed,
       ramp,
-      discount: { part: baseAmount - running, whole: baseAmount },
-      margin: costAmount === null || running === 0n ? null : { part: running - costAmount, whole: running },
+      discountHundredths: percentHundredths(baseAmount - running, baseAmount) ?? 0n,
+      offListHundredths: percentHundredths(listAmount - running, listAmount) ?? 0n,
+      marginHundredths: costAmount === null ? null : percentHundredths(running - costAmount, running),
       guardrail: { outcome: 'allowed', breaches: [] },
     })
   }
@@ -524,28 +594,40 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
   for (const code of promoCodes) {
     if (!promoApplied.has(code)) warnings.push({ code: 'PROMO_CODE_NOT_APPLIED', message: `promotion code ${code} does not apply to this cart` })
   }
+  for (const o of quoteOutcomes) {
+    if (!quoteApplied.has(o.rule.id)) notApplied(o.entry, quoteNotApplied.get(o.rule.id) ?? 'its appliesTo matches no line of the cart')
+  }
   return priced
 }
 
-/** Tier prices in a rule are literal decimals (validated by the schema); a bad one still names its rule. */
+/** Tier prices in a rule are literal decimals, checked against the books' currencies at load time; never rounded. */
 function amountParamLiteral(rule: LoadedRule, value: string, currency: string): bigint {
   try {
-    return toMinorUnits(value, currency, 'half_even')
+    return parseAmount(value, currency)
   } catch (error) {
-    if (error instanceof MoneyError) throw new RuleEvaluationError(rule.id, `tier unit price ${value}: ${error.message}`)
+    if (error instanceof MoneyError) throw new RuleEvaluationError(rule.id, `tier unit price ${value} is not an amount in ${currency}: ${error.message}`)
     throw error
   }
 }
 
+/**
+ * Totals over the contract. Margin counts only the lines whose cost is known (a line without
+ * cost is not free to make), and says which share of the net amount it covers.
+ */
 function computeTotals(lines: PricedLine[]): Totals {
-  let listMinor = 0n, netBeforeRamp = 0n, baseMinor = 0n, netMinor = 0n, oneTimeMinor = 0n, annualRecurringMinor = 0n, costMinor = 0n
+  let listMinor = 0n, netBeforeRamp = 0n, baseMinor = 0n, netMinor = 0n, oneTimeMinor = 0n, annualRecurringMinor = 0n
+  let costMinor = 0n, costedNetMinor = 0n, costed = 0
   for (const l of lines) {
     const periods = BigInt(l.periods)
     listMinor += l.listAmountMinor * periods
     baseMinor += l.baseAmountMinor * periods
     netBeforeRamp += l.netAmountMinor * periods
     netMinor += l.contractAmountMinor
-    costMinor += (l.costAmountMinor ?? 0n) * periods
+    if (l.costAmountMinor !== null) {
+      costMinor += l.costAmountMinor * periods
+      costedNetMinor += l.contractAmountMinor
+      costed++
+    }
     if (l.type === 'recurring') annualRecurringMinor += l.netAmountMinor * BigInt(12 / PERIOD_MONTHS[l.billingPeriod as keyof typeof PERIOD_MONTHS])
     else oneTimeMinor += l.contractAmountMinor
   }
@@ -557,23 +639,24 @@ function computeTotals(lines: PricedLine[]): Totals {
     netMinor,
     oneTimeMinor,
     annualRecurringMinor,
-    costMinor,
-    discount: { part: baseMinor - netBeforeRamp, whole: baseMinor },
-    margin: { part: netMinor - costMinor, whole: netMinor },
+    costMinor: costed > 0 ? costMinor : null,
+    discountHundredths: percentHundredths(baseMinor - netBeforeRamp, baseMinor) ?? 0n,
+    marginHundredths: costed > 0 ? percentHundredths(costedNetMinor - costMinor, costedNetMinor) : null,
+    costCoverageHundredths: costed > 0 ? percentHundredths(costedNetMinor, netMinor) : null,
   }
 }
 
 function pricedQuoteFacts(base: Record<string, unknown>, lines: PricedLine[], totals: Totals, currency: string, outcome?: GuardrailOutcome): Record<string, unknown> {
-  const margins = lines.filter((l) => l.margin).map((l) => ratioPercent(l.margin!.part, l.margin!.whole))
+  const margins = lines.filter((l) => l.marginHundredths !== null).map((l) => percentNumber(l.marginHundredths!))
   return {
     ...base,
     listTotal: majorNumber(totals.listMinor, currency),
     netTotal: majorNumber(totals.netMinor, currency),
     oneTimeTotal: majorNumber(totals.oneTimeMinor, currency),
     annualRecurringTotal: majorNumber(totals.annualRecurringMinor, currency),
-    discountPercent: ratioPercent(totals.discount.part, totals.discount.whole),
+    discountPercent: percentNumber(totals.discountHundredths),
     // reduce, not Math.max(...spread): a spread of 100,000+ values overflows the call stack.
-    maxLineDiscountPercent: lines.reduce((max, l) => Math.max(max, ratioPercent(l.discount.part, l.discount.whole)), 0),
+    maxLineDiscountPercent: lines.reduce((max, l) => Math.max(max, percentNumber(l.discountHundredths)), 0),
     minLineMarginPercent: margins.length ? margins.reduce((min, m) => Math.min(min, m)) : null,
     ...(outcome ? { guardrailOutcome: outcome } : {}),
   }
@@ -583,44 +666,46 @@ function pricedQuoteFacts(base: Record<string, unknown>, lines: PricedLine[], to
 // 3. Guard
 // ---------------------------------------------------------------------------------------
 
-/** Whether part/whole (in percent) or an amount lies outside [min, max]; exact, no float. */
-function breachOf(rule: LoadedRule, facts: RuleFacts, metric: { kind: 'ratio'; part: bigint; whole: bigint } | { kind: 'amount'; minor: bigint } | null, currency: string): Omit<Breach, 'ruleId' | 'reason' | 'outcome'> | null {
+/**
+ * What a guardrail compares: a percentage in hundredths (the figure shown, see pricing.ts),
+ * or the net unit price as shown (units × 10^-decimals of the currency's major unit).
+ */
+type Metric = { kind: 'percent'; hundredths: bigint } | { kind: 'unitPrice'; units: bigint; decimals: number }
+
+/** Whether the metric lies outside [min, max]; exact, no float. Null when within its limits (or unknown). */
+function breachOf(rule: LoadedRule, facts: RuleFacts, metric: Metric | null): Omit<Breach, 'ruleId' | 'reason' | 'outcome'> | null {
   const p = eventOf(rule, 'guardrail.limit')!.params
   if (!p.metric) return { metric: null }
   if (!metric) return null
   const bound = (name: 'min' | 'max', value: unknown) => (value === undefined ? undefined : decimalParam(rule, name, value, facts))
   const min = bound('min', p.min)
   const max = bound('max', p.max)
-  let below: boolean, above: boolean, actual: string
-  if (metric.kind === 'ratio') {
-    if (metric.whole === 0n) return null
-    const scaled = metric.part * 100n
-    below = min !== undefined && compareRatio(scaled, metric.whole, min) < 0
-    above = max !== undefined && compareRatio(scaled, metric.whole, max) > 0
-    actual = percentFromRatio(metric.part, metric.whole, 2)
-  } else {
-    const unit = 10n ** BigInt(currencyExponent(currency))
-    below = min !== undefined && compareRatio(metric.minor, unit, min) < 0
-    above = max !== undefined && compareRatio(metric.minor, unit, max) > 0
-    actual = formatAmount(metric.minor, currency)
-  }
+  const [part, whole, actual] = metric.kind === 'percent'
+    ? [metric.hundredths, 100n, formatPercent(metric.hundredths)]
+    : [metric.units, 10n ** BigInt(metric.decimals), formatScaled(metric.units, metric.decimals)]
+  const below = min !== undefined && compareRatio(part, whole, min) < 0
+  const above = max !== undefined && compareRatio(part, whole, max) > 0
   if (!below && !above) return null
   return { metric: p.metric, ...(min !== undefined ? { min: min.text } : {}), ...(max !== undefined ? { max: max.text } : {}), actual }
 }
 
 async function guard(ctx: Context, work: WorkLine[], lines: PricedLine[], quoteBase: Record<string, unknown>, totals: Totals): Promise<Evaluation['guardrails']> {
-  const currency = ctx.cart.currency
-  const quote = pricedQuoteFacts(quoteBase, lines, totals, currency)
+  const quote = pricedQuoteFacts(quoteBase, lines, totals, ctx.cart.currency)
+  const withinLimits = (o: TracedOutcome, metric: Metric | null) =>
+    notApplied(o.entry, metric === null ? 'the metric is unknown for this line (no cost)' : `within its limits (actual ${metric.kind === 'percent' ? formatPercent(metric.hundredths) : formatScaled(metric.units, metric.decimals)})`)
   for (const [i, line] of lines.entries()) {
     const facts: RuleFacts = { line: lineFacts(work[i]!, i, work, ctx.scale, line), quote, account: ctx.account }
     for (const o of await runRules(ctx, 'guardrails', 'line', facts, i)) {
       if (!o.fired) continue
       const p = eventOf(o.rule, 'guardrail.limit')!.params
-      const metric = p.metric === 'discountPercent' ? { kind: 'ratio' as const, ...line.discount }
-        : p.metric === 'marginPercent' ? (line.margin ? { kind: 'ratio' as const, ...line.margin } : null)
-        : { kind: 'amount' as const, minor: line.netUnitMinor }
-      const breach = breachOf(o.rule, facts, metric, currency)
-      if (!breach) continue
+      const metric: Metric | null = p.metric === 'discountPercent' ? { kind: 'percent', hundredths: line.discountHundredths }
+        : p.metric === 'marginPercent' ? (line.marginHundredths === null ? null : { kind: 'percent', hundredths: line.marginHundredths })
+        : { kind: 'unitPrice', ...line.netUnitPrice }
+      const breach = breachOf(o.rule, facts, metric)
+      if (!breach) {
+        withinLimits(o, metric)
+        continue
+      }
       line.guardrail.breaches.push({ ruleId: o.rule.id, ...breach, outcome: p.outcome, reason: p.reason })
       line.guardrail.outcome = worst(line.guardrail.outcome, p.outcome)
     }
@@ -630,9 +715,11 @@ async function guard(ctx: Context, work: WorkLine[], lines: PricedLine[], quoteB
   for (const o of await runRules(ctx, 'guardrails', 'quote', facts)) {
     if (!o.fired) continue
     const p = eventOf(o.rule, 'guardrail.limit')!.params
-    const metric = p.metric === 'discountPercent' ? { kind: 'ratio' as const, ...totals.discount } : p.metric === 'marginPercent' ? { kind: 'ratio' as const, ...totals.margin } : null
-    const breach = breachOf(o.rule, facts, metric, currency)
+    const metric: Metric | null = p.metric === 'discountPercent' ? { kind: 'percent', hundredths: totals.discountHundredths }
+      : p.metric === 'marginPercent' && totals.marginHundredths !== null ? { kind: 'percent', hundredths: totals.marginHundredths } : null
+    const breach = breachOf(o.rule, facts, metric)
     if (breach) breaches.push({ ruleId: o.rule.id, ...breach, outcome: p.outcome, reason: p.reason })
+    else withinLimits(o, metric)
   }
   let outcome: GuardrailOutcome = 'allowed'
   for (const b of breaches) outcome = worst(outcome, b.outcome)
@@ -672,10 +759,20 @@ async function recommend(ctx: Context, quote: Record<string, unknown>, lines: Pr
   for (const o of await runRules(ctx, 'recommendations', 'quote', facts)) {
     if (!o.fired) continue
     const p = eventOf(o.rule, 'recommend.add')!.params
-    if (inCart.has(p.sku) || out.has(p.sku)) continue
+    if (inCart.has(p.sku)) {
+      notApplied(o.entry, `${p.sku} is already in the cart`)
+      continue
+    }
+    if (out.has(p.sku)) {
+      notApplied(o.entry, `${p.sku} is already recommended by ${out.get(p.sku)!.ruleId}`)
+      continue
+    }
     const product = ctx.ruleSet.priceBooks.catalog.products.get(p.sku)
     const entry = ctx.book.entries.get(p.sku)
-    if (!product?.active || !entry) continue
+    if (!product?.active || !entry) {
+      notApplied(o.entry, `${p.sku} is not sold in price book ${ctx.book.id}`)
+      continue
+    }
     out.set(p.sku, { sku: p.sku, name: product.name, quantity: quantityParam(o.rule, 'quantity', p.quantity, facts), kind: p.kind, ruleId: o.rule.id, reason: p.reason, listUnitMinor: entry.listMinor })
   }
   return [...out.values()]

@@ -24,13 +24,17 @@ export const EvaluationSchema = Type.Object(
     configuration: Type.Object({ errors: Type.Array(Loose), warnings: Type.Array(Loose), added: Type.Array(Loose) }),
     lines: Type.Array(Loose, { description: 'Priced lines: list, base, every adjustment with its rule, net per period, contract amount, guardrail outcome' }),
     totals: Type.Object({
-      list: Money, standard: Money, discount: Money, rampUplift: Money, net: Money, oneTime: Money, annualRecurring: Money, cost: Money,
-      discountPercent: Type.Union([Type.String(), Type.Null()]), marginPercent: Type.Union([Type.String(), Type.Null()]),
+      list: Money, standard: Money, discount: Money, rampUplift: Money, net: Money, oneTime: Money, annualRecurring: Money,
+      cost: Type.Union([Money, Type.Null()], { description: 'Cost of the lines whose cost is known; null when none is' }),
+      discountPercent: Type.Union([Type.String(), Type.Null()]),
+      marginPercent: Type.Union([Type.String(), Type.Null()], { description: 'Margin over the lines whose cost is known; null when none is' }),
+      costCoveragePercent: Type.Union([Type.String(), Type.Null()], { description: 'Share of the net amount made by lines whose cost is known' }),
     }),
     guardrails: Type.Object({ outcome: Type.Union([Type.Literal('allowed'), Type.Literal('needs_approval'), Type.Literal('blocked')]), breaches: Type.Array(Loose) }),
     approvals: Type.Object({ required: Type.Boolean(), steps: Type.Array(Loose) }),
     recommendations: Type.Array(Loose),
     trace: Type.Optional(Type.Array(Loose, { description: 'Per rule: fired or not, the facts it saw, the first failed condition' })),
+    whatIf: Type.Boolean({ description: 'True when priced as of a past date (pricing analysts and finance only): an exploration, not an offer' }),
     evaluationMs: Type.Number({ description: 'Time spent evaluating, for information; not part of the deterministic result' }),
     decisionId: Type.Union([Type.String(), Type.Null()], { description: 'Id of the recorded decision when record was true' }),
   },
@@ -40,7 +44,8 @@ export const EvaluationSchema = Type.Object(
 export const evaluationRoutes: FastifyPluginAsyncTypebox<{ deps: EvaluationDeps; maxCartLines: number }> = async (app, { deps, maxCartLines }) => {
   const Cart = cartSchema(maxCartLines)
   app.post('/v1/quotes/evaluate', {
-    config: { roles: SELLING_ROLES },
+    // Pricing analysts evaluate too: as of a past date, for what-if and audit (see evaluation.service.ts).
+    config: { roles: [...SELLING_ROLES, 'pricing_analyst'] },
     schema: {
       tags: ['evaluation'],
       summary: 'Price a cart: configuration, prices with every adjustment explained, guardrails, approvals, recommendations, trace',
@@ -48,7 +53,13 @@ export const evaluationRoutes: FastifyPluginAsyncTypebox<{ deps: EvaluationDeps;
       querystring: Type.Object({
         trace: Type.Union([Type.Literal('none'), Type.Literal('fired'), Type.Literal('full')], { default: 'fired' }),
       }, { additionalProperties: false }),
-      body: Type.Composite([Cart, Type.Object({ record: Type.Optional(Type.Boolean({ description: 'Append this evaluation to the decision log' })) })], { additionalProperties: false }),
+      body: Type.Composite([
+        Type.Omit(Cart, ['date']),
+        Type.Object({
+          date: Type.Optional(Type.Index(Cart, ['date'], { description: 'Pricing date; default today. A past date is a what-if, for pricing analysts and finance only' })),
+          record: Type.Optional(Type.Boolean({ description: 'Append this evaluation to the decision log' })),
+        }),
+      ], { additionalProperties: false }),
       response: { 200: Type.Ref('Evaluation'), 201: Type.Ref('Evaluation'), ...problemResponses(403, 409, 422, 503) },
     },
     // The response schema documents the answer; its many open objects (lines, trace) make

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { Db } from '../db/database.js'
 import { AppError } from '../errors.js'
 import type { Principal } from '../principals/principal.repository.js'
+import type { Role } from '../principals/roles.js'
 import { RuleEvaluationError } from '../rules/rule-runner.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { RuleSetRegistry } from '../rules/rule-set.service.js'
@@ -21,7 +22,26 @@ export interface EvaluationDeps {
   ruleSets: RuleSetRegistry
 }
 
-export type EvaluationResponse = RenderedEvaluation & { evaluationMs: number; decisionId: string | null }
+export type EvaluationResponse = RenderedEvaluation & { whatIf: boolean; evaluationMs: number; decisionId: string | null }
+
+/** Roles that may price "as of" a past date (what-if and audit); everyone else prices as of today or later, like a quote. */
+export const AS_OF_ROLES: readonly Role[] = ['pricing_analyst', 'finance']
+
+/**
+ * The pricing date policy of an evaluation: an omitted date is today; a past date is a
+ * what-if, allowed to pricing analysts and finance only (a rep must not revive an ended
+ * promotion). Returns the cart to price and whether it is a what-if.
+ */
+export function datedCart(principal: Principal, cart: Omit<Cart, 'date'> & { date?: string | undefined }, today: string): { cart: Cart; whatIf: boolean } {
+  const date = cart.date ?? today
+  const whatIf = date < today
+  if (whatIf && !principal.roles.some((r) => AS_OF_ROLES.includes(r))) {
+    throw new AppError('VALIDATION_FAILED', `The pricing date ${date} is in the past; quotes are priced as of today (${today}) or later.`, {
+      errors: [{ pointer: '/date', detail: `must be ${today} or later (only ${AS_OF_ROLES.join(' and ')} may price as of a past date)` }],
+    })
+  }
+  return { cart: { ...cart, date }, whatIf }
+}
 
 /** Runs the pure evaluation, turning its refusals into AppErrors the API can render. */
 export async function evaluateWith(ruleSet: RuleSet, cart: Cart, trace: TraceLevel): Promise<RenderedEvaluation> {
@@ -44,23 +64,24 @@ export async function evaluateWith(ruleSet: RuleSet, cart: Cart, trace: TraceLev
 export async function evaluateCart(
   deps: EvaluationDeps,
   principal: Principal,
-  cart: Cart,
+  input: Omit<Cart, 'date'> & { date?: string | undefined },
   options: { trace: TraceLevel; record: boolean },
   idempotency: IdempotencyRequest | null,
 ): Promise<StoredResponse<EvaluationResponse>> {
+  const { cart, whatIf } = datedCart(principal, input, deps.clock.now().toISOString().slice(0, 10))
   const ruleSet = deps.ruleSets.get()
   const started = performance.now()
   const rendered = await evaluateWith(ruleSet, cart, options.trace)
   // Rounded to microseconds: a timing, reported beside (never inside) the deterministic result.
   const evaluationMs = Math.round((performance.now() - started) * 1000) / 1000
-  if (!options.record) return { status: 200, body: { ...rendered, evaluationMs, decisionId: null }, replayed: false }
+  if (!options.record) return { status: 200, body: { ...rendered, whatIf, evaluationMs, decisionId: null }, replayed: false }
   return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
     const id = newId('dec')
     await decisions.insertDecision(trx, {
       id, ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, principalId: principal.id,
       input: cart, output: rendered, now: deps.clock.now(),
     })
-    return { status: 201, body: { ...rendered, evaluationMs, decisionId: id } }
+    return { status: 201, body: { ...rendered, whatIf, evaluationMs, decisionId: id } }
   })
 }
 

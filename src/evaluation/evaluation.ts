@@ -67,16 +67,22 @@ export interface PricedLine {
   baseAmountMinor: bigint
   /** Per billing period, first year: after every adjustment and the manual discount. */
   netAmountMinor: bigint
-  netUnitMinor: bigint
+  /** Net per unit and billing period, with just enough decimals to give back netAmount (see pricing.ts). */
+  netUnitPrice: { units: bigint; decimals: number }
   /** Over the whole term, including ramp uplifts. */
   contractAmountMinor: bigint
   costAmountMinor: bigint | null
   adjustments: Adjustment[]
   suppressed: Suppressed[]
   ramp: RampYear[] | null
-  /** Discount off the standard (base) price, and margin over cost, each as part/whole. */
-  discount: { part: bigint; whole: bigint }
-  margin: { part: bigint; whole: bigint } | null
+  /**
+   * Percentages in hundredths, rounded half-even once (pricing.ts): the discount off the
+   * standard (base) price, everything off list, and the margin over cost (null without cost
+   * or for a free line).
+   */
+  discountHundredths: bigint
+  offListHundredths: bigint
+  marginHundredths: bigint | null
   guardrail: { outcome: GuardrailOutcome; breaches: Breach[] }
 }
 
@@ -111,7 +117,15 @@ export interface TraceEntry {
   stage: RuleSetName
   ruleId: string
   line?: number
+  /** The rule's conditions held (json-rules-engine's "fired"). */
   fired: boolean
+  /**
+   * For a rule that fired: whether its event changed the result. A promotion whose code was
+   * not entered, an adjustment beaten by its stacking group, a guardrail within its limits or
+   * a requirement the cart already meets fired but did not apply; `reason` says why.
+   */
+  applied?: boolean
+  reason?: string
   facts?: Record<string, unknown>
   failed?: FailedCondition
 }
@@ -129,9 +143,13 @@ export interface Totals {
   netMinor: bigint
   oneTimeMinor: bigint
   annualRecurringMinor: bigint
-  costMinor: bigint
-  discount: { part: bigint; whole: bigint }
-  margin: { part: bigint; whole: bigint }
+  /** Cost of the lines whose cost is known (null when none is). */
+  costMinor: bigint | null
+  discountHundredths: bigint
+  /** Margin over the lines whose cost is known, in hundredths of a percent; null when no line has a cost. */
+  marginHundredths: bigint | null
+  /** Share of the net amount made by lines whose cost is known (what the margin covers), in hundredths. */
+  costCoverageHundredths: bigint | null
 }
 
 export interface Evaluation {

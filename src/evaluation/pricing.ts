@@ -1,6 +1,6 @@
 import Big from 'big.js'
 import type { Tiering } from '../catalog/catalog.js'
-import { roundDiv } from '../money/money.js'
+import { formatScaled, roundDiv } from '../money/money.js'
 import { percentOfRate, type Rate } from './rate.js'
 
 /**
@@ -85,8 +85,45 @@ export function rampSchedule(perPeriodMinor: bigint, termMonths: number, periodM
   return years
 }
 
-/** (part / whole) in percent as a JS number for rule facts (comparisons only, never stored). */
-export function ratioPercent(part: bigint, whole: bigint): number {
-  if (whole === 0n) return 0
-  return Number(roundDiv(part * 1_000_000n, whole, 'half_even')) / 10_000
+/**
+ * Percentages (discount, margin, cost coverage) are computed once, from the amounts actually
+ * charged, as hundredths of a percent rounded half-even: "10.00" is 1000n. That one figure is
+ * what the response shows, what rule facts compare (10) and what guardrails check, so a rep
+ * who sees 10.00 % is never sent to a manager for 10.001 %.
+ */
+export const PERCENT_DECIMALS = 2
+
+/** part/whole in hundredths of a percent, rounded half-even; null when the whole is zero. */
+export function percentHundredths(part: bigint, whole: bigint): bigint | null {
+  if (whole === 0n) return null
+  return roundDiv(part * 10_000n, whole, 'half_even')
+}
+
+/** A percentage in hundredths as shown: 1000n → "10.00". */
+export function formatPercent(hundredths: bigint): string {
+  return formatScaled(hundredths, PERCENT_DECIMALS)
+}
+
+/** A percentage in hundredths as the plain number rule facts compare (1000n → 10). */
+export function percentNumber(hundredths: bigint): number {
+  return Number(hundredths) / 100
+}
+
+/** At most this many decimals beyond the currency's are needed for any quantity QTC accepts (≤ 10^7, in thousandths). */
+const MAX_EXTRA_UNIT_DECIMALS = 8
+
+/**
+ * The net unit price of a line with just enough decimals that `unit × quantity`, rounded
+ * half-even to the minor unit, gives back the line's net amount exactly: 6,334.20 for 120
+ * seats is 52.785, not 52.78 (which would give 6,333.60). Most lines need no extra decimal.
+ * The value is `units × 10^-decimals` in major units.
+ */
+export function netUnitPrice(netMinor: bigint, qtyMilli: bigint, exponent: number): { units: bigint; decimals: number } {
+  for (let extra = 0; extra <= MAX_EXTRA_UNIT_DECIMALS; extra++) {
+    const scale = 10n ** BigInt(extra)
+    const units = roundDiv(netMinor * MILLI * scale, qtyMilli, 'half_even')
+    if (roundDiv(units * qtyMilli, MILLI * scale, 'half_even') === netMinor) return { units, decimals: exponent + extra }
+  }
+  // Unreachable for quantities below 10^7 (the cart limit): the error of the last candidate is below half a minor unit.
+  throw new Error(`Assertion failed: no unit price with ${MAX_EXTRA_UNIT_DECIMALS} extra decimals reproduces ${netMinor} for ${qtyMilli} thousandths`)
 }

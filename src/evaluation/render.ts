@@ -1,9 +1,10 @@
-import { formatAmount, percentFromRatio } from '../money/money.js'
+import { formatAmount, formatScaled } from '../money/money.js'
 import type { Evaluation, PricedLine, TraceLevel } from './evaluation.js'
+import { formatPercent } from './pricing.js'
 
-/** Percent with 2 decimals, rounded half-even, from an exact part/whole. */
-function percent(ratio: { part: bigint; whole: bigint } | null): string | null {
-  return ratio ? percentFromRatio(ratio.part, ratio.whole, 2) : null
+/** A percentage (hundredths, rounded once by the evaluation) as shown: "10.00", or null. */
+function percent(hundredths: bigint | null): string | null {
+  return hundredths === null ? null : formatPercent(hundredths)
 }
 
 function renderLine(l: PricedLine, currency: string) {
@@ -33,13 +34,13 @@ function renderLine(l: PricedLine, currency: string) {
       ...(a.percent !== undefined ? { percent: a.percent } : {}), ...(a.promoCode ? { promoCode: a.promoCode } : {}), ...(a.group ? { group: a.group } : {}),
     })),
     suppressed: l.suppressed,
-    netUnitPrice: money(l.netUnitMinor),
+    netUnitPrice: formatScaled(l.netUnitPrice.units, l.netUnitPrice.decimals),
     netAmount: money(l.netAmountMinor),
     contractAmount: money(l.contractAmountMinor),
     ramp: l.ramp?.map((y) => ({ year: y.year, periods: y.periods, amountPerPeriod: money(y.amountPerPeriodMinor), amount: money(y.amountMinor) })) ?? null,
     cost: l.costAmountMinor === null ? null : money(l.costAmountMinor),
-    discountPercent: percent(l.discount),
-    marginPercent: percent(l.margin),
+    discountPercent: percent(l.discountHundredths),
+    marginPercent: percent(l.marginHundredths),
     guardrail: l.guardrail,
   }
 }
@@ -69,9 +70,10 @@ export function renderEvaluation(e: Evaluation, trace: TraceLevel) {
       net: money(t.netMinor),
       oneTime: money(t.oneTimeMinor),
       annualRecurring: money(t.annualRecurringMinor),
-      cost: money(t.costMinor),
-      discountPercent: percent(t.discount),
-      marginPercent: percent(t.margin),
+      cost: t.costMinor === null ? null : money(t.costMinor),
+      discountPercent: percent(t.discountHundredths),
+      marginPercent: percent(t.marginHundredths),
+      costCoveragePercent: percent(t.costCoverageHundredths),
     },
     guardrails: e.guardrails,
     approvals: e.approvals,

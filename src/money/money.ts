@@ -85,7 +85,7 @@ function bigToFraction(b: Big): Fraction {
 }
 
 /** Format an integer scaled by 10^digits; invariant: exactly `digits` fractional digits, '-' only when value < 0. */
-function formatScaled(value: bigint, digits: number): string {
+export function formatScaled(value: bigint, digits: number): string {
   const sign = value < 0n ? '-' : '';
   const s = abs(value).toString();
   if (digits === 0) return sign + s;

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IsoDate } from '../catalog/catalog.schema.js'
+import { Identifier, IsoDate } from '../catalog/catalog.schema.js'
 import { CART_LIMITS, CartLineSchema } from '../evaluation/cart.schema.js'
 import { principalOf } from '../http/auth.js'
 import { expectedVersion, setEtag } from '../http/etag.js'
@@ -25,7 +25,7 @@ export const QuoteSchema = Type.Object(
 const editable = (maxCartLines: number) => ({
   lines: Type.Array(CartLineSchema, { minItems: 1, maxItems: maxCartLines }),
   promoCodes: Type.Array(Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{0,31}$' }), { maxItems: CART_LIMITS.promoCodes, uniqueItems: true }),
-  channel: Type.Union([Type.Literal('direct'), Type.Literal('partner'), Type.Literal('web')]),
+  channel: Type.String({ pattern: Identifier.pattern, maxLength: 100, description: 'Sales channel, one the catalog declares' }),
   pricingDate: IsoDate,
   paymentTermsDays: Type.Integer({ minimum: 0, maximum: 365 }),
   validUntil: IsoDate,

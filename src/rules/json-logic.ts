@@ -1,4 +1,18 @@
+import Big from 'big.js'
 import jsonLogic from 'json-logic-js'
+
+/**
+ * `{ "round": [value, decimals] }`: half-even rounding of a computed number, from its shortest
+ * decimal form (so 39.9 × 0.9 = 35.910000000000004 rounds to 35.91). Amounts are never rounded
+ * for a rule: a computed amount with more decimals than its currency is refused, and the rule
+ * rounds it explicitly with this.
+ */
+function round(value: unknown, decimals: unknown = 0): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`round: ${JSON.stringify(value)} is not a finite number`)
+  if (typeof decimals !== 'number' || !Number.isInteger(decimals) || decimals < 0 || decimals > 10) throw new Error('round: decimals must be a whole number from 0 to 10')
+  return Number(new Big(String(value)).round(decimals, Big.roundHalfEven).toString())
+}
+jsonLogic.add_operation('round', round)
 
 /**
  * json-logic operations a rule may use. Everything that could reach outside the data it is
@@ -7,7 +21,7 @@ import jsonLogic from 'json-logic-js'
 export const ALLOWED_LOGIC_OPS = new Set([
   'var', 'missing', 'missing_some', 'if', '?:', '==', '===', '!=', '!==', '!', '!!', 'or', 'and',
   '>', '>=', '<', '<=', 'max', 'min', '+', '-', '*', '/', '%', 'in', 'cat', 'substr',
-  'map', 'filter', 'reduce', 'all', 'none', 'some', 'merge',
+  'map', 'filter', 'reduce', 'all', 'none', 'some', 'merge', 'round',
 ])
 
 export const MAX_LOGIC_DEPTH = 32

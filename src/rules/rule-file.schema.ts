@@ -63,7 +63,12 @@ function event<N extends string, P extends TSchema>(type: N, params: P) {
 /** The closed event catalogue, per rule set. */
 export const EVENTS = {
   configuration: [
-    event('config.require', Type.Object({ sku: Sku, quantity: Type.Optional(computed(Type.Integer({ minimum: 1, maximum: 1_000_000 }))), reason: Reason }, { additionalProperties: false })),
+    event('config.require', Type.Object({
+      sku: Sku,
+      quantity: Type.Optional(computed(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
+      termMonths: Type.Optional(Type.Integer({ minimum: 1, maximum: 120, description: 'Term of an added subscription; default: the longest term in the cart (the deal\'s term), else the product\'s default' })),
+      reason: Reason,
+    }, { additionalProperties: false })),
     event('config.exclude', Type.Object({ skus: Type.Array(Sku, { minItems: 1, maxItems: 100 }), reason: Reason }, { additionalProperties: false })),
     event('config.invalid', Type.Object({ message: Reason }, { additionalProperties: false })),
     event('config.warn', Type.Object({ message: Reason }, { additionalProperties: false })),

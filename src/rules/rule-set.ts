@@ -7,6 +7,7 @@ import { CompiledRuleRunner } from './compiled-runner.js'
 import { byPriority, JsonRulesEngineRunner, type RuleRunner } from './rule-runner.js'
 import { RULE_SETS, ruleFileSchema, type RuleDefinition, type RuleSetName } from './rule-file.schema.js'
 import { staticChecks } from './static-checks.js'
+import { valueChecks } from './value-checks.js'
 
 /** A validated rule with where it came from. */
 export type LoadedRule = RuleDefinition & {
@@ -94,7 +95,7 @@ export function buildRuleSet(sources: RuleSetSources, options: BuildOptions = {}
     files.push({ file, set, rules: content.rules.length })
   }
   if (!priceBooks) return { errors }
-  if (options.staticChecks !== false) errors.push(...staticChecks(rules, priceBooks.catalog))
+  if (options.staticChecks !== false) errors.push(...staticChecks(rules, priceBooks.catalog), ...rules.flatMap((r) => valueChecks(r, priceBooks)))
   if (errors.length > 0) return { errors }
 
   rules.sort((a, b) => RULE_SETS.indexOf(a.set) - RULE_SETS.indexOf(b.set) || byPriority(a, b))

@@ -120,6 +120,18 @@ t.test('validation: 400 with a pointer at each offending field, nothing stored',
 
   const vat = await post(rep.headers, account('X', { vatId: 'de-123' }))
   t.same(pointers(vat.json()), ['/vatId'])
+
+  // Closed lists: a typo must not create an account that silently loses its discounts.
+  const typo = await post(rep.headers, account('X', { segment: 'pubic_sector', currency: 'XXX', country: 'ZZ', billingAddress: { line1: 'a', city: 'b', postalCode: 'c', country: 'QQ' } }))
+  t.equal(typo.statusCode, 400)
+  t.same(typo.json().errors, [
+    { pointer: '/segment', detail: 'unknown segment; one of smb, mid_market, enterprise, public_sector, nonprofit, education' },
+    { pointer: '/country', detail: 'not an ISO 3166-1 country code' },
+    { pointer: '/billingAddress/country', detail: 'not an ISO 3166-1 country code' },
+    { pointer: '/currency', detail: 'not an ISO 4217 currency' },
+  ])
+  const unsold = await post(rep.headers, account('X', { currency: 'JPY' }))
+  t.same(unsold.json().errors, [{ pointer: '/currency', detail: 'no price book is in this currency; one of EUR, USD' }])
   t.equal(await countAccounts(), before)
 })
 

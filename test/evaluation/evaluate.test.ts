@@ -31,6 +31,8 @@ const CATALOG: SourceFile = {
   file: 'catalog.yaml',
   content: {
     kind: 'catalog',
+    segments: ['smb', 'enterprise', 'public_sector'],
+    channels: ['direct', 'partner', 'web'],
     products: [
       product('WIDGET'),
       product('GADGET'),
@@ -171,7 +173,7 @@ t.test('list pricing', async (t) => {
     t.equal(r.channel, 'direct')
     t.same(r.totals, {
       list: '30.00', standard: '30.00', discount: '0.00', rampUplift: '0.00', net: '30.00', oneTime: '30.00',
-      annualRecurring: '0.00', cost: '12.00', discountPercent: '0.00', marginPercent: '60.00',
+      annualRecurring: '0.00', cost: '12.00', discountPercent: '0.00', marginPercent: '60.00', costCoveragePercent: '100.00',
     })
   })
 
@@ -245,15 +247,38 @@ t.test('price-book tiering', async (t) => {
   })
 })
 
-t.test('price.set with a $logic unit price, rounded half-even per unit then extended', async (t) => {
-  const set = rule({ id: 'p.third', priority: 600, event: { type: 'price.set', params: { unitPrice: { $logic: { '/': [{ var: 'line.listUnitPrice' }, 3] } }, label: 'A third of list' } } })
-  const r = await evaluate({ pricing: [set] }, { lines: [{ sku: 'WIDGET', quantity: 3 }, { sku: 'GADGET', quantity: 1 }] })
+t.test('amounts are never rounded for a rule: a computed price that does not fit the currency stops the evaluation', async (t) => {
+  const third = { '/': [{ var: 'line.listUnitPrice' }, 3] }
+  const unrounded = rule({ id: 'p.third', priority: 600, event: { type: 'price.set', params: { unitPrice: { $logic: third }, label: 'A third of list' } } })
+  await t.rejects(evaluate({ pricing: [unrounded] }, { lines: [{ sku: 'WIDGET', quantity: 3 }] }), {
+    name: 'RuleEvaluationError', ruleId: 'p.third',
+    message: /^event param unitPrice 3\.3333333333333335 is not an amount in EUR \(2 decimals\).*round it in the rule/,
+  })
+  // The rule rounds explicitly (half-even) and the price is exact from there.
+  const rounded = rule({ id: 'p.third', priority: 600, event: { type: 'price.set', params: { unitPrice: { $logic: { round: [third, 2] } }, label: 'A third of list' } } })
+  const r = await evaluate({ pricing: [rounded] }, { lines: [{ sku: 'WIDGET', quantity: 3 }, { sku: 'GADGET', quantity: 1 }] })
   const l = line(r, 0)
-  t.equal(l.baseAmount, '9.99') // 3.333… → 3.33 × 3
+  t.equal(l.baseAmount, '9.99') // 3.33 × 3
   t.equal(l.netUnitPrice, '3.33')
   t.same(l.adjustments, [{ ruleId: 'p.third', kind: 'set', label: 'A third of list', amount: '-20.01' }])
   t.equal(line(r, 1).netAmount, '25.50', 'the other line keeps its list price')
   t.equal(r.totals.standard, '35.49')
+  // A computed amount off (price.adjust amount) is held to the same rule.
+  const off = rule({ id: 'p.off', priority: 100, event: adjust({ amount: { $logic: { '*': [{ var: 'line.listUnitPrice' }, 0.0125] } } }) })
+  await t.rejects(evaluate({ pricing: [off] }, { lines: [{ sku: 'WIDGET', quantity: 1 }] }), { name: 'RuleEvaluationError', ruleId: 'p.off', message: /^event param amount 0\.125 is not an amount in EUR/ })
+})
+
+t.test('literal amounts that do not fit a currency the rule can price in are refused at load, with file, rule and path', async (t) => {
+  const jpy = { file: 'jpy-list.yaml', content: { kind: 'price-book', id: 'jpy-list', name: 'JPY list', currency: 'JPY', validFrom: '2026-01-01', priority: 0, applicability: {}, entries: [{ sku: 'WIDGET', listPrice: '1500' }] } }
+  const load = (rules: Json[]) => buildRuleSet({ rules: [{ file: 'pricing/a.yaml', content: { rules } }], priceBooks: [...BOOKS, jpy] }).errors
+  t.same(load([rule({ id: 'p.set', priority: 600, event: { type: 'price.set', params: { unitPrice: '1000.5', label: 'x' } } })]), [
+    { file: 'pricing/a.yaml', ruleId: 'p.set', path: '/rules/0/event/params/unitPrice', message: '1000.5 is not an amount in JPY (0 decimals), a currency this rule can price in: amounts are never rounded' },
+  ])
+  t.same(load([rule({ id: 'p.amt', event: adjust({ amount: '10.001' }) })]).map((e) => [e.path, e.message.split(' (')[0]]), [['/rules/0/event/params/amount', '10.001 is not an amount in EUR']])
+  t.same(load([rule({ id: 'p.tier', priority: 500, event: { type: 'price.tiered', params: { mode: 'range', label: 'x', tiers: [{ upTo: 10, unitPrice: '90.015' }, { upTo: null, unitPrice: '80' }] } } })]).map((e) => e.path), ['/rules/0/event/params/tiers/0/unitPrice'])
+  // A rule pinned to EUR by its conditions may write cents though a JPY book exists.
+  const eurOnly = all(leaf('quote', '$.currency', 'equal', 'EUR'), leaf('line', '$.sku', 'equal', 'WIDGET'))
+  t.same(load([rule({ id: 'p.eur', priority: 600, conditions: eurOnly, event: { type: 'price.set', params: { unitPrice: '9.50', label: 'x' } } })]), [])
 })
 
 t.test('price.adjust', async (t) => {
@@ -522,14 +547,25 @@ t.test('cart errors, each with its pointer', async (t) => {
     t.same(await cartErrors({}, { lines: [{ sku: 'NOPRICE', quantity: 1 }] }), [{ pointer: '/lines/0/sku', detail: 'NOPRICE has no price in price book eur-list' }])
   })
 
-  t.test('no price book for the currency, or for the date', async (t) => {
+  t.test('no price book for the currency, or for the date: the pointer names what to change', async (t) => {
     t.same(await cartErrors({}, { currency: 'USD', lines: [{ sku: 'WIDGET', quantity: 1 }] }), [
-      { pointer: '/currency', detail: 'no price book in USD applies on 2026-03-01 to segment smb, channel direct, country DE' },
+      { pointer: '/currency', detail: 'no price book is in USD; books are in EUR' },
     ])
+    // A date before every book names /date, not /currency.
     t.same(await cartErrors({}, { date: '2025-12-31', lines: [{ sku: 'WIDGET', quantity: 1 }] }), [
-      { pointer: '/currency', detail: 'no price book in EUR applies on 2025-12-31 to segment smb, channel direct, country DE' },
+      { pointer: '/date', detail: 'no EUR price book is valid on 2025-12-31 (the first starts 2026-01-01)' },
     ])
-    t.same(await cartErrors({}, { currency: 'ZZZ', lines: [{ sku: 'WIDGET', quantity: 1 }] }), [{ pointer: '/currency', detail: 'unknown currency ZZZ' }])
+    t.same(await cartErrors({}, { currency: 'ZZZ', lines: [{ sku: 'WIDGET', quantity: 1 }] }), [{ pointer: '/currency', detail: 'ZZZ is not an ISO 4217 currency' }])
+  })
+
+  t.test('segments, channels and countries are closed lists: a typo is refused, not priced without its discounts', async (t) => {
+    t.same(await cartErrors({}, { account: { id: 'a', segment: 'public-sector', country: 'DE' }, lines: [{ sku: 'WIDGET', quantity: 1 }] }), [
+      { pointer: '/account/segment', detail: 'unknown segment public-sector; one of smb, enterprise, public_sector' },
+    ])
+    t.same(await cartErrors({}, { channel: 'retail', account: { id: 'a', segment: 'smb', country: 'XX' }, lines: [{ sku: 'WIDGET', quantity: 1 }] }), [
+      { pointer: '/channel', detail: 'unknown channel retail; one of direct, partner, web' },
+      { pointer: '/account/country', detail: 'XX is not an ISO 3166-1 country code' },
+    ])
   })
 
   t.test('fractional quantity on a whole-unit product', async (t) => {
@@ -688,13 +724,13 @@ t.test('the trace', async (t) => {
 
   t.test('fired: the rules that fired, with the facts they looked at', async (t) => {
     const r = await evaluate(rules, cart, 'fired')
-    t.same(r.trace, [{ stage: 'pricing', ruleId: 'p.hit', line: 0, fired: true, facts: { 'line.sku': 'WIDGET' } }])
+    t.same(r.trace, [{ stage: 'pricing', ruleId: 'p.hit', line: 0, fired: true, applied: true, facts: { 'line.sku': 'WIDGET' } }])
   })
 
   t.test('full: also the ones that did not, naming the first failed condition', async (t) => {
     const r = await evaluate(rules, cart, 'full')
     t.same(r.trace, [
-      { stage: 'pricing', ruleId: 'p.hit', line: 0, fired: true, facts: { 'line.sku': 'WIDGET' } },
+      { stage: 'pricing', ruleId: 'p.hit', line: 0, fired: true, applied: true, facts: { 'line.sku': 'WIDGET' } },
       {
         stage: 'pricing', ruleId: 'p.miss', line: 0, fired: false, facts: { 'line.sku': 'WIDGET', 'line.quantity': 3 },
         failed: { fact: 'line', path: '$.quantity', operator: 'greaterThan', value: 100, actual: 3 },
@@ -712,7 +748,25 @@ t.test('the trace', async (t) => {
   t.test('quote-scope rules have no line, and dynamic facts are labelled with their param', async (t) => {
     const q = rule({ id: 'c.qty', scope: 'quote', conditions: all({ fact: 'cartQuantity', params: { sku: 'WIDGET' }, operator: 'greaterThanInclusive', value: 5 }), event: { type: 'config.warn', params: { message: 'Many widgets' } } })
     const r = await evaluate({ configuration: [q] }, { lines: [{ sku: 'WIDGET', quantity: 2 }, { sku: 'WIDGET', quantity: 3 }] }, 'full')
-    t.same(r.trace, [{ stage: 'configuration', ruleId: 'c.qty', fired: true, facts: { 'cartQuantity(WIDGET)': 5 } }])
+    t.same(r.trace, [{ stage: 'configuration', ruleId: 'c.qty', fired: true, applied: true, facts: { 'cartQuantity(WIDGET)': 5 } }])
+  })
+
+  t.test('fired is not applied: a suppressed promotion, a guardrail within its limits, a requirement already met say why', async (t) => {
+    const r = await evaluate({
+      pricing: [
+        rule({ id: 'p.promo', priority: 300, event: adjust({ percent: '20', promoCode: 'SPRING' }) }),
+        rule({ id: 'p.a', priority: 200, event: adjust({ percent: '5', group: 'g' }) }),
+        rule({ id: 'p.b', priority: 100, event: adjust({ percent: '3', group: 'g' }) }),
+      ],
+      guardrails: [rule({ id: 'g.max', event: { type: 'guardrail.limit', params: { metric: 'discountPercent', max: '10', outcome: 'needs_approval', reason: 'x' } } })],
+      configuration: [rule({ id: 'c.req', event: { type: 'config.require', params: { sku: 'GADGET', reason: 'needs a gadget' } } })],
+    }, { lines: [{ sku: 'WIDGET', quantity: 1 }, { sku: 'GADGET', quantity: 1 }] }, 'fired')
+    const of = (id: string) => r.trace!.filter((e) => e.ruleId === id).map(({ fired, applied, reason }) => ({ fired, applied, reason }))
+    t.same(of('p.promo'), [{ fired: true, applied: false, reason: 'promotion code SPRING not entered' }])
+    t.same(of('p.a'), [{ fired: true, applied: true, reason: undefined }])
+    t.same(of('p.b'), [{ fired: true, applied: false, reason: 'stacking group g already used by p.a' }])
+    t.same(of('g.max'), [{ fired: true, applied: false, reason: 'within its limits (actual 5.00)' }])
+    t.same(of('c.req'), [{ fired: true, applied: false, reason: 'the cart already has 1 × GADGET' }])
   })
 })
 
@@ -812,4 +866,52 @@ t.test('properties (fast-check)', async (t) => {
     { numRuns: 150, seed: 20260301 },
   )
   t.pass('properties hold')
+})
+
+t.test('the discount that triggers a guardrail or an approval is the discount shown (2 decimals, from the amounts charged)', async (t) => {
+  const book = structuredClone(EUR_BOOK) as { content: { entries: Json[] } } & SourceFile
+  book.content.entries.push({ sku: 'NOPRICE', listPrice: '33.33' })
+  const rules = {
+    guardrails: [rule({ id: 'g.ten', conditions: onSku('NOPRICE'), event: { type: 'guardrail.limit', params: { metric: 'discountPercent', max: '10', outcome: 'needs_approval', reason: 'over 10 %' } } })],
+    approvals: [rule({ id: 'a.ten', scope: 'quote', conditions: all(leaf('quote', '$.maxLineDiscountPercent', 'greaterThan', 10)), event: { type: 'approval.require', params: { role: 'sales_manager', level: 1, reason: 'over 10 %' } } })],
+  }
+  const ruleSet = ruleSetOf(rules, [CATALOG, book])
+  // 3 × 33.33 = 99.99; 10 % = 9.999 → 10.00 off → 89.99: 10.001 % exactly, shown as 10.00 — and treated as 10.00.
+  const one = renderEvaluation(await evaluateQuote(ruleSet, cartOf({ lines: [{ sku: 'NOPRICE', quantity: 3, manualDiscountPercent: '10' }] }), { trace: 'fired' }), 'fired')
+  t.equal(line(one, 0).discountPercent, '10.00')
+  t.equal(one.guardrails.outcome, 'allowed')
+  t.same(one.approvals.steps, [])
+  t.same(one.trace!.find((e) => e.ruleId === 'g.ten')?.reason, 'within its limits (actual 10.00)')
+  // The same goods on three lines: the same answer.
+  const three = renderEvaluation(await evaluateQuote(ruleSet, cartOf({ lines: [1, 2, 3].map(() => ({ sku: 'NOPRICE', quantity: 1, manualDiscountPercent: '10' })) }), { trace: 'none' }), 'none')
+  t.same(three.approvals.steps, [])
+  t.equal(three.guardrails.outcome, 'allowed')
+  // 10.01 % shown is over the limit, and triggers both.
+  const over = renderEvaluation(await evaluateQuote(ruleSet, cartOf({ lines: [{ sku: 'NOPRICE', quantity: 3, manualDiscountPercent: '10.01' }] }), { trace: 'none' }), 'none')
+  t.equal(line(over, 0).discountPercent, '10.01')
+  t.equal(over.guardrails.outcome, 'needs_approval')
+  t.same(over.approvals.steps.map((s) => s.role), ['sales_manager'])
+})
+
+t.test('margin counts only the lines whose cost is known, and says how much of the revenue it covers', async (t) => {
+  // WIDGET 10.00 with cost 4.00; GADGET 25.50 without cost.
+  const r = await evaluate({}, { lines: [{ sku: 'WIDGET', quantity: 1 }, { sku: 'GADGET', quantity: 1 }] })
+  t.equal(line(r, 1).marginPercent, null)
+  t.same([r.totals.cost, r.totals.marginPercent, r.totals.costCoveragePercent], ['4.00', '60.00', '28.17']) // 10.00 / 35.50
+  const none = await evaluate({}, { lines: [{ sku: 'GADGET', quantity: 2 }] })
+  t.same([none.totals.cost, none.totals.marginPercent, none.totals.costCoveragePercent], [null, null, null], 'no cost known: no margin invented')
+})
+
+t.test('a line added by a rule takes the deal\'s term unless the rule names one', async (t) => {
+  const require = (params: Json = {}) => rule({ id: 'c.support', conditions: onSku('SEAT'), event: { type: 'config.require', params: { sku: 'SUPPORT', reason: 'Seats need support', ...params } } })
+  const r = await evaluate({ configuration: [require()] }, { lines: [{ sku: 'SEAT', quantity: 10, termMonths: 36 }] })
+  t.match(line(r, 1), { sku: 'SUPPORT', source: 'rule', termMonths: 36, periods: 3 })
+  const named = await evaluate({ configuration: [require({ termMonths: 12 })] }, { lines: [{ sku: 'SEAT', quantity: 10, termMonths: 36 }] })
+  t.match(line(named, 1), { sku: 'SUPPORT', termMonths: 12, periods: 1 })
+  // A deal term the added product cannot bill (SUPPORT is yearly) falls back to its default term.
+  const odd = await evaluate({ configuration: [require()] }, { lines: [{ sku: 'SEAT', quantity: 10, termMonths: 18 }] })
+  t.match(line(odd, 1), { sku: 'SUPPORT', termMonths: 12 })
+  // A term that does not fit the product's billing period is refused at load.
+  const { errors } = buildRuleSet({ rules: [{ file: 'configuration/a.yaml', content: { rules: [require({ termMonths: 18 })] } }], priceBooks: BOOKS })
+  t.same(errors.map((e) => [e.path, e.message]), [['/rules/0/event/params/termMonths', 'must be a multiple of 12 (SUPPORT is billed per year)']])
 })

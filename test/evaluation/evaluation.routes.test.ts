@@ -100,8 +100,26 @@ t.test('evaluation over HTTP', async (t) => {
 
   await t.test('roles', async (t) => {
     t.equal((await app.inject({ method: 'POST', url: '/v1/quotes/evaluate', payload: DEMO_CART })).statusCode, 401)
-    t.equal((await evaluate(DEMO_CART, 'pricing_analyst')).statusCode, 403, 'analysts do not quote')
+    t.equal((await evaluate(DEMO_CART, 'pricing_analyst')).statusCode, 200, 'analysts evaluate (what-if and audit)')
     t.equal((await evaluate(DEMO_CART, 'deal_desk')).statusCode, 200)
+  })
+
+  await t.test('pricing date: today by default; a past date is a what-if for pricing analysts and finance only', async (t) => {
+    const { date: _, ...undated } = DEMO_CART
+    const today = await evaluate(undated)
+    t.equal(today.statusCode, 200, today.body)
+    t.same([today.json().date, today.json().whatIf], ['2026-12-01', false], 'an omitted date means today (the test clock)')
+    const past = { ...DEMO_CART, date: '2026-06-01' }
+    const rep = await evaluate(past, 'sales_rep')
+    t.equal(rep.statusCode, 400, 'a rep cannot revive an ended promotion')
+    t.same(rep.json().errors, [{ pointer: '/date', detail: 'must be 2026-12-01 or later (only pricing_analyst and finance may price as of a past date)' }])
+    for (const role of ['pricing_analyst', 'finance'] as const) {
+      const asOf = await evaluate(past, role)
+      t.equal(asOf.statusCode, 200, `${role}: ${asOf.body}`)
+      t.same([asOf.json().date, asOf.json().whatIf], ['2026-06-01', true], `${role} prices as of a past date, marked as a what-if`)
+    }
+    const future = await evaluate({ ...DEMO_CART, date: '2027-02-01' }, 'sales_rep')
+    t.same([future.statusCode, future.json().whatIf], [200, false])
   })
 
   await t.test('record: the decision is stored with its hashes and replays to the cent', async (t) => {

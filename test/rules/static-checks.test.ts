@@ -19,7 +19,7 @@ function product(sku: string, extra: Json = {}): Json {
 }
 
 function catalogFile(products: Json[] = [product('WIDGET'), product('GADGET'), product('SEAT', { type: 'recurring', billingPeriod: 'month', family: 'platform', category: 'seat' })]): SourceFile {
-  return { file: 'catalog.yaml', content: { kind: 'catalog', products } }
+  return { file: 'catalog.yaml', content: { kind: 'catalog', segments: ['smb', 'enterprise'], channels: ['direct', 'partner', 'web'], products } }
 }
 
 function bookFile(extra: Json = {}, file = 'eur-list.yaml'): SourceFile {
@@ -609,7 +609,7 @@ t.test('buildPriceBooks errors', async (t) => {
     ])
     const bundleCatalog: SourceFile = {
       file: 'catalog.yaml',
-      content: { kind: 'catalog', products: [product('WIDGET')], bundles: [{ sku: 'KIT', optionGroups: [{ id: 'g', name: 'G', min: 2, max: 1, options: [{ sku: 'WIDGET' }, { sku: 'NOPE' }] }] }] },
+      content: { kind: 'catalog', segments: ['smb'], channels: ['direct'], products: [product('WIDGET')], bundles: [{ sku: 'KIT', optionGroups: [{ id: 'g', name: 'G', min: 2, max: 1, options: [{ sku: 'WIDGET' }, { sku: 'NOPE' }] }] }] },
     }
     t.same(buildPriceBooks([bundleCatalog, bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.00' }] })]).errors, [
       { file: 'catalog.yaml', path: '/bundles/0/optionGroups/0/min', message: 'exceeds max' },
