@@ -1,41 +1,36 @@
-import { AppError } from '../errors.js'
+import type { Transitions } from '../shared/state-machine.js'
 
 export const QUOTE_STATUSES = ['draft', 'pending_approval', 'approved', 'rejected', 'presented', 'accepted', 'declined', 'expired', 'canceled'] as const
 export type QuoteStatus = (typeof QUOTE_STATUSES)[number]
 
+export const QUOTE_ACTIONS = ['revise', 'submit', 'approve', 'reject', 'present', 'accept', 'decline', 'expire', 'cancel'] as const
+export type QuoteAction = (typeof QUOTE_ACTIONS)[number]
+
 /**
- * The quote state machine, as data: for each state, the states it may move to and the
- * action that moves it. Everything else is refused with 409 naming both states.
+ * The quote state machine, as data: for each state, the actions it allows and where each
+ * leads. Everything else is refused with 409 naming the state and the action.
  *
- *   draft ─submit─► pending_approval ─approve (last level)─► approved ─present─► presented ─► accepted | declined
- *     │  └─submit (nothing to approve)──────────────────────►┘                      
+ *   draft ─submit─► pending_approval ─approve (last level, or nothing to approve)─► approved ─present─► presented ─► accepted | declined
  *     ◄─revise── pending_approval | approved | rejected | presented   (a new draft revision)
  *   pending_approval ─reject─► rejected
  *   draft | pending_approval | approved | presented ─expire─► expired   (past valid-until)
  *   any non-final ─cancel─► canceled
+ *
+ * Leaving pending_approval withdraws the open approval request (an exit hook, see
+ * transition-quote.ts), whichever action leaves it.
  */
-export const QUOTE_TRANSITIONS: Readonly<Record<QuoteStatus, Readonly<Partial<Record<QuoteStatus, string>>>>> = {
-  draft: { draft: 'revise', pending_approval: 'submit', approved: 'submit', expired: 'expire', canceled: 'cancel' },
-  pending_approval: { approved: 'approve', rejected: 'reject', draft: 'revise', expired: 'expire', canceled: 'cancel' },
-  approved: { presented: 'present', draft: 'revise', expired: 'expire', canceled: 'cancel' },
-  rejected: { draft: 'revise', canceled: 'cancel' },
-  presented: { accepted: 'accept', declined: 'decline', draft: 'revise', expired: 'expire', canceled: 'cancel' },
+export const QUOTE_TRANSITIONS: Transitions<QuoteStatus, QuoteAction> = {
+  draft: { revise: 'draft', submit: 'pending_approval', expire: 'expired', cancel: 'canceled' },
+  pending_approval: { approve: 'approved', reject: 'rejected', revise: 'draft', expire: 'expired', cancel: 'canceled' },
+  approved: { present: 'presented', revise: 'draft', expire: 'expired', cancel: 'canceled' },
+  rejected: { revise: 'draft', cancel: 'canceled' },
+  presented: { accept: 'accepted', decline: 'declined', revise: 'draft', expire: 'expired', cancel: 'canceled' },
   accepted: {},
   declined: {},
   expired: {},
   canceled: {},
 }
 
-export const FINAL_STATUSES: readonly QuoteStatus[] = ['accepted', 'declined', 'expired', 'canceled']
-export const EXPIRABLE_STATUSES: readonly QuoteStatus[] = ['draft', 'pending_approval', 'approved', 'presented']
-
-export function canTransition(from: QuoteStatus, to: QuoteStatus): boolean {
-  return QUOTE_TRANSITIONS[from][to] !== undefined
-}
-
-/** Guard for every status change: throws 409 INVALID_STATE_TRANSITION naming both states. */
-export function assertQuoteTransition(from: QuoteStatus, to: QuoteStatus, action: string): void {
-  if (!canTransition(from, to)) {
-    throw new AppError('INVALID_STATE_TRANSITION', `Cannot ${action} a quote that is ${from} (it cannot become ${to}).`, { from, to, action })
-  }
-}
+export const FINAL_STATUSES: readonly QuoteStatus[] = QUOTE_STATUSES.filter((s) => Object.keys(QUOTE_TRANSITIONS[s]).length === 0)
+/** States a quote past its validity leaves by the `expire` action. */
+export const EXPIRABLE_STATUSES: readonly QuoteStatus[] = QUOTE_STATUSES.filter((s) => QUOTE_TRANSITIONS[s].expire !== undefined)

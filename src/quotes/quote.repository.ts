@@ -4,36 +4,11 @@ import type { Database, QuoteRevisionsTable, QuotesTable } from '../db/schema.js
 import type { Principal } from '../principals/principal.repository.js'
 import { visibleOwners } from '../principals/visibility.js'
 import type { QuoteStatus } from './quote-state.js'
+import type { Quote, QuoteRevision } from './quote.js'
+
+export type { Quote, QuoteRevision }
 
 type Executor = Kysely<Database>
-
-export interface Quote {
-  id: string
-  number: string
-  accountId: string
-  ownerId: string
-  currency: string
-  status: QuoteStatus
-  currentRevision: number
-  validUntil: string
-  paymentTermsDays: number
-  notes: string | null
-  version: number
-  createdAt: Date
-  updatedAt: Date
-}
-
-export interface QuoteRevision {
-  quoteId: string
-  revision: number
-  cart: unknown
-  evaluation: unknown
-  decisionId: string
-  fingerprint: unknown
-  fingerprintHash: string
-  createdBy: string
-  createdAt: Date
-}
 
 function toQuote(r: Selectable<QuotesTable>): Quote {
   return {

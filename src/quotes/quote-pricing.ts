@@ -1,0 +1,71 @@
+import type { Transaction } from 'kysely'
+import type { Account } from '../accounts/account.service.js'
+import { fingerprintHash, fingerprintOf } from '../approvals/approval-binding.js'
+import type { Database } from '../db/schema.js'
+import { AppError } from '../errors.js'
+import type { Cart } from '../evaluation/cart.schema.js'
+import * as decisions from '../evaluation/decision.repository.js'
+import type { RenderedEvaluation } from '../evaluation/render.js'
+import type { Principal } from '../principals/principal.repository.js'
+import type { Clock } from '../shared/clock.js'
+import { newId } from '../shared/ids.js'
+import { DEFAULT_PAYMENT_TERMS_DAYS, type QuoteInput, type QuoteRevision } from './quote.js'
+import * as repo from './quote.repository.js'
+
+/** What creating and revising a quote share: its dates, the cart it prices, the revision it stores. */
+
+export function today(clock: Clock): string {
+  return clock.now().toISOString().slice(0, 10)
+}
+
+export function addDays(day: string, days: number): string {
+  const d = new Date(`${day}T00:00:00Z`)
+  d.setUTCDate(d.getUTCDate() + days)
+  return d.toISOString().slice(0, 10)
+}
+
+/** The longest an offer may stay open. */
+const MAX_VALIDITY_DAYS = 365
+
+/**
+ * Dates a rep controls are bounded: an offer is valid from today up to a year, and a quote is
+ * priced with the rules of today or of a later start, never of a past date (which could
+ * revive an ended promotion).
+ */
+export function assertDates(input: { validUntil?: string | undefined; pricingDate?: string | undefined }, day: string): void {
+  const errors = []
+  if (input.validUntil !== undefined && (input.validUntil < day || input.validUntil > addDays(day, MAX_VALIDITY_DAYS))) {
+    errors.push({ pointer: '/validUntil', detail: `must be from ${day} to ${addDays(day, MAX_VALIDITY_DAYS)}` })
+  }
+  if (input.pricingDate !== undefined && input.pricingDate < day) errors.push({ pointer: '/pricingDate', detail: `must be ${day} or later` })
+  if (errors.length > 0) throw new AppError('VALIDATION_FAILED', 'A date is out of range.', { errors })
+}
+
+/** The cart a quote revision prices: the rep's lines and terms, the account's segment, country and VAT id. */
+export function cartFor(account: Account, input: QuoteInput, currency: string, day: string, paymentTermsDays: number): Cart {
+  return {
+    currency,
+    date: input.pricingDate ?? day,
+    channel: input.channel ?? 'direct',
+    account: {
+      id: account.id, segment: account.segment, country: account.country,
+      ...(account.vatId ? { vatId: account.vatId } : {}),
+      ...(input.purchaseHistory ? { purchaseHistory: input.purchaseHistory } : {}),
+    },
+    lines: input.lines,
+    ...(input.promoCodes ? { promoCodes: input.promoCodes } : {}),
+    paymentTermsDays,
+  }
+}
+
+/** Stores a priced cart as a revision with its decision record, in the caller's transaction. */
+export async function storeRevision(trx: Transaction<Database>, actor: Principal, quoteId: string, revision: number, cart: Cart, evaluation: RenderedEvaluation, now: Date): Promise<QuoteRevision> {
+  const decisionId = newId('dec')
+  await decisions.insertDecision(trx, {
+    id: decisionId, ruleSetHash: evaluation.ruleSetHash, priceBookHash: evaluation.priceBookHash, principalId: actor.id, input: cart, output: evaluation, now,
+  })
+  const fingerprint = fingerprintOf(evaluation, cart.paymentTermsDays ?? DEFAULT_PAYMENT_TERMS_DAYS)
+  const stored: QuoteRevision = { quoteId, revision, cart, evaluation, decisionId, fingerprint, fingerprintHash: fingerprintHash(fingerprint), createdBy: actor.id, createdAt: now }
+  await repo.insertRevision(trx, stored)
+  return stored
+}

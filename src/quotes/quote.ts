@@ -1,0 +1,64 @@
+import type { ApprovalView } from '../approvals/approval.service.js'
+import type { Db } from '../db/database.js'
+import type { Cart, CartLine } from '../evaluation/cart.schema.js'
+import type { RuleSetRegistry } from '../rules/rule-set.service.js'
+import type { Clock } from '../shared/clock.js'
+import type { QuoteStatus } from './quote-state.js'
+
+/** The quote domain: a priced offer to one account, built over revisions. Use cases live one per file beside this one. */
+
+export interface Quote {
+  id: string
+  number: string
+  accountId: string
+  ownerId: string
+  currency: string
+  status: QuoteStatus
+  currentRevision: number
+  validUntil: string
+  paymentTermsDays: number
+  notes: string | null
+  version: number
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface QuoteRevision {
+  quoteId: string
+  revision: number
+  cart: unknown
+  evaluation: unknown
+  decisionId: string
+  fingerprint: unknown
+  fingerprintHash: string
+  createdBy: string
+  createdAt: Date
+}
+
+export interface QuoteDeps {
+  db: Db
+  clock: Clock
+  ruleSets: RuleSetRegistry
+  quoteValidityDays: number
+}
+
+/** What a rep sends to create or revise a quote; the account supplies segment, country and VAT id. */
+export interface QuoteInput {
+  lines: CartLine[]
+  promoCodes?: string[]
+  channel?: Cart['channel']
+  /** The pricing date; defaults to today. */
+  pricingDate?: string
+  paymentTermsDays?: number
+  validUntil?: string
+  notes?: string | null
+  purchaseHistory?: NonNullable<Cart['account']['purchaseHistory']>
+}
+
+export interface QuoteView extends Quote {
+  revision: QuoteRevision
+  approval: ApprovalView | null
+}
+
+/** Net payment terms of a quote that names none, in days. */
+export const DEFAULT_PAYMENT_TERMS_DAYS = 30

@@ -1,0 +1,115 @@
+import type { Kysely, Transaction } from 'kysely'
+import { withdrawPendingRequest } from '../approvals/approval.service.js'
+import { appendAudit, appendEvent } from '../audit/audit.service.js'
+import type { Database } from '../db/schema.js'
+import { AppError, assert } from '../errors.js'
+import type { Principal } from '../principals/principal.repository.js'
+import { runTransition, type StateMachine } from '../shared/state-machine.js'
+import { QUOTE_TRANSITIONS, type QuoteAction, type QuoteStatus } from './quote-state.js'
+import type { Quote, QuoteDeps, QuoteRevision, QuoteView } from './quote.js'
+import { today } from './quote-pricing.js'
+import * as repo from './quote.repository.js'
+import { lockExisting, view, visibleQuote } from './quote-view.js'
+
+type Trx = Transaction<Database>
+
+/** What a quote transition runs with: the caller's transaction, who acts (null for the system) and when. */
+export interface QuoteTransitionContext {
+  trx: Trx
+  quote: Quote
+  actor: Principal | null
+  now: Date
+}
+
+/** The quote machine: the table of quote-state.ts with what must happen on every transition. */
+export const QUOTE_MACHINE: StateMachine<QuoteStatus, QuoteAction, QuoteTransitionContext> = {
+  entity: 'quote',
+  transitions: QUOTE_TRANSITIONS,
+  onExit: {
+    // However a quote leaves pending_approval (revised, canceled, expired; approved or rejected
+    // after its request was closed), no approval request stays open for it.
+    pending_approval: ({ trx, quote, now, actor }) => withdrawPendingRequest(trx, quote.id, now, actor),
+  },
+}
+
+/**
+ * The one way a quote changes status: the machine's guard and hooks, the compare-and-swap
+ * update, its audit entry (`quote.<action>`) and outbox event (`quote.<status>`), all in the
+ * caller's transaction, which holds the quote's row lock.
+ */
+export async function transitionQuote(trx: Trx, quote: Quote, action: QuoteAction, actor: Principal | null, now: Date, details: Record<string, unknown> = {}): Promise<Quote> {
+  return runTransition(QUOTE_MACHINE, { trx, quote, actor, now }, quote.status, action, async (to) => {
+    const updated = await repo.updateQuote(trx, quote.id, quote.version, { status: to }, now)
+    if (!updated) throw new AppError('PRECONDITION_FAILED', `Quote ${quote.number} changed meanwhile; read it again.`)
+    await appendAudit(trx, now, {
+      actorId: actor?.id ?? null, action: `quote.${action}`, entityType: 'quote', entityId: quote.id,
+      before: { status: quote.status, revision: quote.currentRevision }, after: { status: to, revision: updated.currentRevision, ...details },
+    })
+    await appendEvent(trx, now, { type: `quote.${to}`, aggregateType: 'quote', aggregateId: quote.id, payload: { quoteId: quote.id, number: quote.number, from: quote.status, to, ...details } })
+    return updated
+  })
+}
+
+/** A transition a principal asks for by its name (present, cancel), on a quote they may see. */
+async function transitionByRequest(deps: QuoteDeps, actor: Principal, id: string, action: 'present' | 'cancel'): Promise<QuoteView> {
+  await visibleQuote(deps.db, actor, id)
+  return deps.db.transaction().execute(async (trx) => {
+    const quote = await lockExisting(trx, id)
+    const now = deps.clock.now()
+    if (action === 'present' && quote.validUntil < today(deps.clock)) throw new AppError('INVALID_STATE_TRANSITION', `Quote ${quote.number} expired on ${quote.validUntil}.`, { from: quote.status, to: 'presented', action })
+    return view(trx, await transitionQuote(trx, quote, action, actor, now))
+  })
+}
+
+/** Approved → presented: the revision is frozen as what the buyer sees. */
+export function presentQuote(deps: QuoteDeps, actor: Principal, id: string): Promise<QuoteView> {
+  return transitionByRequest(deps, actor, id, 'present')
+}
+
+/** Any state that is not final → canceled; an open approval request is withdrawn. */
+export function cancelQuote(deps: QuoteDeps, actor: Principal, id: string): Promise<QuoteView> {
+  return transitionByRequest(deps, actor, id, 'cancel')
+}
+
+/** Expires a locked quote if it is past its validity and may expire; returns whether it did. */
+export async function expireIfDue(trx: Trx, quote: Quote, day: string, now: Date): Promise<Quote | undefined> {
+  if (!Object.hasOwn(QUOTE_TRANSITIONS[quote.status], 'expire') || quote.validUntil >= day) return undefined
+  return transitionQuote(trx, quote, 'expire', null, now, { validUntil: quote.validUntil })
+}
+
+/**
+ * The periodic sweep: expires quotes past their validity, a batch at a time, each in its own
+ * transaction with a lock, so several instances can sweep at once without double work.
+ */
+export async function expireDueQuotes(deps: Pick<QuoteDeps, 'db' | 'clock'>, batch = 100): Promise<number> {
+  const day = today(deps.clock)
+  let expired = 0
+  for (const { id } of await repo.findExpirable(deps.db, day, batch)) {
+    const done = await deps.db.transaction().execute(async (trx) => expireIfDue(trx, await lockExisting(trx, id), day, deps.clock.now()))
+    if (done) expired++
+  }
+  return expired
+}
+
+/** Locks a quote row in the caller's transaction (the approval service decides steps under it). */
+export async function lockQuoteForDecision(trx: Trx, quoteId: string): Promise<Quote> {
+  const quote = await repo.lockQuote(trx, quoteId)
+  if (!quote) throw new AppError('NOT_FOUND', `No quote ${quoteId}.`)
+  return quote
+}
+
+/** Records the outcome of the approval request on the quote (called by the approval service in its transaction, quote locked). */
+export async function applyApprovalOutcome(trx: Trx, quoteId: string, outcome: 'approved' | 'rejected', actor: Principal, now: Date): Promise<void> {
+  const quote = await repo.findQuote(trx, quoteId)
+  assert(quote, `quote ${quoteId} was locked by the approval decision`)
+  await transitionQuote(trx, quote, outcome === 'approved' ? 'approve' : 'reject', actor, now)
+}
+
+/** The current revision of a quote, for the approval service. */
+export async function currentRevisionOf(db: Kysely<Database>, quoteId: string): Promise<{ quote: Quote; revision: QuoteRevision }> {
+  const quote = await repo.findQuote(db, quoteId)
+  assert(quote, `quote ${quoteId} of a pending approval step exists`)
+  const revision = await repo.findRevision(db, quoteId, quote.currentRevision)
+  assert(revision, `quote ${quote.number} has its current revision ${quote.currentRevision}`)
+  return { quote, revision }
+}
