@@ -132,7 +132,7 @@ t.test('/ready answers 503 NOT_READY when migrations are pending', async (t) => 
   const applied = (await database.db.selectFrom('kysely_migration' as never).selectAll().execute()) as Row[]
   t.ok(applied.length >= 1, 'migrations are recorded')
   const latest = applied.map((r) => r.name).sort().at(-1)!
-  t.equal(latest, readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort().at(-1)!.replace(/\.sql$/, ''))
+  t.equal(latest, readdirSync(MIGRATIONS_DIR).filter((f) => /\.(sql|ts)$/.test(f)).sort().at(-1)!.replace(/\.(sql|ts)$/, ''))
   await database.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', latest as never).execute()
   try {
     const res = await app.inject({ method: 'GET', url: '/ready' })

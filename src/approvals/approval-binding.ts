@@ -1,13 +1,17 @@
 import { canonicalJson, contentHash } from '../shared/hash.js'
-import type { RenderedEvaluation } from '../evaluation/render.js'
+import { OUTCOME_RANK, type ApprovalStep as RequiredStep, type EvaluationSnapshot, type GuardrailOutcome } from '../evaluation/evaluation.js'
+import { formatMoney } from '../money/money-value.js'
+import { formatScaled } from '../money/money.js'
+import { formatPercent } from '../evaluation/pricing.js'
 
 /**
  * What an approval is bound to. An approver approves a priced revision; if the quote is
  * revised, the approval carries over only when nothing it approved got worse.
  *
  * The rule of "worse", precisely:
- * - A step is bound to the facts its approval rules looked at when it was requested (from
- *   the evaluation trace, e.g. `quote.maxLineDiscountPercent: 25`), plus the step's
+ * - A step is bound to the facts its approval rules looked at when it was requested (the
+ *   evaluation snapshot records them per step, e.g. `quote.maxLineDiscountPercent: 25`,
+ *   whatever trace level was asked for), plus the step's
  *   authority ceilings (`upTo` on the rule).
  * - A step whose rules now include one that did not ask for it when it was approved is
  *   requested again ("newly required by appr.public-sector-large-eur"): that reason was
@@ -35,7 +39,6 @@ const HIGHER_IS_WORSE = new Set([
   'quote.annualRecurringTotal', 'quote.paymentTermsDays', 'quote.maxTermMonths', 'quote.lineCount',
 ])
 const LOWER_IS_WORSE = new Set(['quote.minLineMarginPercent'])
-const OUTCOME_RANK: Record<string, number> = { allowed: 0, needs_approval: 1, blocked: 2 }
 
 const LABELS: Record<string, [string, string]> = {
   'quote.maxLineDiscountPercent': ['the largest line discount', ' %'],
@@ -47,24 +50,19 @@ const LABELS: Record<string, [string, string]> = {
   'quote.guardrailOutcome': ['the guardrail outcome', ''],
 }
 
-/** The facts a step of an evaluation is bound to: those its rules' conditions looked at. */
-export function boundFactsOf(evaluation: RenderedEvaluation, step: RenderedEvaluation['approvals']['steps'][number]): BoundFacts {
-  const facts: Record<string, unknown> = {}
-  const ruleIds = new Set(step.reasons.map((r) => r.ruleId))
-  for (const entry of evaluation.trace ?? []) {
-    if (entry.stage === 'approvals' && entry.fired && ruleIds.has(entry.ruleId)) Object.assign(facts, entry.facts ?? {})
-  }
-  // The engine's own routing (a guardrail no rule routed) is bound to the guardrail outcome.
-  if (ruleIds.has(null)) facts['quote.guardrailOutcome'] = evaluation.guardrails.outcome
-  return { facts, upTo: step.upTo ?? {} }
+/** The facts a required step is bound to: those its rules' conditions looked at, and its ceilings. */
+export function boundFactsOf(step: RequiredStep): BoundFacts {
+  return { facts: { ...step.facts }, upTo: { ...step.upTo } }
 }
+
+const rankOf = (outcome: unknown) => (Object.hasOwn(OUTCOME_RANK, String(outcome)) ? OUTCOME_RANK[outcome as GuardrailOutcome] : Object.keys(OUTCOME_RANK).length)
 
 function capped(value: number, ceiling: string | undefined): number {
   return ceiling === undefined ? value : Math.min(value, Number(ceiling))
 }
 
 /** Why `current` is worse than what was approved, or null when the approval still holds. */
-export function worsening(approved: BoundFacts, current: BoundFacts, evaluation?: RenderedEvaluation): string | null {
+export function worsening(approved: BoundFacts, current: BoundFacts, evaluation?: EvaluationSnapshot): string | null {
   const reasons: string[] = []
   for (const [key, was] of Object.entries(approved.facts)) {
     const now = key in current.facts ? current.facts[key] : undefined
@@ -81,7 +79,7 @@ export function worsening(approved: BoundFacts, current: BoundFacts, evaluation?
         reasons.push(`${label} ${b > a ? 'rose' : 'fell'} from ${was}${unit} to ${now}${unit}${key === 'quote.maxLineDiscountPercent' && evaluation ? whereMaxDiscount(evaluation) : ''}`)
       }
     } else if (key === 'quote.guardrailOutcome') {
-      if ((OUTCOME_RANK[String(now)] ?? 3) > (OUTCOME_RANK[String(was)] ?? 3)) reasons.push(`${label} went from ${String(was)} to ${String(now)}`)
+      if (rankOf(now) > rankOf(was)) reasons.push(`${label} went from ${String(was)} to ${String(now)}`)
     } else if (canonicalJson(was ?? null) !== canonicalJson(now ?? null)) {
       reasons.push(`${label} changed from ${JSON.stringify(was)} to ${JSON.stringify(now)}`)
     }
@@ -89,19 +87,25 @@ export function worsening(approved: BoundFacts, current: BoundFacts, evaluation?
   return reasons.length > 0 ? reasons.join('; ') : null
 }
 
-function whereMaxDiscount(evaluation: RenderedEvaluation): string {
-  let best: RenderedEvaluation['lines'][number] | undefined
-  for (const line of evaluation.lines) if (!best || Number(line.discountPercent) > Number(best.discountPercent)) best = line
+function whereMaxDiscount(evaluation: EvaluationSnapshot): string {
+  let best: EvaluationSnapshot['lines'][number] | undefined
+  for (const line of evaluation.lines) if (!best || line.discountHundredths > best.discountHundredths) best = line
   return best ? ` (line ${best.index + 1}, ${best.sku})` : ''
 }
 
-/** What the approvers see and approve: skus, quantities, net prices, discounts, terms and totals. */
-export function fingerprintOf(evaluation: RenderedEvaluation, paymentTermsDays: number) {
+/**
+ * What the approvers see and approve: skus, quantities, net prices, discounts, terms and
+ * totals, written as the API shows them, so its SHA-256 is evidence a person can recompute.
+ */
+export function fingerprintOf(evaluation: EvaluationSnapshot, paymentTermsDays: number) {
   return {
     currency: evaluation.currency,
     paymentTermsDays,
-    lines: evaluation.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, termMonths: l.termMonths, netUnitPrice: l.netUnitPrice, netAmount: l.netAmount, discountPercent: l.discountPercent })),
-    totals: { net: evaluation.totals.net, discountPercent: evaluation.totals.discountPercent },
+    lines: evaluation.lines.map((l) => ({
+      sku: l.sku, quantity: l.quantity, termMonths: l.termMonths, netUnitPrice: formatScaled(l.netUnitPrice.units, l.netUnitPrice.decimals),
+      netAmount: formatMoney(l.netAmount), discountPercent: formatPercent(l.discountHundredths),
+    })),
+    totals: { net: formatMoney(evaluation.totals.net), discountPercent: formatPercent(evaluation.totals.discountHundredths) },
   }
 }
 

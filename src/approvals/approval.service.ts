@@ -3,7 +3,7 @@ import { appendAudit, appendEvent } from '../audit/audit.service.js'
 import type { Db } from '../db/database.js'
 import type { Database } from '../db/schema.js'
 import { AppError } from '../errors.js'
-import type { RenderedEvaluation } from '../evaluation/render.js'
+import { formatMoney } from '../money/money-value.js'
 import { findPrincipal, type Principal } from '../principals/principal.repository.js'
 import { canSeeOwned } from '../principals/visibility.js'
 import type { Role } from '../principals/roles.js'
@@ -44,11 +44,11 @@ export async function approvalOf(db: Kysely<Database>, quoteId: string): Promise
  * level with an open step becomes pending; later levels wait.
  */
 export async function openApprovalRequest(trx: Trx, quote: Quote, revision: QuoteRevision, actor: Principal, now: Date): Promise<{ allApproved: boolean }> {
-  const evaluation = revision.evaluation as RenderedEvaluation
+  const evaluation = revision.evaluation
   const requestId = newId('apr')
   const steps: ApprovalStep[] = []
   for (const required of evaluation.approvals.steps) {
-    const bound = boundFactsOf(evaluation, required)
+    const bound = boundFactsOf(required)
     const previous = await repo.latestApprovedStep(trx, quote.id, required.level, required.role)
     // A rule that did not ask for this step when it was approved brings a reason nobody has
     // reviewed yet: the approval cannot cover it, whatever the facts compared.
@@ -229,8 +229,7 @@ export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit:
     const request = (await repo.findLatestRequest(deps.db, step.quoteId))!
     try {
       const { actingFor } = await authorityFor(deps.db, actor, step, quote, request, day)
-      const evaluation = revision.evaluation as RenderedEvaluation
-      items.push({ step, quote: { id: quote.id, number: quote.number, ownerId: quote.ownerId, revision: quote.currentRevision, netTotal: evaluation.totals.net, currency: quote.currency }, actingFor })
+      items.push({ step, quote: { id: quote.id, number: quote.number, ownerId: quote.ownerId, revision: quote.currentRevision, netTotal: formatMoney(revision.evaluation.totals.net), currency: quote.currency }, actingFor })
     } catch (error) {
       if (!(error instanceof AppError)) throw error
     }

@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
 import type { DatabaseHandle } from './database.js'
 
@@ -8,15 +8,22 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.
 /**
  * Migrations are plain `.sql` files, run in name order, so the SQL is literally the same on
  * PGlite and PostgreSQL. Each file runs as one multi-statement simple query inside the
- * migrator's transaction.
+ * migrator's transaction. A data migration that converts stored documents is a `.ts` module
+ * exporting `up(db)`, run in the same order and transaction.
  */
 class SqlFileMigrationProvider implements MigrationProvider {
   constructor(private readonly dir: string) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await readdir(this.dir)).filter((f) => f.endsWith('.sql')).sort()
+    const files = (await readdir(this.dir)).filter((f) => f.endsWith('.sql') || f.endsWith('.ts')).sort()
     const migrations: Record<string, Migration> = {}
     for (const file of files) {
+      if (file.endsWith('.ts')) {
+        // A data migration that SQL cannot express well (converting stored documents): a module exporting up(db).
+        const module = (await import(pathToFileURL(`${this.dir}/${file}`).href)) as Migration
+        migrations[file.replace(/\.ts$/, '')] = { up: module.up }
+        continue
+      }
       const text = await readFile(`${this.dir}/${file}`, 'utf8')
       migrations[file.replace(/\.sql$/, '')] = { up: async (db) => void (await sql.raw(text).execute(db)) }
     }

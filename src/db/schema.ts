@@ -107,7 +107,9 @@ export interface QuoteRevisionsTable {
   quote_id: string
   revision: number
   cart: unknown
+  /** The evaluation snapshot in its stored JSON form (src/evaluation/evaluation.ts), version `snapshot_version`. */
   evaluation: unknown
+  snapshot_version: number
   decision_id: string
   fingerprint: unknown
   fingerprint_hash: string

@@ -2,6 +2,7 @@ import { PERIOD_MONTHS, type Product } from '../catalog/catalog.schema.js'
 import { compareText } from '../shared/hash.js'
 import { selectPriceBook, type PriceBook, type PriceEntry } from '../catalog/catalog.js'
 import { currencyExponent, isCurrency } from '../money/currency.js'
+import { moneyOf, type Money } from '../money/money-value.js'
 import { isCountry } from '../shared/countries.js'
 import { formatAmount, formatScaled, MoneyError, parseAmount } from '../money/money.js'
 import { compareRatio, rateOf, type Rate } from './rate.js'
@@ -12,6 +13,7 @@ import type { LoadedRule, RuleSet } from '../rules/rule-set.js'
 import type { EventOf, RuleSetName } from '../rules/rule-file.schema.js'
 import type { Cart } from './cart.schema.js'
 import {
+  SNAPSHOT_VERSION,
   worst,
   type Adjustment, type ApprovalStep, type Breach, type Evaluation, type GuardrailOutcome, type Issue,
   type PricedLine, type Recommendation, type Suppressed, type TraceEntry, type TraceLevel, type Totals,
@@ -55,8 +57,9 @@ interface Context {
   account: Record<string, unknown>
 }
 
-function majorNumber(minor: bigint, currency: string): number {
-  return Number(minor) / 10 ** currencyExponent(currency)
+/** A fact number in major units (39.9 for 39.90 EUR): facts are for comparisons only. */
+function majorNumber(money: Money): number {
+  return Number(money.minor) / 10 ** currencyExponent(money.currency)
 }
 
 /**
@@ -83,8 +86,8 @@ function lineFacts(line: WorkLine, index: number, lines: WorkLine[], scale: numb
     listUnitPrice: Number(line.entry.listMinor) / scale,
     unitCost: line.entry.costMinor === null ? null : Number(line.entry.costMinor) / scale,
     netUnitPrice: priced ? Number(priced.netUnitPrice.units) / 10 ** priced.netUnitPrice.decimals : undefined,
-    netAmount: priced ? Number(priced.netAmountMinor) / scale : undefined,
-    contractAmount: priced ? Number(priced.contractAmountMinor) / scale : undefined,
+    netAmount: priced ? Number(priced.netAmount.minor) / scale : undefined,
+    contractAmount: priced ? Number(priced.contractAmount.minor) / scale : undefined,
     discountPercent: priced ? percentNumber(priced.discountHundredths) : undefined,
     offListPercent: priced ? percentNumber(priced.offListHundredths) : undefined,
     marginPercent: priced ? (priced.marginHundredths === null ? null : percentNumber(priced.marginHundredths)) : undefined,
@@ -121,11 +124,12 @@ function quoteFacts(ctx: Context, lines: WorkLine[]): Record<string, unknown> {
 type TracedOutcome = RuleOutcome & { entry?: TraceEntry }
 
 /** Runs one set's rules of one scope and records the trace; returns the outcomes in priority order. */
-async function runRules(ctx: Context, set: RuleSetName, scope: 'line' | 'quote', facts: RuleFacts, line?: number): Promise<TracedOutcome[]> {
+async function runRules(ctx: Context, set: RuleSetName, scope: 'line' | 'quote', facts: RuleFacts, line?: number, options: { withFacts?: boolean } = {}): Promise<TracedOutcome[]> {
   // Looked up once per evaluation: this runs for every line of every stage.
   const runners = (ctx.runners[set] ??= {})
   const runner = (runners[scope] ??= ctx.ruleSet.runner(set, scope, ctx.cart.date))
-  const outcomes: TracedOutcome[] = await runner.run(facts, ctx.trace)
+  // withFacts: the stage needs the facts each fired rule looked at, whatever trace was asked for.
+  const outcomes: TracedOutcome[] = await runner.run(facts, options.withFacts && ctx.trace === 'none' ? 'fired' : ctx.trace)
   if (ctx.trace !== 'none') {
     for (const o of outcomes) {
       if (!o.fired && ctx.trace !== 'full') continue
@@ -438,6 +442,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
   const promoApplied = new Set<string>()
   const priced: PricedLine[] = []
   const exponent = currencyExponent(currency)
+  const money = (minor: bigint) => moneyOf(minor, currency)
 
   for (const [i, line] of lines.entries()) {
     const facts: RuleFacts = { line: lineFacts(line, i, lines, ctx.scale), quote, account: ctx.account }
@@ -472,12 +477,12 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
         const tiers = tiered!.params.tiers.map((t) => ({ upTo: t.upTo, unitMinor: amountParamLiteral(baseRule, t.unitPrice, currency) }))
         amount = tieredAmount({ mode: tiered!.params.mode, tiers }, line.qtyMilli).amountMinor
       }
-      adjustments.push({ ruleId: baseRule.id, kind: set ? 'set' : 'tier', label: (set ?? tiered)!.params.label, amountMinor: amount - running })
+      adjustments.push({ ruleId: baseRule.id, kind: set ? 'set' : 'tier', label: (set ?? tiered)!.params.label, amount: money(amount - running) })
       running = amount
     } else if (line.entry.tiering) {
       const { amountMinor, tierIndex } = tieredAmount(line.entry.tiering, line.qtyMilli)
       if (amountMinor !== running) {
-        adjustments.push({ ruleId: null, kind: 'book_tier', label: `${ctx.book.name}: ${line.entry.tiering.mode} tier ${tierIndex + 1}`, amountMinor: amountMinor - running })
+        adjustments.push({ ruleId: null, kind: 'book_tier', label: `${ctx.book.name}: ${line.entry.tiering.mode} tier ${tierIndex + 1}`, amount: money(amountMinor - running) })
       }
       running = amountMinor
     }
@@ -523,7 +528,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
       }
       if (p.promoCode) promoApplied.add(p.promoCode)
       if (rule.scope === 'quote') quoteApplied.add(rule.id)
-      const adjustment: Adjustment = { ruleId: rule.id, kind: percent === undefined ? 'amount' : 'percent', label: p.label, amountMinor }
+      const adjustment: Adjustment = { ruleId: rule.id, kind: percent === undefined ? 'amount' : 'percent', label: p.label, amount: money(amountMinor) }
       if (percent !== undefined) adjustment.percent = percent
       if (p.promoCode) adjustment.promoCode = p.promoCode
       if (p.group) adjustment.group = p.group
@@ -534,7 +539,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
     // C. The rep's manual discount, last, on what the rules left.
     if (line.manualDiscount && line.manualDiscount.num > 0n) {
       const amountMinor = percentOff(running, line.manualDiscount)
-      adjustments.push({ ruleId: null, kind: 'manual', label: 'Manual discount', percent: line.manualDiscount.text, amountMinor })
+      adjustments.push({ ruleId: null, kind: 'manual', label: 'Manual discount', percent: line.manualDiscount.text, amount: money(amountMinor) })
       running += amountMinor
     }
 
@@ -549,9 +554,9 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
       const uplift = rampRule && line.termMonths! > 12 ? decimalParam(rampRule, 'upliftPercent', eventOf(rampRule, 'price.ramp')!.params.upliftPercent, facts) : null
       if (uplift && (uplift.num < 0n || uplift.num >= 100n * uplift.den)) throw new RuleEvaluationError(rampRule!.id, `event param upliftPercent ${uplift.text} is outside 0..100`)
       if (rampRule && !uplift) suppress(rampRule, 'a ramp needs a term over 12 months')
-      ramp = rampSchedule(running, line.termMonths!, periodMonths, uplift)
-      contractAmount = ramp.reduce((sum, y) => sum + y.amountMinor, 0n)
-      if (!uplift) ramp = null
+      const years = rampSchedule(running, line.termMonths!, periodMonths, uplift)
+      contractAmount = years.reduce((sum, y) => sum + y.amountMinor, 0n)
+      if (uplift) ramp = years.map((y) => ({ year: y.year, periods: y.periods, amountPerPeriod: money(y.amountPerPeriodMinor), amount: money(y.amountMinor) }))
     }
 
     const costAmount = line.entry.costMinor === null ? null : extend(line.entry.costMinor, line.qtyMilli)
@@ -573,14 +578,14 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
       termMonths: line.termMonths,
       startDate: line.startDate,
       periods,
-      listUnitMinor: line.entry.listMinor,
-      unitCostMinor: line.entry.costMinor,
-      listAmountMinor: listAmount,
-      baseAmountMinor: baseAmount,
-      netAmountMinor: running,
+      listUnitPrice: money(line.entry.listMinor),
+      unitCost: line.entry.costMinor === null ? null : money(line.entry.costMinor),
+      listAmount: money(listAmount),
+      baseAmount: money(baseAmount),
+      netAmount: money(running),
       netUnitPrice: netUnitPrice(running, line.qtyMilli, exponent),
-      contractAmountMinor: contractAmount,
-      costAmountMinor: costAmount,
+      contractAmount: money(contractAmount),
+      cost: costAmount === null ? null : money(costAmount),
       adjustments,
       suppressed,
       ramp,
@@ -614,32 +619,33 @@ function amountParamLiteral(rule: LoadedRule, value: string, currency: string): 
  * Totals over the contract. Margin counts only the lines whose cost is known (a line without
  * cost is not free to make), and says which share of the net amount it covers.
  */
-function computeTotals(lines: PricedLine[]): Totals {
+function computeTotals(lines: PricedLine[], currency: string): Totals {
   let listMinor = 0n, netBeforeRamp = 0n, baseMinor = 0n, netMinor = 0n, oneTimeMinor = 0n, annualRecurringMinor = 0n
   let costMinor = 0n, costedNetMinor = 0n, costed = 0
   for (const l of lines) {
     const periods = BigInt(l.periods)
-    listMinor += l.listAmountMinor * periods
-    baseMinor += l.baseAmountMinor * periods
-    netBeforeRamp += l.netAmountMinor * periods
-    netMinor += l.contractAmountMinor
-    if (l.costAmountMinor !== null) {
-      costMinor += l.costAmountMinor * periods
-      costedNetMinor += l.contractAmountMinor
+    listMinor += l.listAmount.minor * periods
+    baseMinor += l.baseAmount.minor * periods
+    netBeforeRamp += l.netAmount.minor * periods
+    netMinor += l.contractAmount.minor
+    if (l.cost !== null) {
+      costMinor += l.cost.minor * periods
+      costedNetMinor += l.contractAmount.minor
       costed++
     }
-    if (l.type === 'recurring') annualRecurringMinor += l.netAmountMinor * BigInt(12 / PERIOD_MONTHS[l.billingPeriod as keyof typeof PERIOD_MONTHS])
-    else oneTimeMinor += l.contractAmountMinor
+    if (l.type === 'recurring') annualRecurringMinor += l.netAmount.minor * BigInt(12 / PERIOD_MONTHS[l.billingPeriod as keyof typeof PERIOD_MONTHS])
+    else oneTimeMinor += l.contractAmount.minor
   }
+  const money = (minor: bigint) => moneyOf(minor, currency)
   return {
-    listMinor,
-    standardMinor: baseMinor,
-    discountMinor: baseMinor - netBeforeRamp,
-    rampUpliftMinor: netMinor - netBeforeRamp,
-    netMinor,
-    oneTimeMinor,
-    annualRecurringMinor,
-    costMinor: costed > 0 ? costMinor : null,
+    list: money(listMinor),
+    standard: money(baseMinor),
+    discount: money(baseMinor - netBeforeRamp),
+    rampUplift: money(netMinor - netBeforeRamp),
+    net: money(netMinor),
+    oneTime: money(oneTimeMinor),
+    annualRecurring: money(annualRecurringMinor),
+    cost: costed > 0 ? money(costMinor) : null,
     discountHundredths: percentHundredths(baseMinor - netBeforeRamp, baseMinor) ?? 0n,
     marginHundredths: costed > 0 ? percentHundredths(costedNetMinor - costMinor, costedNetMinor) : null,
     costCoverageHundredths: costed > 0 ? percentHundredths(costedNetMinor, netMinor) : null,
@@ -650,10 +656,10 @@ function pricedQuoteFacts(base: Record<string, unknown>, lines: PricedLine[], to
   const margins = lines.filter((l) => l.marginHundredths !== null).map((l) => percentNumber(l.marginHundredths!))
   return {
     ...base,
-    listTotal: majorNumber(totals.listMinor, currency),
-    netTotal: majorNumber(totals.netMinor, currency),
-    oneTimeTotal: majorNumber(totals.oneTimeMinor, currency),
-    annualRecurringTotal: majorNumber(totals.annualRecurringMinor, currency),
+    listTotal: majorNumber(totals.list),
+    netTotal: majorNumber(totals.net),
+    oneTimeTotal: majorNumber(totals.oneTime),
+    annualRecurringTotal: majorNumber(totals.annualRecurring),
     discountPercent: percentNumber(totals.discountHundredths),
     // reduce, not Math.max(...spread): a spread of 100,000+ values overflows the call stack.
     maxLineDiscountPercent: lines.reduce((max, l) => Math.max(max, percentNumber(l.discountHundredths)), 0),
@@ -731,14 +737,19 @@ async function guard(ctx: Context, work: WorkLine[], lines: PricedLine[], quoteB
 // 4. Route approvals, 5. Recommend
 // ---------------------------------------------------------------------------------------
 
+/**
+ * Approval steps, each bound to the facts its rules looked at (`quote.maxLineDiscountPercent`
+ * → 25) — collected whatever trace level was asked for, since approvals are bound to them.
+ */
 async function routeApprovals(ctx: Context, quote: Record<string, unknown>, outcome: GuardrailOutcome): Promise<ApprovalStep[]> {
   const steps = new Map<string, ApprovalStep>()
-  for (const o of await runRules(ctx, 'approvals', 'quote', { quote, account: ctx.account })) {
+  for (const o of await runRules(ctx, 'approvals', 'quote', { quote, account: ctx.account }, undefined, { withFacts: true })) {
     if (!o.fired) continue
     const p = eventOf(o.rule, 'approval.require')!.params
     const key = `${p.level}|${p.role}`
-    const step = steps.get(key) ?? { level: p.level, role: p.role, mode: p.mode ?? 'all', reasons: [], upTo: {} }
+    const step: ApprovalStep = steps.get(key) ?? { level: p.level, role: p.role, mode: p.mode ?? 'all', reasons: [], upTo: {}, facts: {} }
     step.reasons.push({ ruleId: o.rule.id, reason: p.reason })
+    Object.assign(step.facts, o.facts ?? {})
     for (const [fact, ceiling] of Object.entries(p.upTo ?? {})) {
       const current = step.upTo[fact]
       if (current === undefined || rateOf(ceiling).num * rateOf(current).den < rateOf(current).num * rateOf(ceiling).den) step.upTo[fact] = ceiling
@@ -747,7 +758,11 @@ async function routeApprovals(ctx: Context, quote: Record<string, unknown>, outc
   }
   // A guardrail asked for approval but no routing rule named an approver: the deal desk decides rather than nobody.
   if (outcome === 'needs_approval' && steps.size === 0) {
-    steps.set('1|deal_desk', { level: 1, role: 'deal_desk', mode: 'all', reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }], upTo: {} })
+    steps.set('1|deal_desk', {
+      level: 1, role: 'deal_desk', mode: 'all', reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }], upTo: {},
+      // The engine's own routing is bound to the guardrail outcome.
+      facts: { 'quote.guardrailOutcome': outcome },
+    })
   }
   return [...steps.values()].sort((a, b) => a.level - b.level || compareText(a.role, b.role))
 }
@@ -773,7 +788,7 @@ async function recommend(ctx: Context, quote: Record<string, unknown>, lines: Pr
       notApplied(o.entry, `${p.sku} is not sold in price book ${ctx.book.id}`)
       continue
     }
-    out.set(p.sku, { sku: p.sku, name: product.name, quantity: quantityParam(o.rule, 'quantity', p.quantity, facts), kind: p.kind, ruleId: o.rule.id, reason: p.reason, listUnitMinor: entry.listMinor })
+    out.set(p.sku, { sku: p.sku, name: product.name, quantity: quantityParam(o.rule, 'quantity', p.quantity, facts), kind: p.kind, ruleId: o.rule.id, reason: p.reason, listUnitPrice: moneyOf(entry.listMinor, ctx.cart.currency) })
   }
   return [...out.values()]
 }
@@ -798,7 +813,7 @@ export async function evaluateQuote(ruleSet: RuleSet, cart: Cart, options: { tra
 
   const work = await configure(ctx, cartLines, configuration)
   const lines = await price(ctx, work, configuration.warnings)
-  const totals = computeTotals(lines)
+  const totals = computeTotals(lines, cart.currency)
   const quoteBase = quoteFacts(ctx, work)
   const guardrails = await guard(ctx, work, lines, quoteBase, totals)
   if (configuration.errors.length > 0) {
@@ -810,6 +825,7 @@ export async function evaluateQuote(ruleSet: RuleSet, cart: Cart, options: { tra
   const recommendations = await recommend(ctx, quote, lines)
 
   return {
+    version: SNAPSHOT_VERSION,
     ruleSetHash: ruleSet.hash,
     priceBookHash: ruleSet.priceBookHash,
     priceBook: { id: book.id, name: book.name },

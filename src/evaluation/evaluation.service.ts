@@ -12,7 +12,7 @@ import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import type { Cart } from './cart.schema.js'
 import { CartError, evaluateQuote } from './evaluate.js'
-import type { TraceLevel } from './evaluation.js'
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_VERSION, type EvaluationSnapshot, type TraceLevel } from './evaluation.js'
 import * as decisions from './decision.repository.js'
 import { renderEvaluation, type RenderedEvaluation } from './render.js'
 
@@ -44,9 +44,9 @@ export function datedCart(principal: Principal, cart: Omit<Cart, 'date'> & { dat
 }
 
 /** Runs the pure evaluation, turning its refusals into AppErrors the API can render. */
-export async function evaluateWith(ruleSet: RuleSet, cart: Cart, trace: TraceLevel): Promise<RenderedEvaluation> {
+export async function evaluateWith(ruleSet: RuleSet, cart: Cart, trace: TraceLevel): Promise<EvaluationSnapshot> {
   try {
-    return renderEvaluation(await evaluateQuote(ruleSet, cart, { trace }), trace)
+    return await evaluateQuote(ruleSet, cart, { trace })
   } catch (error) {
     if (error instanceof CartError) throw new AppError('CART_INVALID', 'The cart cannot be evaluated.', { errors: error.errors })
     if (error instanceof RuleEvaluationError) {
@@ -71,7 +71,8 @@ export async function evaluateCart(
   const { cart, whatIf } = datedCart(principal, input, deps.clock.now().toISOString().slice(0, 10))
   const ruleSet = deps.ruleSets.get()
   const started = performance.now()
-  const rendered = await evaluateWith(ruleSet, cart, options.trace)
+  const snapshot = await evaluateWith(ruleSet, cart, options.trace)
+  const rendered = renderEvaluation(snapshot, options.trace)
   // Rounded to microseconds: a timing, reported beside (never inside) the deterministic result.
   const evaluationMs = Math.round((performance.now() - started) * 1000) / 1000
   if (!options.record) return { status: 200, body: { ...rendered, whatIf, evaluationMs, decisionId: null }, replayed: false }
@@ -79,22 +80,32 @@ export async function evaluateCart(
     const id = newId('dec')
     await decisions.insertDecision(trx, {
       id, ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, principalId: principal.id,
-      input: cart, output: rendered, now: deps.clock.now(),
+      input: cart, output: encodeSnapshot(snapshot), now: deps.clock.now(),
     })
     return { status: 201, body: { ...rendered, whatIf, evaluationMs, decisionId: id } }
   })
 }
 
-/** Re-evaluates a recorded decision with the rule set and price books it named; the output must match to the cent. */
+/**
+ * Re-evaluates a recorded decision with the rule set and price books it named, and compares
+ * snapshots: every amount, percentage, decision and bound fact must match (the trace, an
+ * explanation at the level asked for, is not compared). Decisions recorded before snapshots
+ * (version 0: the API rendering was stored) are compared in that rendering.
+ */
 export async function replayDecision(deps: EvaluationDeps, id: string): Promise<{ original: RenderedEvaluation; replayed: RenderedEvaluation; identical: boolean }> {
   const decision = await decisions.findDecision(deps.db, id)
   if (!decision) throw new AppError('NOT_FOUND', `No decision ${id}.`)
   const ruleSet = await deps.ruleSets.find(decision.rule_set_hash, decision.price_book_hash)
   if (!ruleSet) throw new AppError('NOT_FOUND', `Rule set ${decision.rule_set_hash} is not stored.`)
-  const original = decision.output as RenderedEvaluation
-  const trace: TraceLevel = original.trace === undefined ? 'none' : 'full'
-  const replayed = await evaluateWith(ruleSet, decision.input as Cart, trace)
+  const stored = decision.output as { version?: unknown; trace?: unknown[] }
+  const replayed = await evaluateWith(ruleSet, decision.input as Cart, 'fired')
   // Canonical JSON: the database's jsonb does not keep key order, so compare values, not text.
-  const comparable = (r: RenderedEvaluation) => canonicalJson({ ...r, trace: null })
-  return { original, replayed, identical: comparable(replayed) === comparable(original) }
+  const comparable = (value: object) => canonicalJson({ ...value, trace: null })
+  if (stored.version === SNAPSHOT_VERSION) {
+    const original = decodeSnapshot(stored)
+    return { original: renderEvaluation(original, 'fired'), replayed: renderEvaluation(replayed, 'fired'), identical: comparable(encodeSnapshot(original) as object) === comparable(encodeSnapshot(replayed) as object) }
+  }
+  const original = stored as unknown as RenderedEvaluation
+  const rendered = renderEvaluation(replayed, original.trace === undefined ? 'none' : 'fired')
+  return { original, replayed: rendered, identical: comparable(rendered) === comparable(original) }
 }

@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.js'
 import { AppError } from '../errors.js'
 import type { Cart } from '../evaluation/cart.schema.js'
 import * as decisions from '../evaluation/decision.repository.js'
-import type { RenderedEvaluation } from '../evaluation/render.js'
+import { encodeSnapshot, type EvaluationSnapshot } from '../evaluation/evaluation.js'
 import type { Principal } from '../principals/principal.repository.js'
 import type { Clock } from '../shared/clock.js'
 import { newId } from '../shared/ids.js'
@@ -59,10 +59,10 @@ export function cartFor(account: Account, input: QuoteInput, currency: string, d
 }
 
 /** Stores a priced cart as a revision with its decision record, in the caller's transaction. */
-export async function storeRevision(trx: Transaction<Database>, actor: Principal, quoteId: string, revision: number, cart: Cart, evaluation: RenderedEvaluation, now: Date): Promise<QuoteRevision> {
+export async function storeRevision(trx: Transaction<Database>, actor: Principal, quoteId: string, revision: number, cart: Cart, evaluation: EvaluationSnapshot, now: Date): Promise<QuoteRevision> {
   const decisionId = newId('dec')
   await decisions.insertDecision(trx, {
-    id: decisionId, ruleSetHash: evaluation.ruleSetHash, priceBookHash: evaluation.priceBookHash, principalId: actor.id, input: cart, output: evaluation, now,
+    id: decisionId, ruleSetHash: evaluation.ruleSetHash, priceBookHash: evaluation.priceBookHash, principalId: actor.id, input: cart, output: encodeSnapshot(evaluation), now,
   })
   const fingerprint = fingerprintOf(evaluation, cart.paymentTermsDays ?? DEFAULT_PAYMENT_TERMS_DAYS)
   const stored: QuoteRevision = { quoteId, revision, cart, evaluation, decisionId, fingerprint, fingerprintHash: fingerprintHash(fingerprint), createdBy: actor.id, createdAt: now }

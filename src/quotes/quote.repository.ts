@@ -5,6 +5,8 @@ import type { Principal } from '../principals/principal.repository.js'
 import { visibleOwners } from '../principals/visibility.js'
 import type { QuoteStatus } from './quote-state.js'
 import type { Quote, QuoteRevision } from './quote.js'
+import type { Cart } from '../evaluation/cart.schema.js'
+import { decodeSnapshot, encodeSnapshot } from '../evaluation/evaluation.js'
 
 export type { Quote, QuoteRevision }
 
@@ -20,7 +22,7 @@ function toQuote(r: Selectable<QuotesTable>): Quote {
 
 function toRevision(r: Selectable<QuoteRevisionsTable>): QuoteRevision {
   return {
-    quoteId: r.quote_id, revision: r.revision, cart: r.cart, evaluation: r.evaluation, decisionId: r.decision_id,
+    quoteId: r.quote_id, revision: r.revision, cart: r.cart as Cart, evaluation: decodeSnapshot(r.evaluation), decisionId: r.decision_id,
     fingerprint: r.fingerprint, fingerprintHash: r.fingerprint_hash, createdBy: r.created_by, createdAt: r.created_at,
   }
 }
@@ -48,7 +50,7 @@ export async function insertRevision(db: Executor, r: QuoteRevision): Promise<vo
   await db
     .insertInto('quote_revisions')
     .values({
-      quote_id: r.quoteId, revision: r.revision, cart: JSON.stringify(r.cart), evaluation: JSON.stringify(r.evaluation), decision_id: r.decisionId,
+      quote_id: r.quoteId, revision: r.revision, cart: JSON.stringify(r.cart), evaluation: JSON.stringify(encodeSnapshot(r.evaluation)), snapshot_version: r.evaluation.version, decision_id: r.decisionId,
       fingerprint: JSON.stringify(r.fingerprint), fingerprint_hash: r.fingerprintHash, created_by: r.createdBy, created_at: r.createdAt,
     })
     .execute()

@@ -10,6 +10,9 @@ import { problemResponses } from '../http/problem.js'
 import { SELLING_ROLES } from '../principals/roles.js'
 import { QUOTE_STATUSES } from './quote-state.js'
 import * as service from './quote.service.js'
+import { renderEvaluation } from '../evaluation/render.js'
+import type { StoredResponse } from '../shared/idempotency.js'
+import type { FastifyRequest } from 'fastify'
 
 const Loose = Type.Object({}, { additionalProperties: true })
 const QuoteSummary = {
@@ -33,8 +36,28 @@ const editable = (maxCartLines: number) => ({
 })
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 
-function json(q: service.Quote | service.QuoteView) {
+function json(q: service.Quote) {
   return { ...q, createdAt: new Date(q.createdAt).toISOString(), updatedAt: new Date(q.updatedAt).toISOString() }
+}
+
+/** The API form of a revision: its snapshot rendered as the evaluation API renders it (with the trace it was priced with). */
+function revisionJson(r: service.QuoteRevision) {
+  return { ...r, evaluation: renderEvaluation(r.evaluation, 'fired'), createdAt: r.createdAt.toISOString() }
+}
+
+/** The API form of a quote with its current revision and approval. */
+function viewJson(q: service.QuoteView) {
+  return { ...json(q), revision: revisionJson(q.revision), approval: q.approval }
+}
+
+/** Idempotent routes store and replay the API form; a replay is already in it. */
+function presented(stored: StoredResponse<service.QuoteView>) {
+  return { ...stored, body: (stored.replayed ? stored.body : viewJson(stored.body)) as never }
+}
+
+function idempotentView(request: FastifyRequest) {
+  const idempotency = idempotencyOf(request)
+  return idempotency && { ...idempotency, present: viewJson }
 }
 
 export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; maxCartLines: number }> = async (app, { deps, maxCartLines }) => {
@@ -59,9 +82,9 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
       response: { 201: Type.Ref('Quote'), 200: Type.Ref('Quote'), ...problemResponses(403, 409, 422) },
     },
   }, async (request, reply) => {
-    const stored = await service.createQuote(deps, principalOf(request), request.body, idempotencyOf(request))
+    const stored = await service.createQuote(deps, principalOf(request), request.body, idempotentView(request))
     setEtag(reply, stored.body.version)
-    return sendStored(reply, { ...stored, body: json(stored.body) as never })
+    return sendStored(reply, presented(stored))
   })
 
   app.get('/v1/quotes', {
@@ -80,7 +103,7 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
   app.get('/v1/quotes/:id', Action('Read a quote (expires it if past its validity)'), async (request, reply) => {
     const quote = await service.getQuote(deps, principalOf(request), request.params.id)
     setEtag(reply, quote.version)
-    return json(quote)
+    return viewJson(quote)
   })
 
   app.get('/v1/quotes/:id/revisions/:n', {
@@ -90,8 +113,7 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
       response: { 200: Loose, ...problemResponses(403, 404) },
     },
   }, async (request) => {
-    const r = await service.getRevision(deps, principalOf(request), request.params.id, request.params.n)
-    return { ...r, createdAt: r.createdAt.toISOString() }
+    return revisionJson(await service.getRevision(deps, principalOf(request), request.params.id, request.params.n))
   })
 
   app.patch('/v1/quotes/:id', {
@@ -105,24 +127,24 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
   }, async (request, reply) => {
     const quote = await service.reviseQuote(deps, principalOf(request), request.params.id, expectedVersion(request), request.body)
     setEtag(reply, quote.version)
-    return json(quote)
+    return viewJson(quote)
   })
 
   app.post('/v1/quotes/:id/submit', Action('Submit for approval (or approve at once when nothing needs approval)', { headers: IdempotencyHeaders }), async (request, reply) => {
-    const stored = await service.submitQuote(deps, principalOf(request), request.params.id, idempotencyOf(request))
+    const stored = await service.submitQuote(deps, principalOf(request), request.params.id, idempotentView(request))
     setEtag(reply, stored.body.version)
-    return sendStored(reply, { ...stored, body: json(stored.body) as never })
+    return sendStored(reply, presented(stored))
   })
 
   app.post('/v1/quotes/:id/present', Action('Present an approved quote to the buyer'), async (request, reply) => {
     const quote = await service.presentQuote(deps, principalOf(request), request.params.id)
     setEtag(reply, quote.version)
-    return json(quote)
+    return viewJson(quote)
   })
 
   app.post('/v1/quotes/:id/cancel', Action('Cancel a quote that is not final'), async (request, reply) => {
     const quote = await service.cancelQuote(deps, principalOf(request), request.params.id)
     setEtag(reply, quote.version)
-    return json(quote)
+    return viewJson(quote)
   })
 }

@@ -1,6 +1,7 @@
 import type { ApprovalView } from '../approvals/approval.service.js'
 import type { Db } from '../db/database.js'
 import type { Cart, CartLine } from '../evaluation/cart.schema.js'
+import type { EvaluationSnapshot } from '../evaluation/evaluation.js'
 import type { RuleSetRegistry } from '../rules/rule-set.service.js'
 import type { Clock } from '../shared/clock.js'
 import type { QuoteStatus } from './quote-state.js'
@@ -26,8 +27,9 @@ export interface Quote {
 export interface QuoteRevision {
   quoteId: string
   revision: number
-  cart: unknown
-  evaluation: unknown
+  cart: Cart
+  /** What was priced, as the typed snapshot (amounts as Money): what approvals bind to and orders will copy. */
+  evaluation: EvaluationSnapshot
   decisionId: string
   fingerprint: unknown
   fingerprintHash: string

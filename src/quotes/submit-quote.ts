@@ -1,6 +1,5 @@
 import { openApprovalRequest } from '../approvals/approval.service.js'
 import { AppError, assert } from '../errors.js'
-import type { RenderedEvaluation } from '../evaluation/render.js'
 import type { Principal } from '../principals/principal.repository.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import { assertTransition } from '../shared/state-machine.js'
@@ -22,7 +21,7 @@ export async function submitQuote(deps: QuoteDeps, actor: Principal, id: string,
     assertTransition(QUOTE_MACHINE, quote.status, 'submit')
     const revision = await repo.findRevision(trx, quote.id, quote.currentRevision)
     assert(revision, `quote ${quote.number} has its current revision ${quote.currentRevision}`)
-    const evaluation = revision.evaluation as RenderedEvaluation
+    const evaluation = revision.evaluation
     if (!evaluation.valid || evaluation.guardrails.outcome === 'blocked') {
       throw new AppError('QUOTE_NOT_SUBMITTABLE', evaluation.valid ? 'A guardrail blocks this quote; revise it first.' : 'The configuration is invalid; revise it first.', {
         configurationErrors: evaluation.configuration.errors,

@@ -13,6 +13,8 @@ export interface IdempotencyRequest {
   method: string
   path: string
   body: unknown
+  /** The API form of the response body, when the domain result is not JSON itself (a snapshot with bigints): what is stored and replayed. */
+  present?: (body: never) => unknown
 }
 
 export interface IdempotentResult<T> {
@@ -88,7 +90,7 @@ export async function runIdempotent<T>(
         path: request.path,
         request_hash: requestHash,
         response_status: result.status,
-        response_body: JSON.stringify(result.replayBody ?? result.body),
+        response_body: JSON.stringify((request.present as ((body: T) => unknown) | undefined)?.(result.replayBody ?? result.body) ?? result.replayBody ?? result.body),
         created_at: now(),
       })
       .execute()

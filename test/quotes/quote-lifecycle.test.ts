@@ -1,4 +1,6 @@
 import t from 'tap'
+import { decodeSnapshot } from '../../src/evaluation/evaluation.js'
+import { renderEvaluation } from '../../src/evaluation/render.js'
 import { buildTestApp } from '../helpers/app.js'
 import { createPrincipal } from '../../src/principals/principal.service.js'
 import type { Role } from '../../src/principals/roles.js'
@@ -118,7 +120,10 @@ t.test('each revision has its decision record; the fingerprint follows prices an
   t.equal(decision.price_book_hash, r1.evaluation.priceBookHash)
   t.equal(decision.principal_id, ctx.principalIds.sales_rep)
   t.same(decision.input, r1.cart, 'the decision holds the exact cart')
-  t.same((decision.output as { totals: unknown }).totals, r1.evaluation.totals)
+  // The decision stores the typed snapshot (amounts as minor units with their currency), rendered only at the edge.
+  t.equal((decision.output as { version: number }).version, 1)
+  t.same((decision.output as { totals: { net: unknown } }).totals.net, { minor: String(Number(String(r1.evaluation.totals.net).replace('.', ''))), currency: 'EUR' })
+  t.same(renderEvaluation(decodeSnapshot(decision.output), 'fired').totals, r1.evaluation.totals)
   t.match(r1.cart, { account: { id: accountId, segment: 'mid_market', country: 'FR', vatId: 'FR40303265045' }, currency: 'EUR', date: '2026-12-01', paymentTermsDays: 30 }, 'the account supplies segment, country and VAT id')
 
   const notesOnly = await ok(revise(quote.id, { notes: 'second call: waiting for the PO' }))

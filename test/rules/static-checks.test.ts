@@ -582,8 +582,10 @@ t.test('buildPriceBooks errors', async (t) => {
   })
 
   t.test('more decimals than the currency has', async (t) => {
-    t.same(buildPriceBooks([catalogFile(), bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.005' }] })]).errors, [
-      { file: 'eur-list.yaml', path: '/entries/0', message: 'at most 2 decimal places allowed, got 3 (EUR)' },
+    // The error points at the field, not the entry.
+    t.same(buildPriceBooks([catalogFile(), bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.005' }, { sku: 'GADGET', listPrice: '2.00', cost: '0.001' }] })]).errors, [
+      { file: 'eur-list.yaml', path: '/entries/0/listPrice', message: '1.005 is not an amount in EUR: at most 2 decimal places allowed, got 3' },
+      { file: 'eur-list.yaml', path: '/entries/1/cost', message: '0.001 is not an amount in EUR: at most 2 decimal places allowed, got 3' },
     ])
   })
 
