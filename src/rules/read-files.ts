@@ -68,32 +68,41 @@ export function ruleIdAt(content: unknown, path: string): string | undefined {
   return typeof id === 'string' ? id : undefined
 }
 
+/** Why PostgreSQL's jsonb would refuse a string (U+0000, a lone UTF-16 surrogate), or undefined. */
+function textProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'the NUL character (\\0) is not allowed in text'
+  if (/\p{Surrogate}/u.test(text)) return 'text must be valid Unicode: a lone surrogate (\\ud800–\\udfff) is not allowed'
+  return undefined
+}
+
 /**
  * Values YAML can express but JSON (and so hashing and the database) cannot: numbers that
- * overflow (`1e400`, `.inf`, `-.inf`) or are not numbers (`.nan`), and strings holding U+0000,
- * which PostgreSQL refuses in jsonb. Found right after parsing, so no later step (hashing
- * throws on them) ever sees one.
+ * overflow (`1e400`, `.inf`, `-.inf`) or are not numbers (`.nan`), and text PostgreSQL
+ * refuses in jsonb. Found right after parsing, so no later step (hashing throws on them, the
+ * database fails the reload) ever sees one.
  */
 export function unrepresentableValues(file: string, content: unknown): LoadError[] {
   const errors: LoadError[] = []
+  const report = (path: string, message: string) => {
+    const ruleId = ruleIdAt(content, path)
+    errors.push({ file, ...(ruleId ? { ruleId } : {}), path, message })
+  }
   const visit = (value: unknown, path: string): void => {
     if (errors.length >= 50) return
-    let message: string | undefined
     if (typeof value === 'number' && !Number.isFinite(value)) {
-      message = Number.isNaN(value) ? 'must be a finite number, not NaN (.nan)' : `must be a finite number, not ${value > 0 ? '' : '-'}Infinity (.inf, or too large, like 1e400)`
-    } else if (typeof value === 'string' && value.includes('\u0000')) {
-      message = 'the NUL character (\\0) is not allowed in text'
+      report(path, Number.isNaN(value) ? 'must be a finite number, not NaN (.nan)' : `must be a finite number, not ${value > 0 ? '' : '-'}Infinity (.inf, or too large, like 1e400)`)
+    } else if (typeof value === 'string') {
+      const problem = textProblem(value)
+      if (problem) report(path, problem)
     } else if (Array.isArray(value)) {
       value.forEach((item, i) => visit(item, `${path}/${i}`))
     } else if (value !== null && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) {
-        if (key.includes('\u0000')) errors.push({ file, path, message: 'the NUL character (\\0) is not allowed in a key' })
-        visit(item, `${path}/${pointerToken(key)}`)
+        const at = `${path}/${pointerToken(key)}`
+        const problem = textProblem(key)
+        if (problem) report(at, `in a key: ${problem}`)
+        visit(item, at)
       }
-    }
-    if (message) {
-      const ruleId = ruleIdAt(content, path)
-      errors.push({ file, ...(ruleId ? { ruleId } : {}), path, message })
     }
   }
   visit(content, '')

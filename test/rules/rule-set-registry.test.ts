@@ -87,7 +87,7 @@ t.test('numbers JSON cannot hold are refused as validation errors naming file, r
   t.equal(activations.length, 1, 'nothing was activated')
 })
 
-t.test('text PostgreSQL cannot store (U+0000) is a validation error, not a database failure', async (t) => {
+t.test('text PostgreSQL cannot store (U+0000, lone surrogates) is a validation error, not a database failure', async (t) => {
   const dirs = await copyOfDemo(t)
   const database = await testDatabase(t)
   const registry = new RuleSetRegistry({ db: database.db, clock: new TestClock(), log: pino({ level: 'silent' }), ...dirs })
@@ -98,6 +98,12 @@ t.test('text PostgreSQL cannot store (U+0000) is a validation error, not a datab
   const { ruleSet, errors } = await registry.reload(null)
   t.equal(ruleSet, undefined)
   t.same(errors, [{ file: 'pricing/term.yaml', ruleId: 'price.term-24-months', path: '/rules/0/event/params/label', message: 'the NUL character (\\0) is not allowed in text' }])
+  await writeFile(term, original.replace('label: "Multi-year commitment (24 months)"', 'label: "Multi-year"\n        "lone\\udc00/key": x'))
+  const surrogate = await registry.reload(null)
+  t.same(surrogate.errors, [
+    { file: 'pricing/term.yaml', ruleId: 'price.term-24-months', path: '/rules/0/event/params/lone\udc00~1key', message: 'in a key: text must be valid Unicode: a lone surrogate (\\ud800–\\udfff) is not allowed' },
+  ], 'in a key, with the key escaped in the pointer')
+  t.equal((await database.db.selectFrom('rule_set_versions').select('rule_set_hash').execute()).length, 1, 'nothing new was stored')
 })
 
 t.test('any failure while loading at start-up falls back to the set last in service', async (t) => {
