@@ -110,14 +110,13 @@ export class RuleSetRegistry {
    * the instance answers 503 until an activation appears or a reload succeeds.
    */
   async start(): Promise<void> {
-    let errors: LoadError[]
     try {
-      errors = (await this.reload(null)).errors
+      const { errors } = await this.reload(null)
       if (errors.length === 0) return
+      this.deps.log.error({ errors: errors.slice(0, 50).map(formatLoadError) }, 'rule files are invalid; they are not served')
     } catch (error) {
-      errors = [{ file: '.', path: '', message: `the rule set could not be published: ${messageOf(error)}` }]
+      this.deps.log.error({ err: error }, 'the rule files could not be published; they are not served')
     }
-    this.deps.log.error({ errors: errors.slice(0, 50).map(formatLoadError) }, 'rule files are invalid; they are not served')
     try {
       await this.exclusive(async () => {
         const latest = await repo.findLatestActivation(this.deps.db)
