@@ -115,10 +115,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAuth(app, (key) => authenticate({ db: database.db, clock }, key))
 
   const ruleSets = deps.ruleSets ?? new RuleSetRegistry({ db: database.db, clock, log: app.log as never, rulesDir: config.rulesDir, priceBooksDir: config.priceBooksDir, engine: config.ruleEngine })
-  if (!deps.ruleSets) await ruleSets.start()
+  if (!deps.ruleSets) {
+    await ruleSets.start()
+    // Other instances on the same database may activate a set: follow them until the app closes.
+    ruleSets.follow(config.ruleSetPollMs)
+    app.addHook('onClose', () => ruleSets.stopFollowing())
+  }
 
-  const extraChecks: ReadinessCheck[] = [{ name: 'ruleSet', check: async () => (ruleSets.isLoaded() ? null : 'no valid rule set loaded') }]
-  await app.register(healthRoutes, { database, extraChecks })
+  const extraChecks: ReadinessCheck[] = [{ name: 'ruleSet', check: async () => ruleSets.problem() }]
+  const serving = () => (ruleSets.isLoaded() ? { ruleSetHash: ruleSets.get().hash, priceBookHash: ruleSets.get().priceBookHash } : undefined)
+  await app.register(healthRoutes, { database, extraChecks, serving })
   await app.register(principalRoutes, { deps: { db: database.db, clock } })
   await app.register(evaluationRoutes, { deps: { db: database.db, clock, ruleSets }, maxCartLines: config.maxCartLines })
   await app.register(catalogRoutes, { ruleSets })

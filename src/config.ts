@@ -26,6 +26,8 @@ const ConfigSchema = Type.Object({
   quoteValidityDays: Type.Integer({ minimum: 1, maximum: 365 }),
   /** How often each instance expires quotes past their validity (0: only on read). */
   expirySweepMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+  /** How often each instance checks for a rule set activated by another instance (the bound on serving different prices). */
+  ruleSetPollMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
   /** Condition runner: the compiled one, or json-rules-engine (the reference, much slower). */
   ruleEngine: Type.Union([Type.Literal('compiled'), Type.Literal('json-rules-engine')]),
   /** Create one demo principal per role on a fresh embedded database (never with DATABASE_URL). */
@@ -51,6 +53,7 @@ const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
   ruleEngine: 'RULE_ENGINE',
   quoteValidityDays: 'QUOTE_VALIDITY_DAYS',
   expirySweepMs: 'EXPIRY_SWEEP_MS',
+  ruleSetPollMs: 'RULE_SET_POLL_MS',
   seedDemo: 'QTC_SEED_DEMO',
 }
 
@@ -94,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     ruleEngine: env.RULE_ENGINE || 'compiled',
     quoteValidityDays: integer(env, 'QUOTE_VALIDITY_DAYS', 30),
     expirySweepMs: integer(env, 'EXPIRY_SWEEP_MS', 60_000),
+    ruleSetPollMs: integer(env, 'RULE_SET_POLL_MS', 2000),
     seedDemo: boolean(env, 'QTC_SEED_DEMO', databaseUrl === null),
   }
   const first = Value.Errors(ConfigSchema, candidate).First()

@@ -32,7 +32,10 @@ t.test('/ready answers 200 with its checks', async (t) => {
   t.equal(body.checks.database, 'ok')
   t.equal(body.checks.migrations, 'ok')
   t.same(Object.entries(body.checks).filter(([, v]) => v !== 'ok'), [], 'every check is ok')
-  t.same(Object.keys(body), ['status', 'checks'])
+  t.same(Object.keys(body), ['status', 'checks', 'ruleSetHash', 'priceBookHash'])
+  const current = (await app.inject({ method: 'GET', url: '/v1/rule-sets/current', headers: ctx.as('pricing_analyst') })).json()
+  t.same([body.ruleSetHash, body.priceBookHash], [current.ruleSetHash, current.priceBookHash], 'the hashes in service')
+  t.match(body.ruleSetHash, /^[0-9a-f]{64}$/)
 })
 
 t.test('/openapi.json is a valid OpenAPI 3.1 document', async (t) => {

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { parse as parseYaml } from 'yaml'
+import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { Value } from '@sinclair/typebox/value'
 import { cartSchema } from '../evaluation/cart.schema.js'
@@ -34,6 +34,22 @@ function reportErrors(errors: LoadError[], json: boolean | undefined): number {
   else if (errors.length === 0) out('ok')
   else out(`${errors.map(formatLoadError).join('\n')}\n${errors.length} error(s)`)
   return errors.length === 0 ? EXIT.ok : EXIT.findings
+}
+
+/** Reads a cart file; a missing or unparseable file is a finding naming the file, not a stack trace. */
+async function readCart(file: string): Promise<{ content: unknown } | { problem: string }> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    return { problem: `cannot read the file: ${error instanceof Error ? error.message : String(error)}` }
+  }
+  try {
+    return { content: parseYaml(text, { schema: 'core' }) }
+  } catch (error) {
+    const line = error instanceof YAMLParseError && error.linePos ? ` (line ${error.linePos[0].line})` : ''
+    return { problem: `not valid YAML/JSON${line}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` }
+  }
 }
 
 function show(value: unknown): string {
@@ -123,8 +139,13 @@ export function registerRuleCommands(program: Command, setExit: (code: number) =
       const { rulesDir, priceBooksDir } = dirs(dir, options)
       const loaded = await loadRuleSet(rulesDir, priceBooksDir)
       if (!loaded.ruleSet) return setExit(reportErrors(loaded.errors, options.json))
+      const parsed = await readCart(options.cart)
+      if ('problem' in parsed) {
+        out(`${options.cart}: ${parsed.problem}`)
+        return setExit(EXIT.findings)
+      }
       const schema = cartSchema(100_000)
-      const cart = Value.Default(schema, parseYaml(await readFile(options.cart, 'utf8')))
+      const cart = Value.Default(schema, parsed.content)
       const check = TypeCompiler.Compile(schema)
       if (!check.Check(cart)) {
         out([...check.Errors(cart)].slice(0, 20).map((e) => `${options.cart} ${e.path}: ${e.message}`).join('\n'))

@@ -12,7 +12,10 @@ export interface ReadinessCheck {
   check(): Promise<string | null>
 }
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ database: DatabaseHandle; extraChecks: ReadinessCheck[] }> = async (app, { database, extraChecks }) => {
+/** The content hashes of the rule set and price books an instance serves, when it serves one. */
+export type ServingHashes = () => { ruleSetHash: string; priceBookHash: string } | undefined
+
+export const healthRoutes: FastifyPluginAsyncTypebox<{ database: DatabaseHandle; extraChecks: ReadinessCheck[]; serving: ServingHashes }> = async (app, { database, extraChecks, serving }) => {
   app.get('/health', {
     config: { public: true },
     schema: { tags: ['health'], summary: 'The process is up', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
@@ -22,9 +25,18 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ database: DatabaseHandle;
     config: { public: true },
     schema: {
       tags: ['health'],
-      summary: 'The service can answer: database reachable, migrations applied, rule sets loaded',
+      summary: 'The service can answer: database reachable, migrations applied, the activated rule set served; with the hashes it serves',
       security: [],
-      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), ...problemResponses({ public: true }, 503) },
+      response: {
+        200: Type.Object({
+          status: Type.Literal('ready'),
+          checks: Type.Record(Type.String(), Type.String()),
+          // Compared across instances (and with an evaluation's hashes) to see that they all serve the activated set.
+          ruleSetHash: Type.String(),
+          priceBookHash: Type.String(),
+        }),
+        ...problemResponses({ public: true }, 503),
+      },
     },
   }, async () => {
     const checks: Record<string, string> = {}
@@ -43,7 +55,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ database: DatabaseHandle;
       if (reason) failures.push(`${extra.name}: ${reason}`)
       else checks[extra.name] = 'ok'
     }
-    if (failures.length > 0) throw new AppError('NOT_READY', `Not ready: ${failures.join('; ')}.`)
-    return { status: 'ready' as const, checks }
+    const hashes = serving()
+    if (failures.length > 0 || !hashes) throw new AppError('NOT_READY', `Not ready: ${failures.join('; ') || 'no rule set served'}.`)
+    return { status: 'ready' as const, checks, ...hashes }
   })
 }

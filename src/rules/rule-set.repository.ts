@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { Database } from '../db/schema.js'
 import type { RuleSetSources } from './rule-set.js'
 
@@ -34,24 +34,39 @@ export async function findRuleSetSources(db: Executor, ruleSetHash: string, pric
   return row?.sources as RuleSetSources | undefined
 }
 
-/** Records that a set was put into service. */
-export async function insertActivation(db: Executor, values: { ruleSetHash: string; priceBookHash: string; activatedBy: string | null; now: Date }): Promise<void> {
-  await db
-    .insertInto('rule_set_activations')
-    .values({ rule_set_hash: values.ruleSetHash, price_book_hash: values.priceBookHash, activated_by: values.activatedBy, activated_at: values.now })
-    .execute()
+/** The latest activation: the set every instance must serve. */
+export interface Activation {
+  id: bigint
+  ruleSetHash: string
+  priceBookHash: string
 }
 
-/** The sources of the set that was put into service last. */
-export async function findLastActiveRuleSetSources(db: Executor): Promise<RuleSetSources | undefined> {
+/**
+ * Serialises activations between instances until the transaction ends. SHARE ROW EXCLUSIVE
+ * conflicts with itself and with inserts, but not with the plain reads of the poll, so
+ * serving instances never wait on a reload.
+ */
+export async function lockActivations(trx: Executor): Promise<void> {
+  await sql`LOCK TABLE rule_set_activations IN SHARE ROW EXCLUSIVE MODE`.execute(trx)
+}
+
+/** Records that a set was put into service; returns the activation's id. */
+export async function insertActivation(db: Executor, values: { ruleSetHash: string; priceBookHash: string; activatedBy: string | null; now: Date }): Promise<bigint> {
+  const row = await db
+    .insertInto('rule_set_activations')
+    .values({ rule_set_hash: values.ruleSetHash, price_book_hash: values.priceBookHash, activated_by: values.activatedBy, activated_at: values.now })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return row.id
+}
+
+/** The set put into service last (one primary-key lookup: cheap enough to poll). */
+export async function findLatestActivation(db: Executor): Promise<Activation | undefined> {
   const row = await db
     .selectFrom('rule_set_activations')
-    .innerJoin('rule_set_versions', (join) =>
-      join.onRef('rule_set_versions.rule_set_hash', '=', 'rule_set_activations.rule_set_hash').onRef('rule_set_versions.price_book_hash', '=', 'rule_set_activations.price_book_hash'),
-    )
-    .select('rule_set_versions.sources')
-    .orderBy('rule_set_activations.id', 'desc')
+    .select(['id', 'rule_set_hash', 'price_book_hash'])
+    .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst()
-  return row?.sources as RuleSetSources | undefined
+  return row && { id: row.id, ruleSetHash: row.rule_set_hash, priceBookHash: row.price_book_hash }
 }

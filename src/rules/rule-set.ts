@@ -2,7 +2,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { buildPriceBooks, type PriceBooks } from '../catalog/catalog.js'
 import { contentHash } from '../shared/hash.js'
 import type { LoadError } from './load-error.js'
-import { isDataFile, listFiles, readSourceFiles, type SourceFile } from './read-files.js'
+import { isDataFile, readFolder, ruleIdAt, type SourceFile } from './read-files.js'
 import { CompiledRuleRunner } from './compiled-runner.js'
 import { byPriority, JsonRulesEngineRunner, type RuleRunner } from './rule-runner.js'
 import { RULE_SETS, ruleFileSchema, type RuleDefinition, type RuleSetName } from './rule-file.schema.js'
@@ -51,14 +51,6 @@ const fileChecks = Object.fromEntries(RULE_SETS.map((set) => [set, TypeCompiler.
 function setOf(file: string): RuleSetName | undefined {
   const folder = file.split('/')[0]
   return (RULE_SETS as readonly string[]).includes(folder ?? '') ? (folder as RuleSetName) : undefined
-}
-
-/** A rule id from a file that failed schema validation, when one can be read, to name it in the error. */
-function ruleIdAt(content: unknown, path: string): string | undefined {
-  const match = /^\/rules\/(\d+)/.exec(path)
-  if (!match) return undefined
-  const id = (content as { rules?: Array<{ id?: unknown }> })?.rules?.[Number(match[1])]?.id
-  return typeof id === 'string' ? id : undefined
 }
 
 /**
@@ -134,8 +126,8 @@ export function buildRuleSet(sources: RuleSetSources, options: BuildOptions = {}
 
 /** Reads the sources of a rule set from its folders (rule tests and schema files are skipped). */
 export async function readRuleSetSources(rulesDir: string, priceBooksDir: string): Promise<{ sources: RuleSetSources; errors: LoadError[] }> {
-  const rules = await readSourceFiles(rulesDir, await listFiles(rulesDir, isDataFile))
-  const books = await readSourceFiles(priceBooksDir, await listFiles(priceBooksDir, isDataFile))
+  const rules = await readFolder(rulesDir, isDataFile)
+  const books = await readFolder(priceBooksDir, isDataFile)
   return { sources: { rules: rules.sources, priceBooks: books.sources }, errors: [...rules.errors, ...books.errors] }
 }
 
