@@ -37,10 +37,11 @@ export const EvaluationSchema = Type.Object(
   { $id: 'Evaluation' },
 )
 
-export const evaluationRoutes: FastifyPluginAsyncTypebox<{ deps: EvaluationDeps; maxCartLines: number }> = async (app, { deps, maxCartLines }) => {
+export const evaluationRoutes: FastifyPluginAsyncTypebox<{ deps: EvaluationDeps; maxCartLines: number; cartBodyLimit: number }> = async (app, { deps, maxCartLines, cartBodyLimit }) => {
   const Cart = cartSchema(maxCartLines)
   app.post('/v1/quotes/evaluate', {
-    config: { roles: SELLING_ROLES },
+    config: { roles: SELLING_ROLES, maxCartLines },
+    bodyLimit: cartBodyLimit,
     schema: {
       tags: ['evaluation'],
       summary: 'Price a cart: configuration, prices with every adjustment explained, guardrails, approvals, recommendations, trace',

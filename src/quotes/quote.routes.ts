@@ -37,7 +37,7 @@ function json(q: service.Quote | service.QuoteView) {
   return { ...q, createdAt: new Date(q.createdAt).toISOString(), updatedAt: new Date(q.updatedAt).toISOString() }
 }
 
-export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; maxCartLines: number }> = async (app, { deps, maxCartLines }) => {
+export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; maxCartLines: number; cartBodyLimit: number }> = async (app, { deps, maxCartLines, cartBodyLimit }) => {
   const config = { roles: SELLING_ROLES }
   const Editable = editable(maxCartLines)
   const Action = (summary: string, extra: object = {}) => ({
@@ -46,7 +46,8 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
   })
 
   app.post('/v1/quotes', {
-    config,
+    config: { ...config, maxCartLines },
+    bodyLimit: cartBodyLimit,
     schema: {
       tags: ['quotes'], summary: 'Create a quote (revision 1, priced and recorded) for an account', headers: IdempotencyHeaders,
       body: Type.Object({
@@ -95,7 +96,8 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
   })
 
   app.patch('/v1/quotes/:id', {
-    config,
+    config: { ...config, maxCartLines },
+    bodyLimit: cartBodyLimit,
     schema: {
       tags: ['quotes'], summary: 'Revise a quote: a new draft revision, priced again; needs If-Match', params: IdParams,
       headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),
