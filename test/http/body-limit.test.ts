@@ -20,7 +20,7 @@ const cart = (n: number) => ({
   lines: Array.from({ length: n }, (_, i) => (i < 10 ? kit : kinds[i % kinds.length]!(i))),
 })
 
-t.test('the documented limits: 10,000 lines, 1 MiB elsewhere, 10,496 KiB on cart routes', async (t) => {
+t.test('the documented limits: 10,000 lines, 1 MiB elsewhere, 10,256 KiB on cart routes', async (t) => {
   t.equal(CART_LINE_BYTES, 1024)
   t.equal(CART_OVERHEAD_BYTES, 256 * 1024)
   t.equal(cartBodyLimit(10_000, 1024 * 1024), 10_502_144)

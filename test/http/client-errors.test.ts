@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { connect } from 'node:net'
+import { clientErrorHandler } from '../../src/http/client-errors.js'
 import { buildTestApp } from '../helpers/app.js'
 
 /**
@@ -89,4 +90,23 @@ t.test('the server still answers normally after these', async (t) => {
   const res = await raw('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   t.equal(res.status, 200)
   t.same(JSON.parse(res.body), { status: 'ok' })
+})
+
+t.test('a request not received in time: 408 problem', async (t) => {
+  // Node raises this after its requestTimeout (5 minutes): called directly rather than waited for.
+  let written = ''
+  let destroyed = false
+  const socket = { destroyed: false, writable: true, write: (s: string) => (written += s), destroy: () => (destroyed = true) }
+  const handler = clientErrorHandler(() => 'req_00000000000000000000000000000408')
+  handler.call(ctx.app as never, Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }) as never, socket as never)
+  t.match(written, /^HTTP\/1\.1 408 Request Timeout\r\n/)
+  const body = JSON.parse(written.split('\r\n\r\n')[1]!)
+  t.same(body, {
+    type: 'urn:qtc:problem:request-timeout', title: 'Request Timeout', status: 408, detail: 'The request was not received in time.',
+    code: 'REQUEST_TIMEOUT', instance: 'req_00000000000000000000000000000408',
+  })
+  t.ok(destroyed, 'the connection is closed')
+  written = ''
+  handler.call(ctx.app as never, Object.assign(new Error('reset'), { code: 'ECONNRESET' }) as never, socket as never)
+  t.equal(written, '', 'nobody to answer on a reset connection')
 })

@@ -46,6 +46,7 @@ t.test('a flood of junk from many addresses cannot evict a limited key', async (
   t.same([(await me()).statusCode, (await me()).statusCode, (await me()).statusCode], [200, 200, 429], 'the key is limited')
   // More distinct junk keys and addresses than the old shared store held (5,000 buckets).
   const flood = 5_200
+  t.same(RATE_LIMIT_BUCKETS, { principals: 10_000, addresses: 50_000 }, 'the documented store sizes')
   t.ok(flood > 5_000 && flood < RATE_LIMIT_BUCKETS.addresses, 'the flood overflows the old store, not the address store')
   for (let i = 0; i < flood; i++) {
     // Short junk: refused without a database lookup, which keeps the flood quick.
