@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import helmet from '@fastify/helmet'
-import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/database.js'
-import { AppError } from './errors.js'
 import { healthRoutes, type ReadinessCheck } from './health/health.routes.js'
-import { bearerToken, registerAuth } from './http/auth.js'
+import { registerAuthentication, registerAuthorization } from './http/auth.js'
+import { cartBodyLimit } from './http/body-limit.js'
+import { MAX_PARAM_LENGTH, clientErrorHandler, frameworkErrors } from './http/client-errors.js'
+import { registerJsonBody } from './http/json-body.js'
 import { registerProblemHandling } from './http/problem.js'
+import { registerRateLimit } from './http/rate-limit.js'
 import { schemaController } from './http/validation.js'
+import { registerWellFormedText } from './http/well-formed-text.js'
 import { PrincipalView, principalRoutes } from './principals/principal.routes.js'
 import { authenticate } from './principals/principal.service.js'
 import { AccountView, ContactView, accountRoutes } from './accounts/account.routes.js'
@@ -22,7 +26,6 @@ import { QuoteSchema, quoteRoutes } from './quotes/quote.routes.js'
 import { EvaluationSchema, evaluationRoutes } from './evaluation/evaluation.routes.js'
 import { ruleSetRoutes } from './rules/rule-set.routes.js'
 import { RuleSetRegistry } from './rules/rule-set.service.js'
-import { sha256Hex } from './shared/hash.js'
 import { systemClock, type Clock } from './shared/clock.js'
 
 export interface AppDeps {
@@ -51,14 +54,17 @@ export const REDACTED_PATHS = [
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database } = deps
   const clock = deps.clock ?? systemClock
+  const genReqId = () => `req_${randomUUID().replaceAll('-', '')}`
   const app = Fastify({
     logger: { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
     bodyLimit: config.bodyLimitBytes,
-    genReqId: () => `req_${randomUUID().replaceAll('-', '')}`,
+    genReqId,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler: clientErrorHandler(genReqId),
     schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -67,7 +73,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   // JSON only: without this, fastify would accept text/plain bodies and fail them as invalid instead of 415.
   app.removeContentTypeParser('text/plain')
+  registerJsonBody(app)
   registerProblemHandling(app)
+  registerWellFormedText(app)
   app.addSchema(PrincipalView)
   app.addSchema(EvaluationSchema)
   app.addSchema(AccountView)
@@ -78,23 +86,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Swagger UI needs inline styles and scripts; the API itself returns JSON only.
     contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } },
   })
-  await app.register(rateLimit, {
-    // Applied below as the first onRequest hook of every route, before authentication, so
-    // failed authentications are counted too.
-    global: false,
-    max: config.rateLimitPerMinute,
-    timeWindow: '1 minute',
-    // Per credential when there is one (so one noisy integration does not starve the
-    // others), else per address. The token itself is the key, so header spelling variants
-    // of one key share a bucket.
-    keyGenerator: (request) => {
-      const token = bearerToken(request.headers.authorization)
-      return token ? `key:${sha256Hex(token)}` : `ip:${request.ip}`
-    },
-    errorResponseBuilder: (_request, context) =>
-      new AppError('RATE_LIMITED', `Too many requests: at most ${context.max} a minute. Retry after ${context.after}.`),
-  })
-  app.addHook('onRequest', app.rateLimit())
+  // Authentication, then the rate limit (which needs to know who is asking), then refusals.
+  registerAuthentication(app, (key) => authenticate({ db: database.db, clock }, key))
+  const redis = config.rateLimitRedisUrl ? sharedStore(app, config.rateLimitRedisUrl) : undefined
+  await registerRateLimit(app, { perMinute: config.rateLimitPerMinute, ...(redis ? { redis } : {}) })
+  registerAuthorization(app)
 
   await app.register(swagger, {
     openapi: {
@@ -112,8 +108,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true, security: [] } }, async () => app.swagger())
 
-  registerAuth(app, (key) => authenticate({ db: database.db, clock }, key))
-
   const ruleSets = deps.ruleSets ?? new RuleSetRegistry({ db: database.db, clock, log: app.log as never, rulesDir: config.rulesDir, priceBooksDir: config.priceBooksDir, engine: config.ruleEngine })
   if (!deps.ruleSets) {
     await ruleSets.start()
@@ -126,13 +120,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const serving = () => (ruleSets.isLoaded() ? { ruleSetHash: ruleSets.get().hash, priceBookHash: ruleSets.get().priceBookHash } : undefined)
   await app.register(healthRoutes, { database, extraChecks, serving })
   await app.register(principalRoutes, { deps: { db: database.db, clock } })
-  await app.register(evaluationRoutes, { deps: { db: database.db, clock, ruleSets }, maxCartLines: config.maxCartLines })
+  const cartLimits = { maxCartLines: config.maxCartLines, cartBodyLimit: cartBodyLimit(config.maxCartLines, config.bodyLimitBytes) }
+  await app.register(evaluationRoutes, { deps: { db: database.db, clock, ruleSets }, ...cartLimits })
   await app.register(catalogRoutes, { ruleSets })
   const quoteDeps = { db: database.db, clock, ruleSets, quoteValidityDays: config.quoteValidityDays }
   await app.register(accountRoutes, { deps: quoteDeps })
-  await app.register(quoteRoutes, { deps: quoteDeps, maxCartLines: config.maxCartLines })
+  await app.register(quoteRoutes, { deps: quoteDeps, ...cartLimits })
   await app.register(approvalRoutes, { deps: quoteDeps })
   await app.register(auditRoutes, { db: database.db })
   await app.register(ruleSetRoutes, { ruleSets })
   return app
+}
+
+/**
+ * The Redis client of the shared rate-limit store, closed with the app. A command fails at
+ * once while the connection is down (no offline queue, one attempt) so a Redis outage never
+ * holds requests up; the client reconnects on its own.
+ */
+function sharedStore(app: FastifyInstance, url: string): Redis {
+  const redis = new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'qtc-rate-limit' })
+  redis.on('error', (error) => app.log.error({ err: error }, 'rate-limit store unreachable: requests are served unlimited'))
+  app.addHook('onClose', async () => {
+    redis.disconnect()
+  })
+  return redis
 }

@@ -20,7 +20,9 @@ const ConfigSchema = Type.Object({
   /** An admin key to ensure at start (automation); at least 32 characters so it cannot be a guessable default. */
   bootstrapAdminKey: Type.Union([Type.String({ minLength: 32, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' }), Type.Null()]),
   bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024 }),
-  rateLimitPerMinute: Type.Integer({ minimum: 1 }),
+  rateLimitPerMinute: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  /** A Redis shared by every instance for rate-limit buckets; absent: each instance counts alone, in memory. */
+  rateLimitRedisUrl: Type.Union([Type.String({ pattern: '^rediss?://', maxLength: 2048 }), Type.Null()]),
   maxCartLines: Type.Integer({ minimum: 1, maximum: 100_000 }),
   /** Days a new quote stays valid when the caller gives no date. */
   quoteValidityDays: Type.Integer({ minimum: 1, maximum: 365 }),
@@ -49,6 +51,7 @@ const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
   bootstrapAdminKey: 'QTC_BOOTSTRAP_ADMIN_KEY',
   bodyLimitBytes: 'BODY_LIMIT_BYTES',
   rateLimitPerMinute: 'RATE_LIMIT_PER_MINUTE',
+  rateLimitRedisUrl: 'RATE_LIMIT_REDIS_URL',
   maxCartLines: 'MAX_CART_LINES',
   ruleEngine: 'RULE_ENGINE',
   quoteValidityDays: 'QUOTE_VALIDITY_DAYS',
@@ -93,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     bootstrapAdminKey: env.QTC_BOOTSTRAP_ADMIN_KEY || null,
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600),
+    rateLimitRedisUrl: env.RATE_LIMIT_REDIS_URL || null,
     maxCartLines: integer(env, 'MAX_CART_LINES', 10_000),
     ruleEngine: env.RULE_ENGINE || 'compiled',
     quoteValidityDays: integer(env, 'QUOTE_VALIDITY_DAYS', 30),
@@ -105,7 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     const key = first.path.split('/')[1] as keyof typeof ENV_NAMES
     const value = (candidate as Record<string, unknown>)[key]
     // Never print a secret: the bootstrap key at all, a database password masked.
-    const shown = key === 'bootstrapAdminKey' ? '(hidden)' : key === 'databaseUrl' && typeof value === 'string' ? JSON.stringify(value.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')) : JSON.stringify(value)
+    const shown = key === 'bootstrapAdminKey' ? '(hidden)' : (key === 'databaseUrl' || key === 'rateLimitRedisUrl') && typeof value === 'string' ? JSON.stringify(value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')) : JSON.stringify(value)
     throw new ConfigError(`Invalid ${ENV_NAMES[key] ?? key}=${shown}: ${first.message}`)
   }
   if (candidate.seedDemo === true && databaseUrl !== null && databaseUrl !== 'memory://') {

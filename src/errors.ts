@@ -6,12 +6,18 @@
 export type ErrorCode =
   /** The body, query or params do not match the route's schema (unknown properties included). */
   | 'VALIDATION_FAILED'
-  /** The body is not parseable JSON, or carries a prototype-poisoning key such as `__proto__`. */
+  /** The body is not parseable JSON, carries a prototype-poisoning key such as `__proto__`, or the HTTP request itself is malformed. */
   | 'MALFORMED_REQUEST'
   /** The body's content type is not one the route accepts. */
   | 'UNSUPPORTED_MEDIA_TYPE'
-  /** The body exceeds BODY_LIMIT_BYTES. */
+  /** The body exceeds the route's limit: BODY_LIMIT_BYTES, or the cart routes' limit sized from MAX_CART_LINES. */
   | 'PAYLOAD_TOO_LARGE'
+  /** A path segment is longer than the router accepts (200 characters). */
+  | 'URI_TOO_LONG'
+  /** The request line and headers together exceed Node's maximum header size. */
+  | 'HEADERS_TOO_LARGE'
+  /** The client did not send the whole request in time. */
+  | 'REQUEST_TIMEOUT'
   /** No valid API key: missing, unknown, revoked, or its principal is revoked. */
   | 'UNAUTHENTICATED'
   /** The principal is known but lacks the role (or the object-level right) for this function. */
@@ -52,6 +58,9 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   MALFORMED_REQUEST: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,

@@ -53,3 +53,18 @@ t.test('a bad DATABASE_URL is named without its password', async (t) => {
     t.notMatch((error as Error).message, /s3cret/)
   }
 })
+
+t.test('RATE_LIMIT_REDIS_URL: absent by default, a redis:// URL, named without its password', async (t) => {
+  t.equal(loadConfig({}).rateLimitRedisUrl, null, 'in memory unless set')
+  t.equal(loadConfig({ RATE_LIMIT_REDIS_URL: 'rediss://cache.internal:6380/2' }).rateLimitRedisUrl, 'rediss://cache.internal:6380/2')
+  t.equal(loadConfig({}).rateLimitPerMinute, 600)
+  try {
+    loadConfig({ RATE_LIMIT_REDIS_URL: 'http://:s3cret@cache.internal' })
+    t.fail('should throw')
+  } catch (error) {
+    t.ok(error instanceof ConfigError)
+    t.match((error as Error).message, /^Invalid RATE_LIMIT_REDIS_URL="http:\/\/:\*\*\*@cache\.internal"/)
+    t.notMatch((error as Error).message, /s3cret/)
+  }
+  t.throws(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }), /^Invalid RATE_LIMIT_PER_MINUTE/)
+})

@@ -41,11 +41,12 @@ export const EvaluationSchema = Type.Object(
   { $id: 'Evaluation' },
 )
 
-export const evaluationRoutes: FastifyPluginAsyncTypebox<{ deps: EvaluationDeps; maxCartLines: number }> = async (app, { deps, maxCartLines }) => {
+export const evaluationRoutes: FastifyPluginAsyncTypebox<{ deps: EvaluationDeps; maxCartLines: number; cartBodyLimit: number }> = async (app, { deps, maxCartLines, cartBodyLimit }) => {
   const Cart = cartSchema(maxCartLines)
   app.post('/v1/quotes/evaluate', {
     // Pricing analysts evaluate too: as of a past date, for what-if and audit (see evaluation.service.ts).
-    config: { roles: [...SELLING_ROLES, 'pricing_analyst'] },
+    config: { roles: [...SELLING_ROLES, 'pricing_analyst'], maxCartLines },
+    bodyLimit: cartBodyLimit,
     schema: {
       tags: ['evaluation'],
       summary: 'Price a cart: configuration, prices with every adjustment explained, guardrails, approvals, recommendations, trace',

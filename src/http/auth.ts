@@ -7,6 +7,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; set on every non-public route before its handler runs. */
     principal: Principal | null
+    /** Why authentication failed, kept until the rate limit has counted the request. */
+    authFailure: AppError | null
   }
   interface FastifyContextConfig {
     /** No authentication (health, readiness, API docs). */
@@ -32,24 +34,42 @@ export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolea
   return principal.roles.some((r) => roles.includes(r))
 }
 
+function needsKey(request: FastifyRequest): boolean {
+  // Unknown routes (no route url) fall through to the 404 handler.
+  return !request.routeOptions.config.public && request.routeOptions.url !== undefined
+}
+
 /**
- * Authentication and per-function authorization, for every route unless it is marked
- * public. Object-level checks (whose quote is this?) belong to the services.
+ * Looks the API key up on every route unless it is marked public, but refuses nothing: the
+ * rate limit, which runs next, must first know whether to count the request against a
+ * principal or against its address (every failed authentication counts against the address).
+ * Responses of these routes are personal, so no cache may keep them, errors included.
  */
-export function registerAuth(app: FastifyInstance, authenticate: (key: string) => Promise<Principal | undefined>): void {
+export function registerAuthentication(app: FastifyInstance, authenticate: (key: string) => Promise<Principal | undefined>): void {
   app.decorateRequest('principal', null)
+  app.decorateRequest('authFailure', null)
   app.addHook('onRequest', async (request) => {
-    const config = request.routeOptions.config
-    // Unknown routes (no route url) fall through to the 404 handler.
-    if (config.public || request.routeOptions.url === undefined) return
+    if (!needsKey(request)) return
     const token = bearerToken(request.headers.authorization)
-    if (!token) {
-      throw new AppError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".')
-    }
-    const principal = await authenticate(token)
-    if (!principal) throw new AppError('UNAUTHENTICATED', 'The API key is unknown or revoked.')
-    request.principal = principal
-    if (config.roles && !hasAnyRole(principal, config.roles)) {
+    const principal = token ? await authenticate(token) : undefined
+    if (principal) request.principal = principal
+    else request.authFailure = new AppError('UNAUTHENTICATED', token ? 'The API key is unknown or revoked.' : 'Send an API key as "Authorization: Bearer <key>".')
+  })
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.routeOptions.config.public) reply.header('cache-control', 'no-store')
+  })
+}
+
+/**
+ * Refuses what authentication found wanting, then checks the route's roles. Object-level
+ * checks (whose quote is this?) belong to the services.
+ */
+export function registerAuthorization(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    if (!needsKey(request)) return
+    if (request.authFailure) throw request.authFailure
+    const config = request.routeOptions.config
+    if (config.roles && !hasAnyRole(request.principal!, config.roles)) {
       throw new AppError('FORBIDDEN', `This function needs one of the roles: ${config.roles.join(', ')}.`)
     }
   })

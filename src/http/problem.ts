@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from '../errors.js'
+import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js'
+import { fieldErrors } from './validation-messages.js'
 
 /** RFC 9457 problem details, as every error of the API is rendered. */
 export const ProblemSchema = Type.Object(
@@ -26,8 +27,9 @@ export const ProblemSchema = Type.Object(
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  409: 'Conflict', 412: 'Precondition Failed', 413: 'Content Too Large', 415: 'Unsupported Media Type',
-  422: 'Unprocessable Content', 428: 'Precondition Required', 429: 'Too Many Requests',
+  408: 'Request Timeout', 409: 'Conflict', 412: 'Precondition Failed', 413: 'Content Too Large', 414: 'URI Too Long',
+  415: 'Unsupported Media Type', 422: 'Unprocessable Content', 428: 'Precondition Required', 429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error', 503: 'Service Unavailable',
 }
 
@@ -49,53 +51,46 @@ function problemType(code: ErrorCode): string {
   return `urn:qtc:problem:${code.toLowerCase().replaceAll('_', '-')}`
 }
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+/** The RFC 9457 body of an error; `instance` is the request id. */
+export function problemBody(error: AppError, instance: string): Record<string, unknown> & { status: number } {
   const status = ERROR_STATUS[error.code]
   const { errors, ...extensions } = error.details
-  const body = {
+  return {
     ...extensions,
     type: problemType(error.code),
     title: TITLES[status] ?? 'Error',
     status,
     detail: error.message,
     code: error.code,
-    instance: String(request.id),
+    instance,
     ...(errors ? { errors } : {}),
   }
-  return reply.status(status).type('application/problem+json').send(body)
 }
 
-interface AjvError {
-  instancePath: string
-  keyword: string
-  message?: string
-  params: Record<string, unknown>
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const body = problemBody(error, String(request.id))
+  return reply.status(body.status).type('application/problem+json').send(body)
 }
 
-/** Turns Ajv's errors into JSON pointers at the offending field, including missing and unknown keys. */
-function fieldErrors(validation: AjvError[], context: string | undefined): FieldError[] {
-  return validation.map((e) => {
-    let pointer = e.instancePath
-    let detail = e.message ?? e.keyword
-    if (e.keyword === 'required') pointer += `/${String(e.params.missingProperty)}`
-    if (e.keyword === 'additionalProperties') {
-      pointer += `/${String(e.params.additionalProperty)}`
-      detail = 'unknown property'
-    }
-    return { pointer, in: (context ?? 'body') as FieldError['in'], detail }
-  })
+/** The 413 sentence: this route's body limit, and on a cart route the line limit it is sized from. */
+function tooLarge(request: FastifyRequest): string {
+  const bytes = (request.routeOptions.bodyLimit ?? 0).toLocaleString('en')
+  const lines = request.routeOptions.config.maxCartLines
+  return lines === undefined
+    ? `The request body is larger than ${bytes} bytes, the limit of this route (BODY_LIMIT_BYTES).`
+    : `The request body is larger than ${bytes} bytes, the limit of this route: it takes a cart of up to ${lines.toLocaleString('en')} lines (MAX_CART_LINES).`
 }
 
 /** Maps anything thrown in a request to an AppError; unknown errors become INTERNAL and are logged. */
 export function toAppError(error: FastifyError & { validationContext?: string }, request: FastifyRequest): AppError {
   if (error instanceof AppError) return error
   if (error.validation) {
-    const errors = fieldErrors(error.validation as unknown as AjvError[], error.validationContext)
+    const errors = fieldErrors(error.validation as never, error.validationContext, request)
     return new AppError('VALIDATION_FAILED', `The request ${error.validationContext ?? 'body'} is invalid.`, { errors })
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than this service accepts.')
+      return new AppError('PAYLOAD_TOO_LARGE', tooLarge(request))
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.')
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -10,7 +10,8 @@ import type { FastifyServerOptions } from 'fastify'
  * learns it at once, and nobody can mass-assign a field the API does not offer.
  */
 function makeAjv(coerceTypes: Options['coerceTypes'], shared: Record<string, unknown>): Ajv {
-  const ajv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, coerceTypes, strict: false })
+  // verbose: error messages need the schema that failed (a union's allowed values, a pattern's description).
+  const ajv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, coerceTypes, strict: false, verbose: true })
   addFormats.default(ajv, ['date', 'date-time', 'email', 'uri'])
   for (const schema of Object.values(shared)) ajv.addSchema(schema as object)
   return ajv

@@ -60,7 +60,7 @@ function idempotentView(request: FastifyRequest) {
   return idempotency && { ...idempotency, present: viewJson }
 }
 
-export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; maxCartLines: number }> = async (app, { deps, maxCartLines }) => {
+export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; maxCartLines: number; cartBodyLimit: number }> = async (app, { deps, maxCartLines, cartBodyLimit }) => {
   const config = { roles: SELLING_ROLES }
   const Editable = editable(maxCartLines)
   const Action = (summary: string, extra: object = {}) => ({
@@ -69,7 +69,8 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
   })
 
   app.post('/v1/quotes', {
-    config,
+    config: { ...config, maxCartLines },
+    bodyLimit: cartBodyLimit,
     schema: {
       tags: ['quotes'], summary: 'Create a quote (revision 1, priced and recorded) for an account', headers: IdempotencyHeaders,
       body: Type.Object({
@@ -117,7 +118,8 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
   })
 
   app.patch('/v1/quotes/:id', {
-    config,
+    config: { ...config, maxCartLines },
+    bodyLimit: cartBodyLimit,
     schema: {
       tags: ['quotes'], summary: 'Revise a quote: a new draft revision, priced again; needs If-Match', params: IdParams,
       headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),
