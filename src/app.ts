@@ -15,11 +15,11 @@ import { schemaController } from './http/validation.js'
 import { PrincipalView, principalRoutes } from './principals/principal.routes.js'
 import { authenticate } from './principals/principal.service.js'
 import { AccountView, ContactView, accountRoutes } from './accounts/account.routes.js'
-import { approvalRoutes } from './approvals/approval.routes.js'
+import { ApprovalRequestView, ApprovalStepView, approvalRoutes } from './approvals/approval.routes.js'
 import { auditRoutes } from './audit/audit.routes.js'
 import { catalogRoutes } from './catalog/catalog.routes.js'
-import { QuoteSchema, quoteRoutes } from './quotes/quote.routes.js'
-import { EvaluationSchema, evaluationRoutes } from './evaluation/evaluation.routes.js'
+import { QuoteRevisionSchema, QuoteSchema, quoteRoutes } from './quotes/quote.routes.js'
+import { EvaluationSchema, StoredEvaluationSchema, evaluationRoutes } from './evaluation/evaluation.routes.js'
 import { ruleSetRoutes } from './rules/rule-set.routes.js'
 import { RuleSetRegistry } from './rules/rule-set.service.js'
 import { sha256Hex } from './shared/hash.js'
@@ -70,8 +70,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerProblemHandling(app)
   app.addSchema(PrincipalView)
   app.addSchema(EvaluationSchema)
+  app.addSchema(StoredEvaluationSchema)
   app.addSchema(AccountView)
   app.addSchema(ContactView)
+  app.addSchema(ApprovalStepView)
+  app.addSchema(ApprovalRequestView)
+  app.addSchema(QuoteRevisionSchema)
   app.addSchema(QuoteSchema)
 
   await app.register(helmet, {
