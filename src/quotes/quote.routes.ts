@@ -22,6 +22,7 @@ export const QuoteRevisionSchema = Type.Object(
   {
     quoteId: Type.String(),
     revision: Type.Integer(),
+    // The cart as the evaluate route takes it, without a line limit: a stored cart is not checked again.
     cart: Type.Composite([Type.Omit(cartSchema(1), ['lines']), Type.Object({ lines: Type.Array(CartLineSchema) })], { description: 'The cart that was priced, with what the account supplied' }),
     evaluation: Type.Ref('StoredEvaluation'),
     decisionId: Type.String({ description: 'The recorded decision of this pricing (see /v1/decisions/{id}/replay)' }),

@@ -119,3 +119,19 @@ t.test('the default page holds 50 steps; steps the caller may not decide do not 
   t.same([second.hasMore, second.nextCursor], [false, null])
   t.same(new Set([...first.data, ...second.data].map((i) => i.step.id)).size, 51, 'no step twice')
 })
+
+t.test('GET /v1/delegations is not paged: the latest 100 the caller gave or received, newest first', async (t) => {
+  const ctx = await buildTestApp(t)
+  const start = new Date('2026-11-01T00:00:00Z').getTime()
+  const rows = Array.from({ length: 101 }, (_, i) => ({
+    id: newId('dlg'), delegator_id: ctx.principalIds.deal_desk, delegate_id: ctx.principalIds.finance,
+    starts_on: '2026-12-01', ends_on: '2026-12-02', created_at: new Date(start + i * 60_000),
+  }))
+  await ctx.database.db.insertInto('delegations').values(rows).execute()
+  const res = await ctx.app.inject({ method: 'GET', url: '/v1/delegations', headers: ctx.as('finance') })
+  t.equal(res.statusCode, 200)
+  const ids = res.json().data.map((d: { id: string }) => d.id)
+  t.equal(ids.length, 100)
+  t.same(ids, rows.slice(1).reverse().map((r) => r.id), 'the oldest is left out')
+  t.same(res.json().data[0], { id: rows[100]!.id, delegatorId: ctx.principalIds.deal_desk, delegateId: ctx.principalIds.finance, startsOn: '2026-12-01', endsOn: '2026-12-02', createdAt: '2026-11-01T01:40:00.000Z', revokedAt: null })
+})
