@@ -118,12 +118,16 @@ export async function run(call: Call): Promise<unknown[]> {
   const renamed = await call('/v1/principals/{id}', 'patch', { path: { id: delegateId }, header: { 'if-match': '"v' + principal.version + '"' }, body: { name: 'Ann B. Delegate' } })
   const managerId: string | null = renamed.managerId
 
+  // A full trace (failed conditions too) and a discount a guardrail blocks: every part of an evaluation is in the answer.
   const evaluation = await call('/v1/quotes/evaluate', 'post', {
+    query: { trace: 'full' },
     body: {
       currency: 'EUR', date: '2026-12-01', account: { id: 'acc_typed', segment: 'enterprise', country: 'FR' },
-      lines: [{ sku: 'PLAT-ENT-SEAT', quantity: 120, termMonths: 36 }, { sku: 'GW-200', quantity: 10, manualDiscountPercent: '5' }], record: true,
+      lines: [{ sku: 'PLAT-ENT-SEAT', quantity: 120, termMonths: 36 }, { sku: 'GW-200', quantity: 10, manualDiscountPercent: '60' }], promoCodes: ['WINTER26'], record: true,
     },
   })
+  const failed: unknown[] = (evaluation.trace ?? []).map((e) => e.failed?.actual)
+  const breaches: Array<string | null> = evaluation.lines.flatMap((l) => l.guardrail.breaches.map((b) => b.metric))
   const net: string = evaluation.totals.net
   const ruleIds: Array<string | null> = evaluation.lines.flatMap((l) => l.adjustments.map((a) => a.ruleId))
   const fired: string[] = (evaluation.trace ?? []).filter((e) => e.fired).map((e) => e.ruleId)
@@ -187,7 +191,7 @@ export async function run(call: Call): Promise<unknown[]> {
   const reloaded = await call('/v1/rule-sets/reload', 'post', {})
   const hashes: [string, boolean, number | undefined] = [current.ruleSetHash, reloaded.changed, current.ruleCounts['pricing']]
 
-  return [up, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
+  return [up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
     changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
     delegation.endsOn, revokedAt, status, states, broken, hashes]
 }
@@ -254,6 +258,8 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
   const js = ts.transpileModule(CLIENT, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
   writeFileSync(join(dir, 'client.mjs'), js)
   const client = (await import(pathToFileURL(join(dir, 'client.mjs')).href)) as { run(c: typeof call): Promise<unknown[]> }
-  await client.run(call)
+  const [, failed, breaches] = (await client.run(call)) as [unknown, unknown[], unknown[]]
+  t.ok(failed.some((actual) => actual !== undefined), 'answers with failed conditions in the trace were checked')
+  t.ok(breaches.length > 0, 'and with guardrail breaches')
   t.same(operations.map((o) => o.name).filter((name) => !answered.includes(name)), [], 'every route answered')
 })
