@@ -19,11 +19,11 @@ import { registerWellFormedText } from './http/well-formed-text.js'
 import { PrincipalView, principalRoutes } from './principals/principal.routes.js'
 import { authenticate } from './principals/principal.service.js'
 import { AccountView, ContactView, accountRoutes } from './accounts/account.routes.js'
-import { approvalRoutes } from './approvals/approval.routes.js'
+import { ApprovalRequestView, ApprovalStepView, approvalRoutes } from './approvals/approval.routes.js'
 import { auditRoutes } from './audit/audit.routes.js'
 import { catalogRoutes } from './catalog/catalog.routes.js'
-import { QuoteSchema, quoteRoutes } from './quotes/quote.routes.js'
-import { EvaluationSchema, evaluationRoutes } from './evaluation/evaluation.routes.js'
+import { QuoteRevisionSchema, QuoteSchema, quoteRoutes } from './quotes/quote.routes.js'
+import { EvaluationSchema, StoredEvaluationSchema, evaluationRoutes } from './evaluation/evaluation.routes.js'
 import { ruleSetRoutes } from './rules/rule-set.routes.js'
 import { RuleSetRegistry } from './rules/rule-set.service.js'
 import { systemClock, type Clock } from './shared/clock.js'
@@ -78,8 +78,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerWellFormedText(app)
   app.addSchema(PrincipalView)
   app.addSchema(EvaluationSchema)
+  app.addSchema(StoredEvaluationSchema)
   app.addSchema(AccountView)
   app.addSchema(ContactView)
+  app.addSchema(ApprovalStepView)
+  app.addSchema(ApprovalRequestView)
+  app.addSchema(QuoteRevisionSchema)
   app.addSchema(QuoteSchema)
 
   await app.register(helmet, {

@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs'
 import { pino } from 'pino'
 import { openDatabase } from '../src/db/database.js'
 import { MIGRATIONS_DIR } from '../src/db/migrate.js'
+import { createPrincipal } from '../src/principals/principal.service.js'
 import { RuleSetRegistry } from '../src/rules/rule-set.service.js'
 import { buildTestApp } from './helpers/app.js'
 
@@ -104,6 +105,44 @@ t.test('/openapi.json is a valid OpenAPI 3.1 document', async (t) => {
   t.ok(create.responses['422'] && create.responses['409'], 'idempotency refusals are documented')
   const ready = spec.paths['/ready'].get as Operation
   t.equal(ready.responses['503']?.content?.['application/problem+json']?.schema?.$ref, '#/components/schemas/Problem', '/ready documents 503')
+})
+
+t.test('/openapi.json: query parameters with a default are optional, and every list states its page size', async (t) => {
+  const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
+  type Parameter = { name: string; in: string; required?: boolean; schema: { default?: unknown; maximum?: number } }
+  const withDefaults: string[] = []
+  const limits: Record<string, [unknown, unknown]> = {}
+  for (const [path, item] of Object.entries<Record<string, { parameters?: Parameter[] }>>(spec.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      for (const p of op.parameters ?? []) {
+        if (p.schema.default === undefined) continue
+        withDefaults.push(`${method} ${path} ${p.name}`)
+        t.not(p.required, true, `${method} ${path}: ${p.name} has a default, so it is not required`)
+        if (p.name === 'limit') limits[`${method} ${path}`] = [p.schema.default, p.schema.maximum]
+      }
+    }
+  }
+  t.ok(withDefaults.includes('get /v1/approvals assignee') && withDefaults.includes('post /v1/quotes/evaluate trace'), 'assignee and trace are among them')
+  // The defaults docs/api.md states under "Pagination".
+  t.same(limits, {
+    'get /v1/principals': [20, 100],
+    'get /v1/catalog/products': [100, 100],
+    'get /v1/accounts': [20, 100],
+    'get /v1/accounts/{id}/contacts': [20, 100],
+    'get /v1/quotes': [20, 100],
+    'get /v1/approvals': [50, 100],
+  })
+})
+
+t.test('a list without limit answers a page of the default size', async (t) => {
+  for (let i = 0; i < 15; i++) await createPrincipal({ db: database.db, clock: ctx.clock }, { name: `Page filler ${i}`, roles: ['sales_rep'] }, null)
+  const first = await app.inject({ method: 'GET', url: '/v1/principals', headers: ctx.as('admin') })
+  t.equal(first.statusCode, 200)
+  t.equal(first.json().data.length, 20, 'default limit: 20')
+  t.equal(first.json().hasMore, true)
+  const rest = await app.inject({ method: 'GET', url: `/v1/principals?starting_after=${first.json().nextCursor}`, headers: ctx.as('admin') })
+  t.ok(rest.json().data.length >= 1, 'the rest on the next page')
+  t.equal(rest.json().hasMore, false)
 })
 
 t.test('/docs serves Swagger UI without a key', async (t) => {

@@ -4,7 +4,7 @@ import { Identifier } from '../catalog/catalog.schema.js'
 import { principalOf } from '../http/auth.js'
 import { expectedVersion, setEtag } from '../http/etag.js'
 import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
-import { PageOf, PageQuery, pageFrom } from '../http/pagination.js'
+import { DEFAULT_PAGE_LIMIT, PageOf, PageQuery, pageFrom } from '../http/pagination.js'
 import { problemResponses } from '../http/problem.js'
 import { SELLING_ROLES } from '../principals/roles.js'
 import * as service from './account.service.js'
@@ -32,7 +32,7 @@ const AccountFields = {
 }
 const AccountView = Type.Object(
   {
-    id: Type.String(), name: Type.String(), billingAddress: Type.Object({}, { additionalProperties: true }), country: Type.String(), currency: Type.String(),
+    id: Type.String(), name: Type.String(), billingAddress: Address, country: Type.String(), currency: Type.String(),
     vatId: Type.Union([Type.String(), Type.Null()]), segment: Type.String(), ownerId: Type.String(), version: Type.Integer(),
     createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }),
   },
@@ -65,8 +65,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: service.AccountDep
     config,
     schema: { tags: ['accounts'], summary: 'Accounts the caller may see', querystring: PageQuery, response: { 200: PageOf(Type.Ref('Account')), ...problemResponses(403) } },
   }, async (request) => {
-    const rows = await service.listAccounts(deps, principalOf(request), request.query.limit + 1, request.query.starting_after)
-    const page = pageFrom(rows, request.query.limit)
+    const { limit = DEFAULT_PAGE_LIMIT } = request.query
+    const rows = await service.listAccounts(deps, principalOf(request), limit + 1, request.query.starting_after)
+    const page = pageFrom(rows, limit)
     return { ...page, data: page.data.map(dated) }
   })
 
@@ -109,8 +110,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: service.AccountDep
     config,
     schema: { tags: ['accounts'], summary: "An account's contacts", params: IdParams, querystring: PageQuery, response: { 200: PageOf(Type.Ref('Contact')), ...problemResponses(403, 404) } },
   }, async (request) => {
-    const rows = await service.listContacts(deps, principalOf(request), request.params.id, request.query.limit + 1, request.query.starting_after)
-    const page = pageFrom(rows, request.query.limit)
+    const { limit = DEFAULT_PAGE_LIMIT } = request.query
+    const rows = await service.listContacts(deps, principalOf(request), request.params.id, limit + 1, request.query.starting_after)
+    const page = pageFrom(rows, limit)
     return { ...page, data: page.data.map(dated) }
   })
 }

@@ -135,10 +135,15 @@ export async function updateStep(db: Executor, id: string, fromStatus: StepStatu
   return Number(result.numUpdatedRows) === 1
 }
 
-/** Pending steps whose role is one of `roles`, oldest first, for approval queues. */
-export async function pendingStepsForRoles(db: Executor, roles: string[], limit: number): Promise<ApprovalStep[]> {
+/**
+ * Pending steps whose role is one of `roles`, oldest first (then by id), for approval queues;
+ * `after` resumes the order after a step, so a queue can be read page by page.
+ */
+export async function pendingStepsForRoles(db: Executor, roles: string[], limit: number, after?: Pick<ApprovalStep, 'createdAt' | 'id'>): Promise<ApprovalStep[]> {
   if (roles.length === 0) return []
-  return (await db.selectFrom('approval_steps').selectAll().where('status', '=', 'pending').where('role', 'in', roles).orderBy('created_at').orderBy('id').limit(limit).execute()).map(toStep)
+  let q = db.selectFrom('approval_steps').selectAll().where('status', '=', 'pending').where('role', 'in', roles)
+  if (after) q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'id'), '>', tuple(after.createdAt, after.id)))
+  return (await q.orderBy('created_at').orderBy('id').limit(limit).execute()).map(toStep)
 }
 
 export async function insertDelegation(db: Executor, d: Delegation): Promise<void> {

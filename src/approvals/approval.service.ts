@@ -217,25 +217,42 @@ export interface QueueItem {
   actingFor: string | null
 }
 
-/** The open steps the principal may decide now (directly or as a delegate), oldest first. */
-export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit: number): Promise<QueueItem[]> {
+/** Pending steps read from the database at a time while a queue page is filled. */
+const QUEUE_SCAN_BATCH = 100
+
+/**
+ * The open steps the principal may decide now (directly or as a delegate), oldest first: at
+ * most `limit`, after the step `startingAfter` when given. Which steps are the principal's is
+ * decided per step (segregation of duties, teams, delegations), so pending steps of their
+ * roles are read in batches until the page is full or none are left.
+ */
+export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit: number, startingAfter?: string): Promise<QueueItem[]> {
+  let after: ApprovalStep | undefined
+  if (startingAfter) {
+    after = await repo.findStep(deps.db, startingAfter)
+    if (!after) throw new AppError('VALIDATION_FAILED', `No approval step ${startingAfter} to start after.`, { errors: [{ pointer: '/starting_after', in: 'querystring', detail: 'must be the nextCursor of a previous page' }] })
+  }
   const day = deps.clock.now().toISOString().slice(0, 10)
   const delegations = await repo.activeDelegationsTo(deps.db, actor.id, day)
   const delegators = (await Promise.all(delegations.map((d) => findPrincipal(deps.db, d.delegatorId)))).filter((p): p is Principal => Boolean(p))
   const roles = [...new Set([...actor.roles, ...delegators.flatMap((p) => p.roles)])]
   const items: QueueItem[] = []
-  for (const step of await repo.pendingStepsForRoles(deps.db, roles, 500)) {
-    const { quote, revision } = await currentRevisionOf(deps.db, step.quoteId)
-    const request = (await repo.findLatestRequest(deps.db, step.quoteId))!
-    try {
-      const { actingFor } = await authorityFor(deps.db, actor, step, quote, request, day)
-      items.push({ step, quote: { id: quote.id, number: quote.number, ownerId: quote.ownerId, revision: quote.currentRevision, netTotal: formatMoney(revision.evaluation.totals.net), currency: quote.currency }, actingFor })
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error
+  for (;;) {
+    const batch = await repo.pendingStepsForRoles(deps.db, roles, QUEUE_SCAN_BATCH, after)
+    for (const step of batch) {
+      const { quote, revision } = await currentRevisionOf(deps.db, step.quoteId)
+      const request = (await repo.findLatestRequest(deps.db, step.quoteId))!
+      try {
+        const { actingFor } = await authorityFor(deps.db, actor, step, quote, request, day)
+        items.push({ step, quote: { id: quote.id, number: quote.number, ownerId: quote.ownerId, revision: quote.currentRevision, netTotal: formatMoney(revision.evaluation.totals.net), currency: quote.currency }, actingFor })
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error
+      }
+      if (items.length >= limit) return items
     }
-    if (items.length >= limit) break
+    if (batch.length < QUEUE_SCAN_BATCH) return items
+    after = batch[batch.length - 1]
   }
-  return items
 }
 
 /** A principal hands their approvals to another for a date range (holidays, leave); audited. */

@@ -2,12 +2,34 @@ import { Type } from '@sinclair/typebox'
 import { compareText } from '../shared/hash.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { formatAmount } from '../money/money.js'
+import { BundleSchema, IsoDate, PriceBookFileSchema, ProductSchema, Sku, TieringSchema } from './catalog.schema.js'
+import { PageOf, limitParam } from '../http/pagination.js'
 import { problemResponses } from '../http/problem.js'
 import { SELLING_ROLES, type Role } from '../principals/roles.js'
 import type { RuleSetRegistry } from '../rules/rule-set.service.js'
 
 const READERS: readonly Role[] = [...SELLING_ROLES, 'pricing_analyst']
-const Loose = Type.Object({}, { additionalProperties: true })
+const PRODUCTS_PAGE_LIMIT = 100
+
+const ProductView = Type.Composite(
+  [ProductSchema, Type.Object({ bundle: Type.Union([BundleSchema, Type.Null()], { description: 'The option groups when the product is sold as a bundle' }) })],
+  { additionalProperties: false },
+)
+const Amount = Type.String({ description: "Decimal amount in the book's currency, e.g. \"39.00\"" })
+const PriceBookView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  currency: Type.String(),
+  validFrom: IsoDate,
+  validTo: Type.Union([IsoDate, Type.Null()]),
+  priority: Type.Integer(),
+  applicability: PriceBookFileSchema.properties.applicability,
+  entries: Type.Array(Type.Object({
+    sku: Sku,
+    listPrice: Amount,
+    tiering: Type.Optional(Type.Object({ mode: TieringSchema.properties.mode, tiers: Type.Array(Type.Object({ upTo: Type.Union([Type.Integer(), Type.Null()]), unitPrice: Amount })) })),
+  })),
+})
 
 export const catalogRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistry }> = async (app, { ruleSets }) => {
   app.get('/v1/catalog/products', {
@@ -16,15 +38,15 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistr
       tags: ['catalog'],
       summary: 'Products of the serving catalog, by sku',
       querystring: Type.Object({
-        limit: Type.Integer({ minimum: 1, maximum: 100, default: 100 }),
+        limit: limitParam(PRODUCTS_PAGE_LIMIT),
         starting_after: Type.Optional(Type.String({ maxLength: 64 })),
         family: Type.Optional(Type.String({ maxLength: 100 })),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ data: Type.Array(Loose), hasMore: Type.Boolean(), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problemResponses(403, 503) },
+      response: { 200: PageOf(ProductView), ...problemResponses(403, 503) },
     },
   }, async (request) => {
     const { catalog } = ruleSets.get().priceBooks
-    const { limit, starting_after: after, family } = request.query
+    const { limit = PRODUCTS_PAGE_LIMIT, starting_after: after, family } = request.query
     const all = [...catalog.products.values()]
       .filter((p) => (!family || p.family === family) && (!after || p.sku > after))
       .sort((a, b) => compareText(a.sku, b.sku))
@@ -34,7 +56,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistr
 
   app.get('/v1/price-books', {
     config: { roles: READERS },
-    schema: { tags: ['catalog'], summary: 'Price books of the serving set, with their entries', response: { 200: Type.Object({ priceBookHash: Type.String(), data: Type.Array(Loose) }), ...problemResponses(403, 503) } },
+    schema: { tags: ['catalog'], summary: 'Price books of the serving set, with their entries', response: { 200: Type.Object({ priceBookHash: Type.String(), data: Type.Array(PriceBookView) }), ...problemResponses(403, 503) } },
   }, async () => {
     const { priceBooks, priceBookHash } = ruleSets.get()
     return {

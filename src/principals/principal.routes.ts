@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../http/auth.js'
 import { expectedVersion, setEtag } from '../http/etag.js'
 import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
-import { PageOf, PageQuery, pageFrom } from '../http/pagination.js'
+import { DEFAULT_PAGE_LIMIT, PageOf, PageQuery, pageFrom } from '../http/pagination.js'
 import { problemResponses } from '../http/problem.js'
 import type { Principal } from './principal.repository.js'
 import * as service from './principal.service.js'
@@ -60,8 +60,9 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }>
     config: { roles: ['admin'] },
     schema: { tags: ['principals'], summary: 'List principals (admin)', querystring: PageQuery, response: { 200: PageOf(Type.Ref('Principal')), ...problemResponses(403) } },
   }, async (request) => {
-    const rows = await service.listPrincipals(deps, request.query.limit + 1, request.query.starting_after)
-    const page = pageFrom(rows, request.query.limit)
+    const { limit = DEFAULT_PAGE_LIMIT } = request.query
+    const rows = await service.listPrincipals(deps, limit + 1, request.query.starting_after)
+    const page = pageFrom(rows, limit)
     return { ...page, data: page.data.map(view) }
   })
 

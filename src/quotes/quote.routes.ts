@@ -1,11 +1,12 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Identifier, IsoDate } from '../catalog/catalog.schema.js'
-import { CART_LIMITS, CartLineSchema } from '../evaluation/cart.schema.js'
+import { CART_LIMITS, CartLineSchema, cartSchema } from '../evaluation/cart.schema.js'
+import { serializeAsJson } from '../evaluation/evaluation.routes.js'
 import { principalOf } from '../http/auth.js'
 import { expectedVersion, setEtag } from '../http/etag.js'
 import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
-import { PageOf, PageQuery, pageFrom } from '../http/pagination.js'
+import { DEFAULT_PAGE_LIMIT, PageOf, PageQuery, pageFrom } from '../http/pagination.js'
 import { problemResponses } from '../http/problem.js'
 import { SELLING_ROLES } from '../principals/roles.js'
 import { QUOTE_STATUSES } from './quote-state.js'
@@ -14,15 +15,40 @@ import { renderEvaluation } from '../evaluation/render.js'
 import type { StoredResponse } from '../shared/idempotency.js'
 import type { FastifyRequest } from 'fastify'
 
-const Loose = Type.Object({}, { additionalProperties: true })
 const QuoteSummary = {
   id: Type.String(), number: Type.String(), accountId: Type.String(), ownerId: Type.String(), currency: Type.String(),
   status: Type.Union(QUOTE_STATUSES.map((s) => Type.Literal(s))), currentRevision: Type.Integer(), validUntil: Type.String(),
   paymentTermsDays: Type.Integer(), notes: Type.Union([Type.String(), Type.Null()]), version: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }),
 }
+export const QuoteRevisionSchema = Type.Object(
+  {
+    quoteId: Type.String(),
+    revision: Type.Integer(),
+    // The cart as the evaluate route takes it, without a line limit: a stored cart is not checked again.
+    cart: Type.Composite([Type.Omit(cartSchema(1), ['lines']), Type.Object({ lines: Type.Array(CartLineSchema) })], { description: 'The cart that was priced, with what the account supplied' }),
+    evaluation: Type.Ref('StoredEvaluation'),
+    decisionId: Type.String({ description: 'The recorded decision of this pricing (see /v1/decisions/{id}/replay)' }),
+    fingerprint: Type.Object(
+      {
+        currency: Type.String(),
+        paymentTermsDays: Type.Integer(),
+        lines: Type.Array(Type.Object({
+          sku: Type.String(), quantity: Type.Number(), termMonths: Type.Union([Type.Integer(), Type.Null()]),
+          netUnitPrice: Type.String(), netAmount: Type.String(), discountPercent: Type.Union([Type.String(), Type.Null()]),
+        }, { additionalProperties: true })),
+        totals: Type.Object({ net: Type.String(), discountPercent: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: true }),
+      },
+      { additionalProperties: true, description: 'What approvals are bound to; fingerprintHash is its content hash' },
+    ),
+    fingerprintHash: Type.String(),
+    createdBy: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'QuoteRevision' },
+)
 export const QuoteSchema = Type.Object(
-  { ...QuoteSummary, revision: Loose, approval: Type.Union([Loose, Type.Null()]) },
+  { ...QuoteSummary, revision: Type.Ref('QuoteRevision'), approval: Type.Union([Type.Ref('ApprovalRequest'), Type.Null()]) },
   { $id: 'Quote', description: 'A quote with its current revision (cart, priced evaluation, fingerprint) and its latest approval request' },
 )
 const editable = (maxCartLines: number) => ({
@@ -63,14 +89,18 @@ function idempotentView(request: FastifyRequest) {
 export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; maxCartLines: number; cartBodyLimit: number }> = async (app, { deps, maxCartLines, cartBodyLimit }) => {
   const config = { roles: SELLING_ROLES }
   const Editable = editable(maxCartLines)
+  // Every route answering a Quote or a revision carries a whole evaluation: see serializeAsJson.
+  const serializerCompiler = serializeAsJson
   const Action = (summary: string, extra: object = {}) => ({
     config,
+    serializerCompiler,
     schema: { tags: ['quotes'], summary, params: IdParams, ...extra, response: { 200: Type.Ref('Quote'), ...problemResponses(403, 404, 409, 412) } },
   })
 
   app.post('/v1/quotes', {
     config: { ...config, maxCartLines },
     bodyLimit: cartBodyLimit,
+    serializerCompiler,
     schema: {
       tags: ['quotes'], summary: 'Create a quote (revision 1, priced and recorded) for an account', headers: IdempotencyHeaders,
       body: Type.Object({
@@ -96,8 +126,9 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
       response: { 200: PageOf(Type.Object(QuoteSummary)), ...problemResponses(403) },
     },
   }, async (request) => {
-    const rows = await service.listQuotes(deps, principalOf(request), request.query.limit + 1, request.query.starting_after, request.query.status)
-    const page = pageFrom(rows, request.query.limit)
+    const { limit = DEFAULT_PAGE_LIMIT } = request.query
+    const rows = await service.listQuotes(deps, principalOf(request), limit + 1, request.query.starting_after, request.query.status)
+    const page = pageFrom(rows, limit)
     return { ...page, data: page.data.map(json) }
   })
 
@@ -109,9 +140,10 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
 
   app.get('/v1/quotes/:id/revisions/:n', {
     config,
+    serializerCompiler,
     schema: {
       tags: ['quotes'], summary: 'Read an earlier revision', params: Type.Object({ id: Type.String({ maxLength: 64 }), n: Type.Integer({ minimum: 1, maximum: 100_000 }) }),
-      response: { 200: Loose, ...problemResponses(403, 404) },
+      response: { 200: Type.Ref('QuoteRevision'), ...problemResponses(403, 404) },
     },
   }, async (request) => {
     return revisionJson(await service.getRevision(deps, principalOf(request), request.params.id, request.params.n))
@@ -120,6 +152,7 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
   app.patch('/v1/quotes/:id', {
     config: { ...config, maxCartLines },
     bodyLimit: cartBodyLimit,
+    serializerCompiler,
     schema: {
       tags: ['quotes'], summary: 'Revise a quote: a new draft revision, priced again; needs If-Match', params: IdParams,
       headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),

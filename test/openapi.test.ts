@@ -1,0 +1,265 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import t from 'tap'
+import { Ajv } from 'ajv'
+import addFormats from 'ajv-formats'
+import openapiTS, { astToString } from 'openapi-typescript'
+import ts from 'typescript'
+import type { Role } from '../src/principals/roles.js'
+import { buildTestApp } from './helpers/app.js'
+
+/**
+ * The OpenAPI description, checked the way a client uses it: openapi-typescript generates
+ * the `paths` types from /openapi.json, and CLIENT (below) — one call of every route, using
+ * the fields of each answer — must type-check against them. The same script then runs
+ * against the app, and every answer is validated against the schema the document gives it,
+ * so the description is neither too loose for a typed client nor different from the answers.
+ */
+
+const ctx = await buildTestApp(t)
+const spec = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const
+type Schema = { $ref?: string; type?: string; properties?: object; additionalProperties?: unknown; [k: string]: unknown }
+type Operation = { responses: Record<string, { content?: Record<string, { schema?: Schema }> }> }
+
+const operations: Array<{ name: string; path: string; method: string; op: Operation }> = []
+for (const [path, item] of Object.entries<Record<string, Operation>>(spec.paths)) {
+  for (const method of METHODS) if (item[method]) operations.push({ name: `${method} ${path}`, path, method, op: item[method] })
+}
+
+function resolve(schema: Schema): Schema {
+  const prefix = '#/components/schemas/'
+  return schema.$ref?.startsWith(prefix) ? resolve(spec.components.schemas[schema.$ref.slice(prefix.length)]) : schema
+}
+
+/**
+ * Where a response schema describes nothing: an object with no properties that accepts any
+ * (`Type.Object({}, { additionalProperties: true })`), at any depth, or an empty schema as the
+ * whole answer. Maps (patternProperties) and single unknown values (`{}` below the top) are
+ * descriptions. Returns the JSON pointers, into the answer, of such places.
+ */
+function undescribed(schema: Schema, at = '', seen = new Set<Schema>()): string[] {
+  const s = resolve(schema)
+  if (seen.has(s)) return []
+  seen.add(s)
+  const found: string[] = []
+  const types = Array.isArray(s.type) ? s.type : [s.type]
+  const described = Object.keys(s).some((k) => !['description', 'title', 'additionalProperties'].includes(k))
+  const isMap = s.patternProperties !== undefined || (typeof s.additionalProperties === 'object' && s.additionalProperties !== null)
+  if ((at === '' && !described) || (types.includes('object') && Object.keys(s.properties ?? {}).length === 0 && !isMap)) found.push(at || '/')
+  const children: Array<[string, unknown]> = [
+    ...Object.entries(s.properties ?? {}).map(([k, v]): [string, unknown] => [`${at}/${k}`, v]),
+    ...Object.values((s.patternProperties ?? {}) as object).map((v): [string, unknown] => [`${at}/*`, v]),
+    ...(typeof s.additionalProperties === 'object' ? [[`${at}/*`, s.additionalProperties] as [string, unknown]] : []),
+    ...(s.items ? [[`${at}/0`, s.items] as [string, unknown]] : []),
+    ...(['anyOf', 'oneOf', 'allOf'] as const).flatMap((k) => ((s[k] ?? []) as unknown[]).map((v): [string, unknown] => [at, v])),
+  ]
+  for (const [where, child] of children) found.push(...undescribed(child as Schema, where || '/', seen))
+  return found
+}
+
+t.test('every operation answers a described JSON schema for each success status', async (t) => {
+  t.ok(operations.length >= 30, `${operations.length} operations`)
+  for (const { name, op } of operations) {
+    const successes = Object.entries(op.responses).filter(([code]) => /^2\d\d$/.test(code))
+    t.ok(successes.length > 0, `${name} documents a success`)
+    for (const [code, response] of successes) {
+      const schema = response.content?.['application/json']?.schema
+      t.ok(schema, `${name} ${code} has an application/json schema`)
+      if (schema) t.same(undescribed(schema), [], `${name} ${code} describes its answer (no open empty object in it)`)
+    }
+  }
+})
+
+t.test('the check finds open empty objects at any depth', async (t) => {
+  const loose = { type: 'object', additionalProperties: true }
+  t.same(undescribed(loose), ['/'])
+  t.same(undescribed({}), ['/'], 'an empty schema as the whole answer')
+  t.same(undescribed({ type: 'object', properties: { data: { type: 'array', items: loose }, n: {} } }), ['/data/0'], 'a list of anything; one unknown value is fine')
+  t.same(undescribed({ type: 'object', properties: { a: { anyOf: [loose, { type: 'null' }] } } }), ['/a'])
+  t.same(undescribed({ type: 'object', patternProperties: { '^(.*)$': { type: 'string' } } }), [], 'a map is described')
+  t.same(undescribed({ $ref: '#/components/schemas/Quote' }), [], 'a quote is described through its references')
+})
+
+/**
+ * One call of every route, in an order that works on a fresh app: the answers feed the next
+ * calls. Typed only by the generated `paths`; `call` is given by whoever runs it.
+ */
+const CLIENT = String.raw`
+import type { paths } from './api'
+
+type Method = 'get' | 'put' | 'post' | 'delete' | 'patch'
+type MethodsOf<P extends keyof paths> = { [M in Method]-?: [NonNullable<paths[P][M]>] extends [never] ? never : M }[Method]
+type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : never
+type Success<O> = O extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201>]> : never
+type BodyPart<O> = O extends { requestBody: { content: { 'application/json': infer B } } } ? { body: B }
+  : O extends { requestBody?: { content: { 'application/json': infer B } } } ? { body?: B } : { body?: never }
+type Request<O> = (O extends { parameters: infer Params } ? Params : never) & BodyPart<O>
+type Role = 'sales_rep' | 'sales_manager' | 'deal_desk' | 'finance' | 'pricing_analyst' | 'admin'
+export type Call = <P extends keyof paths, M extends MethodsOf<P>>(path: P, method: M, request: Request<Op<P, M>>, as?: Role) => Promise<Success<Op<P, M>>>
+
+export async function run(call: Call): Promise<unknown[]> {
+  const health = await call('/health', 'get', {})
+  const ready = await call('/ready', 'get', {})
+  const up: ['ok', 'ready', string | undefined] = [health.status, ready.status, ready.checks['database']]
+
+  const created = await call('/v1/principals', 'post', { header: { 'idempotency-key': 'principal-1' }, body: { name: 'Ann Delegate', roles: ['finance'] } })
+  const apiKey: string | undefined = created.apiKey
+  const delegateId: string = created.principal.id
+  const principals = await call('/v1/principals', 'get', {})
+  const nextPrincipals = await call('/v1/principals', 'get', { query: { limit: 1, starting_after: principals.data[0]?.id } })
+  const me = await call('/v1/principals/me', 'get', {})
+  const myRoles: Array<'sales_rep' | 'sales_manager' | 'deal_desk' | 'finance' | 'pricing_analyst' | 'admin'> = me.roles
+  const principal = await call('/v1/principals/{id}', 'get', { path: { id: delegateId } })
+  const renamed = await call('/v1/principals/{id}', 'patch', { path: { id: delegateId }, header: { 'if-match': '"v' + principal.version + '"' }, body: { name: 'Ann B. Delegate' } })
+  const managerId: string | null = renamed.managerId
+
+  // A full trace (failed conditions too) and a discount a guardrail blocks: every part of an evaluation is in the answer.
+  const evaluation = await call('/v1/quotes/evaluate', 'post', {
+    query: { trace: 'full' },
+    body: {
+      currency: 'EUR', date: '2026-12-01', account: { id: 'acc_typed', segment: 'enterprise', country: 'FR' },
+      lines: [{ sku: 'PLAT-ENT-SEAT', quantity: 120, termMonths: 36 }, { sku: 'GW-200', quantity: 10, manualDiscountPercent: '60' }], promoCodes: ['WINTER26'], record: true,
+    },
+  })
+  const failed: unknown[] = (evaluation.trace ?? []).map((e) => e.failed?.actual)
+  const breaches: Array<string | null> = evaluation.lines.flatMap((l) => l.guardrail.breaches.map((b) => b.metric))
+  const net: string = evaluation.totals.net
+  const ruleIds: Array<string | null> = evaluation.lines.flatMap((l) => l.adjustments.map((a) => a.ruleId))
+  const fired: string[] = (evaluation.trace ?? []).filter((e) => e.fired).map((e) => e.ruleId)
+  const outcome: 'allowed' | 'needs_approval' | 'blocked' = evaluation.guardrails.outcome
+  const approvers: string[] = evaluation.approvals.steps.map((s) => s.role)
+  const decisionId: string | null = evaluation.decisionId
+  const replay = await call('/v1/decisions/{id}/replay', 'get', { path: { id: decisionId ?? 'dec_none' } })
+  const replayed: [boolean, string, number] = [replay.identical, replay.replayed.totals.net, replay.original.lines.length]
+
+  const products = await call('/v1/catalog/products', 'get', { query: { family: 'hardware' } })
+  const options: string[] = products.data.flatMap((p) => p.bundle?.optionGroups.flatMap((g) => g.options.map((o) => o.sku)) ?? [])
+  const books = await call('/v1/price-books', 'get', {})
+  const tierPrices: string[] = books.data.flatMap((b) => b.entries.flatMap((e) => e.tiering?.tiers.map((tier) => tier.unitPrice) ?? []))
+
+  const account = await call('/v1/accounts', 'post', {
+    body: { name: 'Northwind Typed GmbH', billingAddress: { line1: 'Hafenstraße 1', city: 'Hamburg', postalCode: '20457', country: 'DE' }, country: 'DE', currency: 'EUR', segment: 'mid_market' },
+  })
+  const city: string = account.billingAddress.city
+  const accounts = await call('/v1/accounts', 'get', {})
+  const read = await call('/v1/accounts/{id}', 'get', { path: { id: account.id } })
+  const changed = await call('/v1/accounts/{id}', 'patch', { path: { id: account.id }, header: { 'if-match': '"v' + read.version + '"' }, body: { name: 'Northwind Typed AG' } })
+  const contact = await call('/v1/accounts/{id}/contacts', 'post', { path: { id: account.id }, body: { name: 'Jo Buyer', email: 'jo@example.com' } })
+  const contacts = await call('/v1/accounts/{id}/contacts', 'get', { path: { id: account.id } })
+  const emails: string[] = contacts.data.map((c) => c.email)
+
+  const quote = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 50, termMonths: 12, manualDiscountPercent: '25' }] } })
+  const quoteNet: string = quote.revision.evaluation.totals.net
+  const cartSkus: string[] = quote.revision.cart.lines.map((l) => l.sku)
+  const drafts = await call('/v1/quotes', 'get', { query: { status: 'draft' } })
+  const got = await call('/v1/quotes/{id}', 'get', { path: { id: quote.id } })
+  const revised = await call('/v1/quotes/{id}', 'patch', { path: { id: quote.id }, header: { 'if-match': '"v' + got.version + '"' }, body: { notes: 'PO 42' } })
+  const first = await call('/v1/quotes/{id}/revisions/{n}', 'get', { path: { id: quote.id, n: 1 } })
+  const fingerprint: [string, string] = [first.fingerprintHash, first.fingerprint.totals.net]
+  const submitted = await call('/v1/quotes/{id}/submit', 'post', { path: { id: quote.id }, header: { 'idempotency-key': 'submit-typed' } })
+  const statuses: string[] = submitted.approval?.steps.map((s) => s.status) ?? []
+
+  const queue = await call('/v1/approvals', 'get', { query: { limit: 10 } }, 'sales_manager')
+  const item = queue.data[0]
+  const amount: string | undefined = item?.quote.netTotal
+  const rest = await call('/v1/approvals', 'get', { query: { starting_after: queue.nextCursor ?? undefined } }, 'sales_manager')
+  const approved = await call('/v1/approvals/{id}/approve', 'post', { path: { id: item?.step.id ?? 'aps_none' }, body: { comment: 'fine for a renewal' } }, 'sales_manager')
+  const open = approved.steps.find((s) => s.status === 'pending')
+  const rejected = await call('/v1/approvals/{id}/reject', 'post', { path: { id: open?.id ?? 'aps_none' }, body: { comment: 'too deep for 12 months' } }, 'deal_desk')
+  const decided: Array<string | null> = rejected.steps.map((s) => s.decidedAt)
+
+  const delegation = await call('/v1/delegations', 'post', { body: { delegateId, startsOn: '2026-12-24', endsOn: '2027-01-02' } })
+  const delegations = await call('/v1/delegations', 'get', {})
+  const revokedAt: Array<string | null> = delegations.data.map((d) => d.revokedAt)
+  const revoked = await call('/v1/principals/{id}/revoke', 'post', { path: { id: delegateId } })
+  const status: 'active' | 'revoked' = revoked.status
+
+  const small = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 5, termMonths: 12 }] } })
+  await call('/v1/quotes/{id}/submit', 'post', { path: { id: small.id } })
+  const presented = await call('/v1/quotes/{id}/present', 'post', { path: { id: small.id } })
+  const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: small.id } })
+  const states: string[] = [presented.status, canceled.status]
+
+  const audit = await call('/v1/audit/verify', 'get', {})
+  const broken: [boolean, number, string | undefined] = [audit.ok, audit.entries, audit.brokenAt?.seq]
+  const current = await call('/v1/rule-sets/current', 'get', {})
+  const reloaded = await call('/v1/rule-sets/reload', 'post', {})
+  const hashes: [string, boolean, number | undefined] = [current.ruleSetHash, reloaded.changed, current.ruleCounts['pricing']]
+
+  return [up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
+    changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
+    delegation.endsOn, revokedAt, status, states, broken, hashes]
+}
+`
+
+/** Type-checks `files` (name → source) together in `dir`; returns each file's diagnostics, formatted. */
+function typeCheck(dir: string, files: Record<string, string>): Record<string, string[]> {
+  for (const [name, source] of Object.entries(files)) writeFileSync(join(dir, name), source)
+  const program = ts.createProgram(Object.keys(files).map((name) => join(dir, name)), {
+    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2023.d.ts'], types: [], skipLibCheck: true, noUncheckedIndexedAccess: true,
+  })
+  const found: Record<string, string[]> = Object.fromEntries(Object.keys(files).map((name) => [name, []]))
+  for (const d of ts.getPreEmitDiagnostics(program)) {
+    const name = d.file ? d.file.fileName.slice(dir.length + 1) : '(program)'
+    ;(found[name] ??= []).push(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+  }
+  return found
+}
+
+t.test('a client generated from /openapi.json type-checks a call of every route, and every answer matches its schema', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qtc-openapi-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const api = astToString(await openapiTS(spec))
+  t.match(api, /export interface paths/)
+
+  const called = new Set([...CLIENT.matchAll(/call\('([^']+)', '(\w+)'/g)].map((m) => `${m[2]} ${m[1]}`))
+  t.same(operations.map((o) => o.name).filter((name) => !called.has(name)), [], 'the script calls every documented route')
+  t.same([...called].filter((name) => !operations.some((o) => o.name === name)), [], 'and no route the document lacks')
+
+  // The check can fail: a misread field and a missing path parameter are caught.
+  const wrong = CLIENT.replace('const net: string = evaluation.totals.net', 'const net: number = evaluation.totals.net')
+    .replace("call('/v1/accounts/{id}', 'get', { path: { id: account.id } })", "call('/v1/accounts/{id}', 'get', {})")
+  t.not(wrong, CLIENT)
+  const diagnostics = typeCheck(dir, { 'api.d.ts': api, 'client.ts': CLIENT, 'wrong.ts': wrong })
+  t.same(diagnostics['client.ts'], [], 'the script type-checks against the generated types')
+  t.same(diagnostics['api.d.ts'], [], 'the generated types are valid TypeScript')
+  t.equal(diagnostics['wrong.ts']?.length, 2, 'a wrong script does not type-check')
+  t.same(Object.keys(diagnostics).sort(), ['api.d.ts', 'client.ts', 'wrong.ts'], 'no other diagnostics')
+
+  // Run it: every call must succeed, and its answer must match the documented schema.
+  const ajv = new Ajv({ strict: false, allErrors: true })
+  addFormats.default(ajv, ['date', 'date-time', 'email', 'uri'])
+  ajv.addSchema(spec, 'openapi')
+  const pointer = (...parts: string[]) => parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')
+  const quoteSchema = ajv.getSchema(`openapi#/${pointer('components', 'schemas', 'Quote')}`)!
+  t.notOk(quoteSchema({ id: 'qt_1' }), 'the validator refuses an answer the schema does not describe')
+  const answered: string[] = []
+  const call = async (path: string, method: string, request: { path?: Record<string, unknown>; query?: Record<string, unknown>; header?: Record<string, string>; body?: unknown }, as: Role = 'admin') => {
+    const url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(request.path?.[name])))
+    const query = new URLSearchParams(Object.entries(request.query ?? {}).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]))
+    const res = await ctx.app.inject({
+      method: method.toUpperCase() as 'GET', url: query.size > 0 ? `${url}?${query}` : url,
+      headers: { ...ctx.as(as), ...(request.header ?? {}) }, ...(request.body !== undefined ? { payload: request.body as object } : {}),
+    })
+    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`)
+    const validate = ajv.getSchema(`openapi#/${pointer('paths', path, method, 'responses', String(res.statusCode), 'content', 'application/json', 'schema')}`)
+    if (!validate) throw new Error(`${method} ${path}: no schema for ${res.statusCode}`)
+    const body = res.json()
+    t.ok(validate(body), `${method} ${path} ${res.statusCode} matches its schema`, { errors: validate.errors })
+    answered.push(`${method} ${path}`)
+    return body
+  }
+  const js = ts.transpileModule(CLIENT, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
+  writeFileSync(join(dir, 'client.mjs'), js)
+  const client = (await import(pathToFileURL(join(dir, 'client.mjs')).href)) as { run(c: typeof call): Promise<unknown[]> }
+  const [, failed, breaches] = (await client.run(call)) as [unknown, unknown[], unknown[]]
+  t.ok(failed.some((actual) => actual !== undefined), 'answers with failed conditions in the trace were checked')
+  t.ok(breaches.length > 0, 'and with guardrail breaches')
+  t.same(operations.map((o) => o.name).filter((name) => !answered.includes(name)), [], 'every route answered')
+})
