@@ -20,7 +20,7 @@ export interface RunningService {
  * bootstrap admin, seed demo principals on a fresh embedded database, build the app.
  */
 export async function startService(config: Config): Promise<RunningService> {
-  const database = await openDatabase(config)
+  const database = await openDatabase(config, { purpose: 'server' })
   try {
     const applied = await migrateToLatest(database)
     const app = await buildApp({ config, database, clock: systemClock })

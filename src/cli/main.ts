@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfig } from '../config.js'
 import { openDatabase } from '../db/database.js'
+import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { migrateToLatest } from '../db/migrate.js'
 import { verifyAudit } from '../audit/audit.service.js'
 import { createPrincipal } from '../principals/principal.service.js'
@@ -14,9 +15,9 @@ function collectRole(value: string, previous: Role[]): Role[] {
   return [...previous, value]
 }
 
-async function withDatabase<T>(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+async function withDatabase<T>(purpose: string, work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
   const config = loadConfig()
-  const database = await openDatabase(config)
+  const database = await openDatabase(config, { purpose: `qtc ${purpose}` })
   try {
     await migrateToLatest(database)
     return await work(database)
@@ -35,7 +36,7 @@ export function buildCli(): Command {
     .command('migrate')
     .description('Apply pending database migrations (DATABASE_URL, or the embedded database in QTC_DATA_DIR)')
     .action(async () => {
-      const applied = await withDatabase((database) => migrateToLatest(database))
+      const applied = await withDatabase('migrate', (database) => migrateToLatest(database))
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'up to date\n')
     })
 
@@ -48,7 +49,7 @@ export function buildCli(): Command {
     .option('--json', 'print JSON for tools')
     .action(async (options: { name: string; role: Role[]; json?: boolean }) => {
       if (options.name.length < 1 || options.name.length > 200) throw new InvalidArgumentError('--name must be 1 to 200 characters')
-      const created = await withDatabase((database) =>
+      const created = await withDatabase('keys create', (database) =>
         createPrincipal({ db: database.db, clock: systemClock }, { name: options.name, roles: options.role }, null),
       )
       const { principal, apiKey } = created.body
@@ -66,7 +67,7 @@ export function buildCli(): Command {
     .description('Verify the chain; exit 1 and name the first entry that does not verify')
     .option('--json', 'print JSON for tools')
     .action(async (options: { json?: boolean }) => {
-      const result = await withDatabase((database) => verifyAudit(database.db))
+      const result = await withDatabase('audit verify', (database) => verifyAudit(database.db))
       process.stdout.write(
         options.json ? JSON.stringify(result) + '\n'
           : result.ok ? `audit log verified: ${result.entries} entries\n`
@@ -83,6 +84,9 @@ export function buildCli(): Command {
 
 let exitCode: number = EXIT.ok
 
+/** Another process holds the embedded database's folder: nothing was done. */
+export const EXIT_LOCKED = 3
+
 /** Runs the CLI and returns its exit code instead of exiting, so tests can call it. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildCli()
@@ -98,6 +102,10 @@ export async function runCli(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`qtc: ${error.message}\n`)
       return EXIT.usage
+    }
+    if (error instanceof DataDirLockedError) {
+      process.stderr.write(`qtc: ${error.message}\n`)
+      return EXIT_LOCKED
     }
     throw error
   }
