@@ -10,6 +10,7 @@ import type { DatabaseHandle } from './db/database.js'
 import { AppError } from './errors.js'
 import { healthRoutes, type ReadinessCheck } from './health/health.routes.js'
 import { bearerToken, registerAuth } from './http/auth.js'
+import { registerIdempotency } from './http/idempotency-key.js'
 import { registerProblemHandling } from './http/problem.js'
 import { schemaController } from './http/validation.js'
 import { PrincipalView, principalRoutes } from './principals/principal.routes.js'
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true, security: [] } }, async () => app.swagger())
 
   registerAuth(app, (key) => authenticate({ db: database.db, clock }, key))
+  registerIdempotency(app, { db: database.db, clock })
 
   const ruleSets = deps.ruleSets ?? new RuleSetRegistry({ db: database.db, clock, log: app.log as never, rulesDir: config.rulesDir, priceBooksDir: config.priceBooksDir, engine: config.ruleEngine })
   if (!deps.ruleSets) await ruleSets.start()
