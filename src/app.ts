@@ -128,7 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(accountRoutes, { deps: quoteDeps })
   await app.register(quoteRoutes, { deps: quoteDeps, maxCartLines: config.maxCartLines })
   await app.register(approvalRoutes, { deps: quoteDeps })
-  await app.register(auditRoutes, { db: database.db })
+  await app.register(auditRoutes, { deps: { db: database.db, clock, auditKey: config.auditKey } })
   await app.register(ruleSetRoutes, { ruleSets })
   return app
 }

@@ -272,10 +272,16 @@ t.test('one process per embedded data folder: a second start and the CLI are ref
   process.kill(-first.child.pid!, 'SIGKILL')
   t.ok(await until(() => !groupAlive(first.child.pid!), 10_000), 'the service is gone')
   t.ok(existsSync(lockFile), 'its lock file is left behind')
-  const after = await npmStart({ ...env, PORT: String(port) }, port)
+  // This start also checks the periodic audit checkpoint: signed, in the log, the key never shown.
+  const auditKey = randomBytes(24).toString('hex')
+  const after = await npmStart({ ...env, PORT: String(port), LOG_LEVEL: 'info', QTC_AUDIT_KEY: auditKey, QTC_AUDIT_CHECKPOINT_MS: '300' }, port)
   await waitReady(t, after)
   const taken = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number }
   t.not(taken.pid, holder.pid, 'the stale lock was taken over')
+  t.ok(await until(() => after.output().includes('"msg":"audit checkpoint"'), 30_000), 'a checkpoint is logged periodically')
+  const line = after.output().split('\n').find((l) => l.includes('"msg":"audit checkpoint"'))!
+  t.match(JSON.parse(line).auditCheckpoint, { seq: /^\d+$/, hash: /^[0-9a-f]{64}$/, at: String, mac: /^[0-9a-f]{64}$/ })
+  t.notMatch(after.output(), auditKey, 'the audit key is never printed')
   await stop(t, after)
   t.notOk(existsSync(lockFile), 'a clean stop releases the lock')
 
