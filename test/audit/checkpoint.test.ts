@@ -60,6 +60,8 @@ t.test('QTC_AUDIT_KEY and QTC_AUDIT_CHECKPOINT_MS', async (t) => {
   t.ok(error instanceof ConfigError, 'a key under 32 characters is refused')
   t.match(error?.message, /^Invalid QTC_AUDIT_KEY=\(hidden\): /, 'naming the variable')
   t.notMatch(error?.message, short, 'never printing the key')
+  t.equal(loadConfig({ QTC_AUDIT_KEY: 'x'.repeat(1024) }).auditKey?.length, 1024, 'up to 1024 characters')
+  t.throws(() => loadConfig({ QTC_AUDIT_KEY: 'x'.repeat(1025) }), { message: /^Invalid QTC_AUDIT_KEY=\(hidden\)/ }, 'not more')
   t.throws(() => loadConfig({ QTC_AUDIT_CHECKPOINT_MS: '-1' }), { message: /QTC_AUDIT_CHECKPOINT_MS/ })
   t.throws(() => loadConfig({ QTC_AUDIT_CHECKPOINT_MS: String(8 * 86_400_000) }), { message: /QTC_AUDIT_CHECKPOINT_MS/ }, 'at most a week')
 })

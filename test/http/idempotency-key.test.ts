@@ -78,7 +78,10 @@ t.test('a replay is answered before validation and pricing', async (t) => {
   const catalog = join(filesDir, 'price-books', 'catalog.yaml')
   const text = readFileSync(catalog, 'utf8')
   writeFileSync(catalog, text.replace(/(- sku: GW-200\n(?: {4}.*\n)*? {4}active: )true/, '$1false'))
-  t.teardown(() => writeFileSync(catalog, text))
+  t.teardown(async () => {
+    writeFileSync(catalog, text)
+    await app.inject({ method: 'POST', url: '/v1/rule-sets/reload', headers: as('pricing_analyst') })
+  })
   const reload = await app.inject({ method: 'POST', url: '/v1/rule-sets/reload', headers: as('pricing_analyst') })
   t.same([reload.statusCode, reload.json().changed], [200, true], reload.body)
   const fresh = await post('/v1/quotes/evaluate', { ...CART, record: true }, 'before-pricing-2')
@@ -102,6 +105,29 @@ t.test('a replay is answered before validation and pricing', async (t) => {
   t.same([retry.statusCode, retry.headers['idempotent-replayed']], [201, 'true'])
   t.equal(retry.payload, quote.payload)
   t.equal(await count('quotes'), quotes)
+})
+
+t.test('the same body is the body as sent: key order and blanks do not matter, a spelled-out default does', async (t) => {
+  const first = await post('/v1/quotes/evaluate', { ...CART, record: true }, 'as-sent')
+  t.equal(first.statusCode, 201)
+  const reordered = Object.fromEntries(Object.entries({ ...CART, record: true }).reverse())
+  const spaced = await app.inject({
+    method: 'POST', url: '/v1/quotes/evaluate', headers: { ...as('sales_rep'), 'idempotency-key': 'as-sent', 'content-type': 'application/json' },
+    payload: JSON.stringify(reordered, null, 2),
+  })
+  t.same([spaced.statusCode, spaced.headers['idempotent-replayed']], [201, 'true'], 'another key order, other blanks: a replay')
+  t.equal(spaced.payload, first.payload)
+  const spelled = await post('/v1/quotes/evaluate', { ...CART, channel: 'direct', record: true }, 'as-sent')
+  t.same([spelled.statusCode, spelled.json().code], [422, 'IDEMPOTENCY_KEY_REUSED'], 'channel: "direct" is the default, but the first request did not send it')
+})
+
+t.test('a replay repeats the body, not the other headers of the first answer', async (t) => {
+  const account = await post('/v1/accounts', { ...ACCOUNT, name: 'Headers SA' }, 'headers-account')
+  const body = { accountId: account.json().id, lines: [CART.lines[0]] }
+  const first = await post('/v1/quotes', body, 'headers-quote')
+  t.equal(first.headers.etag, '"v1"')
+  const replay = await post('/v1/quotes', body, 'headers-quote')
+  t.same([replay.headers['idempotent-replayed'], replay.headers.etag], ['true', undefined], 'no ETag: read the quote for its current one')
 })
 
 t.test('what is not a replay still goes to the handler', async (t) => {
