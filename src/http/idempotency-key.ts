@@ -83,7 +83,12 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyRequest | nul
   }
 }
 
-/** Sends a (possibly replayed) idempotent response: its stored bytes when it has them; replays are marked. */
+/**
+ * Sends a (possibly replayed) idempotent response: its rendered bytes when it has them;
+ * replays are marked. The bytes are the route's serializer applied to the service's body, so
+ * a route must not reshape an idempotent body beyond what its response schema does (today's
+ * date-to-ISO helpers render the same bytes): a reshaping would be lost, first answer too.
+ */
 export function sendStored<T>(reply: FastifyReply, stored: StoredResponse<T>): FastifyReply {
   if (stored.replayed) reply.header('idempotent-replayed', 'true')
   reply.status(stored.status)
