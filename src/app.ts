@@ -11,6 +11,7 @@ import { healthRoutes, type ReadinessCheck } from './health/health.routes.js'
 import { registerAuthentication, registerAuthorization } from './http/auth.js'
 import { cartBodyLimit } from './http/body-limit.js'
 import { MAX_PARAM_LENGTH, clientErrorHandler, frameworkErrors } from './http/client-errors.js'
+import { registerIdempotency } from './http/idempotency-key.js'
 import { registerJsonBody } from './http/json-body.js'
 import { registerProblemHandling } from './http/problem.js'
 import { registerRateLimit } from './http/rate-limit.js'
@@ -95,6 +96,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const redis = config.rateLimitRedisUrl ? sharedStore(app, config.rateLimitRedisUrl) : undefined
   await registerRateLimit(app, { perMinute: config.rateLimitPerMinute, ...(redis ? { redis } : {}) })
   registerAuthorization(app)
+  // A retry of a stored idempotent answer is replayed before validation and the handler.
+  registerIdempotency(app, { db: database.db, clock })
 
   await app.register(swagger, {
     openapi: {
@@ -131,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(accountRoutes, { deps: quoteDeps })
   await app.register(quoteRoutes, { deps: quoteDeps, ...cartLimits })
   await app.register(approvalRoutes, { deps: quoteDeps })
-  await app.register(auditRoutes, { db: database.db })
+  await app.register(auditRoutes, { deps: { db: database.db, clock, auditKey: config.auditKey } })
   await app.register(ruleSetRoutes, { ruleSets })
   return app
 }

@@ -34,6 +34,10 @@ const ConfigSchema = Type.Object({
   ruleEngine: Type.Union([Type.Literal('compiled'), Type.Literal('json-rules-engine')]),
   /** Create one demo principal per role on a fresh embedded database (never with DATABASE_URL). */
   seedDemo: Type.Boolean(),
+  /** HMAC key signing audit checkpoints; kept outside the database, so whoever can rewrite the chain cannot re-sign it. */
+  auditKey: Type.Union([Type.String({ minLength: 32, maxLength: 1024 }), Type.Null()]),
+  /** How often each instance emits a signed audit checkpoint (0: only on demand). */
+  auditCheckpointMs: Type.Integer({ minimum: 0, maximum: 7 * 86_400_000 }),
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
@@ -58,6 +62,8 @@ const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
   expirySweepMs: 'EXPIRY_SWEEP_MS',
   ruleSetPollMs: 'RULE_SET_POLL_MS',
   seedDemo: 'QTC_SEED_DEMO',
+  auditKey: 'QTC_AUDIT_KEY',
+  auditCheckpointMs: 'QTC_AUDIT_CHECKPOINT_MS',
 }
 
 export class ConfigError extends Error {
@@ -103,13 +109,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     expirySweepMs: integer(env, 'EXPIRY_SWEEP_MS', 60_000),
     ruleSetPollMs: integer(env, 'RULE_SET_POLL_MS', 2000),
     seedDemo: boolean(env, 'QTC_SEED_DEMO', databaseUrl === null),
+    auditKey: env.QTC_AUDIT_KEY || null,
+    auditCheckpointMs: integer(env, 'QTC_AUDIT_CHECKPOINT_MS', 3_600_000),
   }
   const first = Value.Errors(ConfigSchema, candidate).First()
   if (first) {
     const key = first.path.split('/')[1] as keyof typeof ENV_NAMES
     const value = (candidate as Record<string, unknown>)[key]
-    // Never print a secret: the bootstrap key at all, a database password masked.
-    const shown = key === 'bootstrapAdminKey' ? '(hidden)' : (key === 'databaseUrl' || key === 'rateLimitRedisUrl') && typeof value === 'string' ? JSON.stringify(value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')) : JSON.stringify(value)
+    // Never print a secret: the bootstrap and audit keys at all, a password in a database or Redis URL masked.
+    const shown = key === 'bootstrapAdminKey' || key === 'auditKey' ? '(hidden)' : (key === 'databaseUrl' || key === 'rateLimitRedisUrl') && typeof value === 'string' ? JSON.stringify(value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')) : JSON.stringify(value)
     throw new ConfigError(`Invalid ${ENV_NAMES[key] ?? key}=${shown}: ${first.message}`)
   }
   if (candidate.seedDemo === true && databaseUrl !== null && databaseUrl !== 'memory://') {

@@ -48,6 +48,8 @@ export type ErrorCode =
   | 'APPROVAL_STEP_CLOSED'
   /** The quote changed since this approval was requested: the request was withdrawn. */
   | 'APPROVAL_STALE'
+  /** An audit checkpoint is to be signed or checked, but QTC_AUDIT_KEY is not configured. */
+  | 'AUDIT_KEY_MISSING'
   /** The database is unreachable or not migrated; the service cannot answer yet. */
   | 'NOT_READY'
   /** Anything unexpected; details are logged, never returned. */
@@ -76,6 +78,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   QUOTE_NOT_SUBMITTABLE: 409,
   APPROVAL_STEP_CLOSED: 409,
   APPROVAL_STALE: 409,
+  AUDIT_KEY_MISSING: 503,
   NOT_READY: 503,
   INTERNAL: 500,
 }

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config.js'
+import { DataDirLockedError } from './db/data-dir-lock.js'
 import { startService } from './server.js'
 
 /** Entry point of `npm start`: configuration errors name the variable and exit 1. */
@@ -29,6 +30,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
+  if (error instanceof DataDirLockedError) {
+    process.stderr.write(`qtc: refusing to start: ${error.message}\n`)
+    process.exit(1)
+  }
   process.stderr.write(`qtc: failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
   process.exit(1)
 })

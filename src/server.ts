@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
+import { checkpointAudit } from './audit/audit.service.js'
 import type { Config } from './config.js'
 import { openDatabase, type DatabaseHandle } from './db/database.js'
 import { migrateToLatest } from './db/migrate.js'
@@ -20,7 +21,7 @@ export interface RunningService {
  * bootstrap admin, seed demo principals on a fresh embedded database, build the app.
  */
 export async function startService(config: Config): Promise<RunningService> {
-  const database = await openDatabase(config)
+  const database = await openDatabase(config, { purpose: 'server' })
   try {
     const applied = await migrateToLatest(database)
     const app = await buildApp({ config, database, clock: systemClock })
@@ -46,10 +47,18 @@ export async function startService(config: Config): Promise<RunningService> {
             .finally(() => (sweeping = false))
         }, config.expirySweepMs).unref()
       : undefined
+    // Periodic checkpoints put the chain's head, signed, where the database cannot reach it (the log).
+    if (config.auditCheckpointMs > 0 && !config.auditKey) app.log.info('audit checkpoints are off: QTC_AUDIT_KEY is not set')
+    const checkpoints = config.auditCheckpointMs > 0 && config.auditKey
+      ? setInterval(() => {
+          checkpointAudit({ ...deps, auditKey: config.auditKey, log: app.log }).catch((error) => app.log.error({ err: error }, 'audit checkpoint failed'))
+        }, config.auditCheckpointMs).unref()
+      : undefined
     let stopping: Promise<void> | undefined
     const stop = () =>
       (stopping ??= (async () => {
         if (sweep) clearInterval(sweep)
+        if (checkpoints) clearInterval(checkpoints)
         await app.close()
         await database.close()
       })())

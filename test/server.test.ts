@@ -226,3 +226,67 @@ t.test('an invalid PORT stops the start with a message naming PORT', async (t) =
   t.match(service.output(), /qtc: Invalid PORT="notaport"/, 'the message names PORT and its value')
   t.notOk(existsSync(join(dataDir, 'demo-keys.json')), 'nothing was created')
 })
+
+/** Runs `npx qtc …` (bin/qtc.mjs) as its own process and waits for it. */
+async function qtcCli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/qtc.mjs'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  return { code, stdout, stderr }
+}
+
+t.test('one process per embedded data folder: a second start and the CLI are refused, naming the folder and the pid', async (t) => {
+  const dataDir = tempDir(t)
+  const env = { ...baseEnv(), QTC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }
+  const port = await freePort()
+  const first = await npmStart({ ...env, PORT: String(port) }, port)
+  await waitReady(t, first)
+  const lockFile = join(dataDir, 'qtc.lock')
+  const holder = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number; purpose: string }
+  t.equal(holder.purpose, 'server')
+  t.ok(groupAlive(first.child.pid!) && holder.pid > 0, 'the lock names the running service')
+  const refusal = `the embedded database in ${dataDir} is in use by process ${holder.pid} (server, since `
+
+  const secondPort = await freePort()
+  const second = await npmStart({ ...env, PORT: String(secondPort) }, secondPort)
+  const exit = await Promise.race([second.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000).unref())])
+  t.not(exit, 'timeout', 'the second start gives up')
+  t.equal(exit !== 'timeout' && exit.code, 1, 'with exit code 1')
+  t.match(second.output(), `qtc: refusing to start: ${refusal}`)
+  await t.rejects(fetch(`http://127.0.0.1:${secondPort}/health`, { signal: AbortSignal.timeout(2000) }), 'it never listened')
+
+  for (const args of [['keys', 'create', '--name', 'Lost key', '--role', 'admin'], ['migrate'], ['audit', 'verify']]) {
+    const cli = await qtcCli(env, args)
+    t.equal(cli.code, 3, `qtc ${args[0]} ${args[1] ?? ''}: exit 3`)
+    t.match(cli.stderr, `qtc: ${refusal}`)
+    t.equal(cli.stdout, '', 'no key is printed, nothing is done')
+  }
+  t.equal(JSON.parse(readFileSync(lockFile, 'utf8')).pid, holder.pid, 'the lock still names the service')
+  const stillUp = await fetch(`${first.base}/ready`)
+  t.equal(stillUp.status, 200, 'the running service is undisturbed')
+
+  // A crash: nothing runs to release the lock.
+  process.kill(-first.child.pid!, 'SIGKILL')
+  t.ok(await until(() => !groupAlive(first.child.pid!), 10_000), 'the service is gone')
+  t.ok(existsSync(lockFile), 'its lock file is left behind')
+  // This start also checks the periodic audit checkpoint: signed, in the log, the key never shown.
+  const auditKey = randomBytes(24).toString('hex')
+  const after = await npmStart({ ...env, PORT: String(port), LOG_LEVEL: 'info', QTC_AUDIT_KEY: auditKey, QTC_AUDIT_CHECKPOINT_MS: '300' }, port)
+  await waitReady(t, after)
+  const taken = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number }
+  t.not(taken.pid, holder.pid, 'the stale lock was taken over')
+  t.ok(await until(() => after.output().includes('"msg":"audit checkpoint"'), 30_000), 'a checkpoint is logged periodically')
+  const line = after.output().split('\n').find((l) => l.includes('"msg":"audit checkpoint"'))!
+  t.match(JSON.parse(line).auditCheckpoint, { seq: /^\d+$/, hash: /^[0-9a-f]{64}$/, at: String, mac: /^[0-9a-f]{64}$/ })
+  t.notMatch(after.output(), auditKey, 'the audit key is never printed')
+  await stop(t, after)
+  t.notOk(existsSync(lockFile), 'a clean stop releases the lock')
+
+  const created = await qtcCli(env, ['keys', 'create', '--name', 'Kept key', '--role', 'admin', '--json'])
+  t.equal(created.code, 0, created.stderr)
+  t.match(JSON.parse(created.stdout).apiKey, /^qtc_/, 'with the service stopped, the CLI works')
+  t.notOk(existsSync(lockFile), 'and releases the folder when done')
+})

@@ -1,8 +1,12 @@
 import { sql, type Kysely } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { Database } from '../db/schema.js'
+import { AppError } from '../errors.js'
+import type { Clock } from '../shared/clock.js'
 import { newId } from '../shared/ids.js'
+import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import { chainHash, ChainVerifier, GENESIS_HASH, type AuditEntry, type VerifyResult } from './audit.js'
+import { judgeCheckpoint, signCheckpoint, type AuditCheckpoint } from './checkpoint.js'
 
 type Executor = Kysely<Database>
 
@@ -60,8 +64,57 @@ export async function appendAudit(trx: Executor, at: Date, input: AuditInput): P
     .execute()
 }
 
+export interface CheckpointDeps {
+  db: Db
+  clock: Clock
+  /** QTC_AUDIT_KEY; null when not configured, and then checkpoints are refused. */
+  auditKey: string | null
+  log?: { info(object: object, message: string): void }
+}
+
+function requireKey(auditKey: string | null): string {
+  if (!auditKey) {
+    throw new AppError('AUDIT_KEY_MISSING', 'Audit checkpoints need QTC_AUDIT_KEY (32 or more characters), a key kept outside the database; it is not set.')
+  }
+  return auditKey
+}
+
+/**
+ * Signs the chain's current head and emits it: an `audit.checkpoint` event in the outbox (in
+ * the same transaction), and a log line. The checkpoint only has value where the database
+ * cannot reach it, so the log line and the returned value are the copies to keep.
+ */
+export async function checkpointAudit(deps: CheckpointDeps, idempotency: IdempotencyRequest | null = null): Promise<StoredResponse<AuditCheckpoint>> {
+  const key = requireKey(deps.auditKey)
+  const stored = await runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
+    const at = deps.clock.now()
+    const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst()
+    const checkpoint = signCheckpoint(key, head ?? { seq: 0n, hash: GENESIS_HASH }, at)
+    await appendEvent(trx, at, { type: 'audit.checkpoint', aggregateType: 'audit_log', aggregateId: 'audit_log', payload: checkpoint })
+    return { status: 201, body: checkpoint }
+  })
+  if (!stored.replayed) deps.log?.info({ auditCheckpoint: stored.body }, 'audit checkpoint')
+  return stored
+}
+
+/**
+ * Verifies the chain and, given a checkpoint, that the chain still holds the entry it signed:
+ * its signature (a forged checkpoint), the entry's presence (a cut tail) and its hash (an
+ * entry edited and everything after it re-chained).
+ */
+export async function verifyAudit(db: Db, options: { checkpoint?: AuditCheckpoint; auditKey?: string | null } = {}): Promise<VerifyResult> {
+  if (!options.checkpoint) return verifyChain(db)
+  const key = requireKey(options.auditKey ?? null)
+  const chain = await verifyChain(db)
+  const seq = BigInt(options.checkpoint.seq)
+  const entry = await db.selectFrom('audit_log').select('hash').where('seq', '=', seq).executeTakeFirst()
+  const head = await db.selectFrom('audit_log').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst()
+  const checkpoint = judgeCheckpoint(key, options.checkpoint, entry?.hash, head?.seq ?? 0n)
+  return { ...chain, ok: chain.ok && checkpoint.ok, checkpoint }
+}
+
 /** Verifies the whole chain, reading it in pages so memory stays flat; stops at the first broken entry. */
-export async function verifyAudit(db: Db): Promise<VerifyResult> {
+async function verifyChain(db: Db): Promise<VerifyResult> {
   const verifier = new ChainVerifier()
   let after = 0n
   for (;;) {

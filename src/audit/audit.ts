@@ -41,6 +41,8 @@ export interface VerifyResult {
   entries: number
   /** The first entry whose stored hash or link does not match, when not ok. */
   brokenAt?: { seq: string; reason: string }
+  /** When verified against a checkpoint: whether the chain still holds what it signed. */
+  checkpoint?: { seq: string; ok: boolean; reason?: string }
 }
 
 type ChainRow = AuditEntry & { prevHash: string; hash: string }

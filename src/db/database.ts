@@ -4,6 +4,7 @@ import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
 import { createPgConfig } from '@electric-sql/pglite/node-postgres'
 import type { Config } from '../config.js'
+import { lockDataDir } from './data-dir-lock.js'
 import { pgTypes } from './pg-types.js'
 import type { Database } from './schema.js'
 
@@ -27,7 +28,7 @@ export interface DatabaseHandle {
  */
 export async function openDatabase(
   config: Pick<Config, 'databaseUrl' | 'databaseSchema' | 'dataDir'>,
-  options: { pgliteTemplate?: Blob } = {},
+  options: { pgliteTemplate?: Blob; purpose?: string } = {},
 ): Promise<DatabaseHandle> {
   if (config.databaseUrl && config.databaseUrl !== 'memory://') {
     const schema = config.databaseSchema
@@ -44,23 +45,39 @@ export async function openDatabase(
 
   const dataDir = config.databaseUrl === 'memory://' ? 'memory://' : config.dataDir
   if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true })
-  // A template (a dump of an already-initialised database) skips initdb: four times faster to open.
-  const pglite = await PGlite.create({
-    ...(dataDir === 'memory://' ? {} : { dataDir: `${dataDir}/pgdata` }),
-    ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {}),
-  })
+  // PGlite's files are safe in one process only: two writers corrupt them. Whoever opens the
+  // folder holds it until close (or exit); a second opener is refused, naming the first.
+  const lock = dataDir === 'memory://' ? null : lockDataDir(dataDir, options.purpose ?? 'qtc')
+  let pglite: PGlite
+  try {
+    // A template (a dump of an already-initialised database) skips initdb: four times faster to open.
+    pglite = await PGlite.create({
+      ...(dataDir === 'memory://' ? {} : { dataDir: `${dataDir}/pgdata` }),
+      ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {}),
+    })
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
   // PGlite is a single connection: a pool of one makes concurrent callers queue instead of interleave.
   const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, types: pgTypes })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  let closing: Promise<void> | undefined
   return {
     db,
     kind: 'pglite',
     schema: null,
     dump: () => pglite.dumpDataDir('none'),
-    close: async () => {
-      await db.destroy()
-      await pglite.close()
-    },
+    // Once only: a second close (a teardown after a test closed it early) has nothing left to do.
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await db.destroy()
+          await pglite.close()
+        } finally {
+          lock?.release()
+        }
+      })()),
   }
 }
 

@@ -30,7 +30,9 @@ export interface IdempotencyKeysTable {
   path: string
   request_hash: string
   response_status: number
-  response_body: unknown
+  /** The answer exactly as it was sent, so a replay is byte-identical. */
+  response_bytes: Buffer
+  response_type: string
   created_at: Timestamp
 }
 

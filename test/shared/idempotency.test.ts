@@ -248,7 +248,8 @@ t.test('purgeExpiredIdempotencyKeys deletes only expired rows', async (t) => {
         path: '/v1/principals',
         request_hash: 'h',
         response_status: 201,
-        response_body: JSON.stringify({ ok: true }),
+        response_bytes: Buffer.from('{"ok":true}'),
+        response_type: 'application/json; charset=utf-8',
         created_at: createdAt,
       })),
     )
