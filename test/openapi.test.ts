@@ -18,7 +18,7 @@ import { buildTestApp } from './helpers/app.js'
  * so the description is neither too loose for a typed client nor different from the answers.
  */
 
-const ctx = await buildTestApp(t)
+const ctx = await buildTestApp(t, { auditKey: 'typed-client-audit-key-of-forty-characters' })
 const spec = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json()
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const
@@ -187,13 +187,16 @@ export async function run(call: Call): Promise<unknown[]> {
 
   const audit = await call('/v1/audit/verify', 'get', {})
   const broken: [boolean, number, string | undefined] = [audit.ok, audit.entries, audit.brokenAt?.seq]
+  const checkpoint = await call('/v1/audit/checkpoints', 'post', { header: { 'idempotency-key': 'checkpoint-typed' } })
+  const againstCheckpoint = await call('/v1/audit/verify', 'post', { body: { checkpoint } })
+  const anchored: [string, boolean] = [checkpoint.mac, againstCheckpoint.ok]
   const current = await call('/v1/rule-sets/current', 'get', {})
   const reloaded = await call('/v1/rule-sets/reload', 'post', {})
   const hashes: [string, boolean, number | undefined] = [current.ruleSetHash, reloaded.changed, current.ruleCounts['pricing']]
 
   return [up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
     changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
-    delegation.endsOn, revokedAt, status, states, broken, hashes]
+    delegation.endsOn, revokedAt, status, states, broken, anchored, hashes]
 }
 `
 

@@ -23,7 +23,7 @@ const { app, as } = ctx
 
 const CART = {
   currency: 'EUR',
-  date: '2026-12-01',
+  date: '2026-12-15', // ahead of the test clock, which a test moves a day on
   account: { id: 'acc_123', segment: 'enterprise', country: 'FR', vatId: 'FR11123456782' },
   lines: [
     { sku: 'PLAT-ENT-SEAT', quantity: 120, termMonths: 36, startDate: '2027-01-01' },
