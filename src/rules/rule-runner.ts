@@ -1,6 +1,6 @@
 import { Engine, type RuleResult } from 'json-rules-engine'
 import { compareText } from '../shared/hash.js'
-import { CUSTOM_OPERATORS } from './facts.js'
+import { CUSTOM_OPERATORS, DYNAMIC_FACTS, isFactReference } from './facts.js'
 import type { LoadedRule } from './rule-set.js'
 
 /**
@@ -32,6 +32,8 @@ export interface FailedCondition {
   value: unknown
   /** What the fact held when the condition was tested. */
   actual: unknown
+  /** What the compared fact held, when `value` names a fact (`{ fact, path }`). */
+  compared?: unknown
 }
 
 export interface RuleOutcome {
@@ -51,31 +53,36 @@ export class RuleEvaluationError extends Error {
   }
 }
 
-/** Paths are checked at load time to be plain `$.a.b` property chains, so walking them directly is enough. */
+/**
+ * Paths are checked at load time to be plain `$.a.b` property chains, so walking them
+ * directly is enough. Own properties only: `$.constructor` names nothing in a fact.
+ */
 export function resolvePath(value: unknown, path: string): unknown {
   let current = value
   for (const key of path.slice(2).split('.')) {
-    if (current === null || typeof current !== 'object') return undefined
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined
     current = (current as Record<string, unknown>)[key]
   }
   return current
 }
 
+/**
+ * A fact's value at a path, as json-rules-engine's almanac takes it: a path on a value that
+ * is not an object (a number, a boolean, null) is ignored and the value itself is used.
+ */
+export function factAtPath(value: unknown, path: unknown): unknown {
+  return path && value !== null && typeof value === 'object' ? resolvePath(value, path as string) : value
+}
+
 function buildEngine(rules: LoadedRule[]): Engine {
   const engine = new Engine([], { allowUndefinedFacts: false, pathResolver: resolvePath, replaceFactsInEventParams: false })
   for (const [name, fn] of Object.entries(CUSTOM_OPERATORS)) engine.addOperator(name, fn)
-  engine.addFact('cartQuantity', async (params: Record<string, string>, almanac) => {
-    const quote = (await almanac.factValue('quote')) as { quantityBySku?: Record<string, number> }
-    return quote.quantityBySku?.[params.sku!] ?? 0
-  }, { cache: true })
-  engine.addFact('categoryQuantity', async (params: Record<string, string>, almanac) => {
-    const quote = (await almanac.factValue('quote')) as { quantityByCategory?: Record<string, number> }
-    return quote.quantityByCategory?.[params.category!] ?? 0
-  }, { cache: true })
-  engine.addFact('purchased', async (params: Record<string, string>, almanac) => {
-    const account = (await almanac.factValue('account')) as { purchasedSkus?: string[] }
-    return account.purchasedSkus?.includes(params.sku!) ?? false
-  }, { cache: true })
+  for (const [name, fact] of Object.entries(DYNAMIC_FACTS)) {
+    engine.addFact(name, async (params: unknown, almanac) => {
+      const base = { quote: (await almanac.factValue('quote')) as Record<string, unknown>, account: (await almanac.factValue('account')) as Record<string, unknown> }
+      return fact.compute(base, params)
+    }, { cache: true })
+  }
   for (const rule of rules) {
     engine.addRule({ name: rule.id, priority: rule.priority, conditions: rule.conditions as never, event: { type: rule.event.type } })
   }
@@ -91,22 +98,27 @@ export interface EvaluatedCondition {
   params?: Record<string, unknown>
   result?: boolean
   factResult?: unknown
+  /** The compared fact's value, when `value` is a fact reference. */
+  valueResult?: unknown
   all?: EvaluatedCondition[]
   any?: EvaluatedCondition[]
   not?: EvaluatedCondition
 }
 
-function factLabel(c: EvaluatedCondition): string {
-  const key = c.params?.sku ?? c.params?.category
+function factLabel(c: { fact?: unknown; path?: unknown; params?: unknown }): string {
+  const params = c.params as Record<string, unknown> | null | undefined
+  const key = params?.sku ?? params?.category
   const param = key ? `(${String(key)})` : ''
-  return `${c.fact}${param}${c.path ? c.path.slice(1) : ''}`
+  return `${String(c.fact)}${param}${typeof c.path === 'string' ? c.path.slice(1) : ''}`
 }
 
 export function collectFacts(c: EvaluatedCondition | undefined, into: Record<string, unknown>): void {
   if (!c) return
   if (c.fact !== undefined) {
-    // json-rules-engine stops evaluating `all`/`any` early; a leaf it skipped has no factResult.
+    // A leaf json-rules-engine did not evaluate has no factResult (it skips lower-priority
+    // conditions once decided; QTC gives every fact one priority, so it evaluates them all).
     if ('factResult' in c) into[factLabel(c)] = c.factResult
+    if (isFactReference(c.value) && 'valueResult' in c) into[factLabel(c.value)] = c.valueResult
     return
   }
   c.all?.forEach((x) => collectFacts(x, into))
@@ -121,7 +133,8 @@ export function collectFacts(c: EvaluatedCondition | undefined, into: Record<str
 export function firstFailure(c: EvaluatedCondition | undefined): FailedCondition | undefined {
   if (!c || c.result === true) return undefined
   if (c.fact !== undefined) {
-    return c.result === false ? { fact: c.fact, ...(c.path ? { path: c.path } : {}), operator: c.operator!, value: c.value, actual: c.factResult } : undefined
+    if (c.result !== false) return undefined
+    return { fact: c.fact, ...(c.path ? { path: c.path } : {}), operator: c.operator!, value: c.value, actual: c.factResult, ...(isFactReference(c.value) ? { compared: c.valueResult } : {}) }
   }
   if (c.all) for (const x of c.all) { const f = firstFailure(x); if (f) return f }
   if (c.any) return firstFailure(c.any[0])
@@ -175,7 +188,7 @@ export class JsonRulesEngineRunner implements RuleRunner {
   /** Finds which rule threw by running each alone: slow, but only on the error path. */
   private async blame(facts: RuleFacts, error: unknown): Promise<RuleEvaluationError> {
     const message = error instanceof Error ? error.message : String(error)
-    for (const rule of this.rules) {
+    for (const rule of [...this.rules].sort(byPriority)) {
       try {
         await buildEngine([rule]).run({ ...facts })
       } catch (inner) {
