@@ -147,13 +147,22 @@ export function byPriority(a: LoadedRule, b: LoadedRule): number {
   return b.priority - a.priority || compareText(a.id, b.id)
 }
 
-/** The reference runner: one json-rules-engine Engine, built once per (rule set, set, scope, effective rules). */
+/** Idle engines kept per runner: as many as runs overlapped, up to this. */
+const MAX_IDLE_ENGINES = 8
+
+/** The reference runner: json-rules-engine Engines over one (rule set, set, scope, effective rules). */
 export class JsonRulesEngineRunner implements RuleRunner {
-  private readonly engine: Engine
+  /**
+   * An Engine keeps its run status on itself: a run that finishes marks it finished while
+   * another run on it still has rules to go, and those are skipped without a word; a failed
+   * run keeps settling its remaining rules after it rejected. So each run takes an engine
+   * of its own, gives it back only after a clean finish, and a failed run's engine is dropped.
+   */
+  private readonly idle: Engine[] = []
   private readonly rulesById: Map<string, LoadedRule>
 
   constructor(private readonly rules: LoadedRule[]) {
-    this.engine = buildEngine(rules)
+    this.idle.push(buildEngine(rules))
     this.rulesById = new Map(rules.map((r) => [r.id, r]))
   }
 
@@ -161,12 +170,14 @@ export class JsonRulesEngineRunner implements RuleRunner {
     if (this.rules.length === 0) return []
     const withTrace = trace !== 'none'
     let results: RuleResult[]
+    const engine = this.idle.pop() ?? buildEngine(this.rules)
     try {
-      const run = await this.engine.run({ ...facts })
+      const run = await engine.run({ ...facts })
       results = [...run.results, ...run.failureResults]
     } catch (error) {
       throw await this.blame(facts, error)
     }
+    if (this.idle.length < MAX_IDLE_ENGINES) this.idle.push(engine)
     const outcomes = results.map((result) => {
       const rule = this.rulesById.get(result.name as string)!
       const outcome: RuleOutcome = { rule, fired: result.result }
