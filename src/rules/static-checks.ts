@@ -110,8 +110,13 @@ function checkLeaf(rule: LoadedRule, leaf: Leaf, at: string, catalog: Catalog): 
         errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} compares with a list fact; ${ref.fact}${ref.path ? `.${ref.path.slice(2)}` : ''} is ${type}`))
       }
     }
-  } else if (LIST_OPERATORS.includes(leaf.operator) && !Array.isArray(leaf.value)) {
-    errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} needs a list`))
+  } else {
+    // json-rules-engine compares objects by identity: a literal object equals no fact, ever.
+    const scalar = (v: unknown) => v === null || typeof v !== 'object'
+    const message = 'value is a string, a number, true/false, null, a list of those, or a fact comparison { fact, path, params }'
+    if (Array.isArray(leaf.value)) leaf.value.forEach((v, i) => { if (!scalar(v)) errors.push(errorAt(rule, `${at}/value/${i}`, message)) })
+    else if (!scalar(leaf.value)) errors.push(errorAt(rule, `${at}/value`, message))
+    if (LIST_OPERATORS.includes(leaf.operator) && !Array.isArray(leaf.value)) errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} needs a list`))
   }
   if (leaf.operator === 'between' && !(Array.isArray(leaf.value) && leaf.value.length === 2 && leaf.value.every((v) => typeof v === 'number'))) {
     errors.push(errorAt(rule, `${at}/value`, 'operator between needs [min, max] numbers'))

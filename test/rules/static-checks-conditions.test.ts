@@ -99,6 +99,14 @@ t.test('comparing facts', async (t) => {
       [['/conditions/all/0/value', 'operator between needs [min, max] numbers']])
   })
 
+  t.test('any other object as a value is refused: it would equal nothing', async (t) => {
+    const message = 'value is a string, a number, true/false, null, a list of those, or a fact comparison { fact, path, params }'
+    assertErrors(t, 'guardrails', { all: [{ fact: 'line', path: '$.sku', operator: 'equal', value: { sku: 'WIDGET' } }] }, [['/conditions/all/0/value', message]])
+    assertErrors(t, 'guardrails', { all: [{ fact: 'line', path: '$.sku', operator: 'in', value: ['WIDGET', { sku: 'GADGET' }] }] }, [['/conditions/all/0/value/1', message]])
+    assertErrors(t, 'guardrails', { all: [{ fact: 'line', path: '$.sku', operator: 'in', value: ['WIDGET', ['GADGET']] }] }, [['/conditions/all/0/value/1', message]])
+    assertErrors(t, 'guardrails', { all: [{ fact: 'line', path: '$.unitCost', operator: 'equal', value: null }] }, [])
+  })
+
   t.test('two comparisons on one property are no contradiction', async (t) => {
     assertErrors(t, 'guardrails', { all: [
       { fact: 'line', path: '$.netUnitPrice', operator: 'equal', value: { fact: 'line', path: '$.listUnitPrice' } },
