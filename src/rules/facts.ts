@@ -115,15 +115,15 @@ function countOf(counts: unknown, key: string): unknown {
 /** Facts computed on demand by name, with params. Their values are numbers or booleans, so they take no path. */
 export const DYNAMIC_FACTS: Record<string, DynamicFact> = {
   cartQuantity: {
-    params: { sku: 'string' }, type: 'number', description: 'Total quantity of a sku over the cart',
+    params: { sku: 'string' }, type: 'number', description: 'Total quantity of a sku over the cart (0 if absent)',
     compute: (facts, params) => countOf(facts.quote?.quantityBySku, param(params, 'sku')),
   },
   categoryQuantity: {
-    params: { category: 'string' }, type: 'number', description: 'Total quantity of a product category over the cart',
+    params: { category: 'string' }, type: 'number', description: 'Total quantity of a product category over the cart (0 if absent)',
     compute: (facts, params) => countOf(facts.quote?.quantityByCategory, param(params, 'category')),
   },
   purchased: {
-    params: { sku: 'string' }, type: 'boolean', description: 'Whether the account bought the sku before',
+    params: { sku: 'string' }, type: 'boolean', description: 'Whether the account bought the sku before (purchase history)',
     compute: (facts, params) => {
       const skus = facts.account?.purchasedSkus
       return Array.isArray(skus) && skus.includes(param(params, 'sku'))
