@@ -1,5 +1,5 @@
 import { CUSTOM_OPERATORS, DYNAMIC_FACTS, isFactReference, own, type OperatorFn } from './facts.js'
-import { byPriority, collectFacts, factAtPath, firstFailure, RuleEvaluationError, type EvaluatedCondition, type RuleFacts, type RuleOutcome, type RuleRunner, type RunTrace } from './rule-runner.js'
+import { byPriority, collectFacts, compilePath, factAtPath, firstFailure, RuleEvaluationError, type EvaluatedCondition, type RuleFacts, type RuleOutcome, type RuleRunner, type RunTrace } from './rule-runner.js'
 import type { LoadedRule } from './rule-set.js'
 
 /**
@@ -51,14 +51,30 @@ function root(fact: unknown, params: unknown): Getter {
   }
 }
 
+/** For the fast path, which runs only once every given fact a rule reads is known to be there. */
+function presentRoot(fact: unknown, params: unknown): Getter {
+  if (typeof fact === 'string' && !own(DYNAMIC_FACTS, fact)) return (f) => f[fact]
+  return root(fact, params)
+}
+
 /** Given facts a condition reads: a run missing one throws where that condition is evaluated. */
 function givenFactNames(fact: unknown): string[] {
   return typeof fact === 'string' && !own(DYNAMIC_FACTS, fact) ? [fact] : []
 }
 
+const identity = (value: unknown) => value
+
+/** A path applied as json-rules-engine applies it; a malformed one (not a string) fails as it fails there. */
+function pathOf(path: unknown): (value: unknown) => unknown {
+  if (!path) return identity
+  return typeof path === 'string' ? compilePath(path) : (value) => factAtPath(value, path)
+}
+
 interface CompiledLeaf {
   /** Fact value, compared value and result, in json-rules-engine's order of failure. */
   evaluate(f: Facts): [factResult: unknown, valueResult: unknown, result: boolean]
+  /** Just the result, allocating nothing: for the fast path, where nothing can throw. */
+  test(f: Facts): boolean
   /** Whether evaluating it can throw even when every given fact it reads is there. */
   mayThrow: boolean
   needs: string[]
@@ -76,8 +92,18 @@ function compileLeaf(leaf: Leaf): CompiledLeaf {
     || badPath(leaf.path)
     // json-rules-engine's `in` calls value.indexOf: anything but a list or a string throws.
     || ((leaf.operator === 'in' || leaf.operator === 'notIn') && (ref !== undefined || !(Array.isArray(literal) || typeof literal === 'string')))
+  const factAt = pathOf(leaf.path)
+  const valueAt = pathOf(ref?.path)
+  const factPresent = presentRoot(leaf.fact, leaf.params)
+  const valuePresent = ref ? presentRoot(ref.fact, ref.params) : undefined
+  const test: CompiledLeaf['test'] = !op
+    ? () => false // never called: an unknown operator makes the rule take the full evaluation
+    : valuePresent
+      ? (f) => op(factAt(factPresent(f)), valueAt(valuePresent(f)))
+      : (f) => op(factAt(factPresent(f)), literal)
   return {
     mayThrow,
+    test,
     needs: [...givenFactNames(leaf.fact), ...(ref ? givenFactNames(ref.fact) : [])],
     evaluate(f) {
       if (!op) throw new Error(`Unknown operator: ${leaf.operator}`)
@@ -85,8 +111,8 @@ function compileLeaf(leaf: Leaf): CompiledLeaf {
       // almanac's promises settle: the first error is the one json-rules-engine reports.
       const valueWhole = valueRoot ? valueRoot(f) : literal
       const factWhole = factRoot(f)
-      const valueResult = ref ? factAtPath(valueWhole, ref.path) : valueWhole
-      const factResult = factAtPath(factWhole, leaf.path)
+      const valueResult = ref ? valueAt(valueWhole) : valueWhole
+      const factResult = factAt(factWhole)
       return [factResult, valueResult, op(factResult, valueResult)]
     },
   }
@@ -128,8 +154,7 @@ function compileRule(rule: LoadedRule): CompiledRule {
       const child = compileFast(node.not)
       return (f) => !child(f)
     }
-    const leaf = leafOf(node)
-    return (f) => leaf.evaluate(f)[2]
+    return leafOf(node).test
   }
 
   const compileTraced = (node: Node): Traced => {
@@ -167,13 +192,18 @@ function compileRule(rule: LoadedRule): CompiledRule {
 export class CompiledRuleRunner implements RuleRunner {
   private readonly compiled: CompiledRule[]
 
+  /** Every given fact any rule reads: when a run has them all, no rule needs checking alone. */
+  private readonly needs: string[]
+
   constructor(rules: LoadedRule[]) {
     this.compiled = [...rules].sort(byPriority).map(compileRule)
+    this.needs = [...new Set(this.compiled.flatMap((c) => c.needs))]
   }
 
   async run(facts: RuleFacts, trace: RunTrace): Promise<RuleOutcome[]> {
     const f = facts as Facts
     const outcomes: RuleOutcome[] = []
+    const complete = this.needs.every((name) => Object.hasOwn(f, name))
     for (let i = 0; i < this.compiled.length; i++) {
       const { rule, fast, traced, stopsEarlySafely, needs } = this.compiled[i]!
       try {
@@ -181,7 +211,7 @@ export class CompiledRuleRunner implements RuleRunner {
         let fired: boolean
         // Without a full trace, a rule that did not fire costs one fast check and nothing
         // else — when stopping early cannot hide an error the full evaluation would raise.
-        if (trace !== 'full' && stopsEarlySafely && needs.every((name) => Object.hasOwn(f, name))) fired = fast(f)
+        if (trace !== 'full' && stopsEarlySafely && (complete || needs.every((name) => Object.hasOwn(f, name)))) fired = fast(f)
         else {
           evaluated = traced(f)
           fired = evaluated.result === true
