@@ -103,13 +103,15 @@ export interface DynamicFact {
   compute(facts: BaseFacts, params: unknown): unknown
 }
 
-function param(params: unknown, name: string): string {
-  return String((params as Record<string, unknown> | null | undefined)?.[name])
+/** A param as a name; anything but a string names nothing (the static checks require strings). */
+function param(params: unknown, name: string): string | undefined {
+  const value = (params as Record<string, unknown> | null | undefined)?.[name]
+  return typeof value === 'string' ? value : undefined
 }
 
 /** A count from a `{ key: number }` fact, 0 when absent (an own key only: a sku may be named anything). */
-function countOf(counts: unknown, key: string): unknown {
-  return counts !== null && typeof counts === 'object' && Object.hasOwn(counts, key) ? (counts as Record<string, unknown>)[key] : 0
+function countOf(counts: unknown, key: string | undefined): unknown {
+  return key !== undefined && counts !== null && typeof counts === 'object' && Object.hasOwn(counts, key) ? (counts as Record<string, unknown>)[key] : 0
 }
 
 /** Facts computed on demand by name, with params. Their values are numbers or booleans, so they take no path. */
@@ -126,7 +128,8 @@ export const DYNAMIC_FACTS: Record<string, DynamicFact> = {
     params: { sku: 'string' }, type: 'boolean', description: 'Whether the account bought the sku before (purchase history)',
     compute: (facts, params) => {
       const skus = facts.account?.purchasedSkus
-      return Array.isArray(skus) && skus.includes(param(params, 'sku'))
+      const sku = param(params, 'sku')
+      return sku !== undefined && Array.isArray(skus) && skus.includes(sku)
     },
   },
 }

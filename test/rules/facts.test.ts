@@ -22,11 +22,12 @@ t.test('dynamic facts: computed from quote and account, 0 or false when absent, 
   t.equal(DYNAMIC_FACTS.categoryQuantity!.compute(facts, { category: 'toString' }), 0)
   t.equal(DYNAMIC_FACTS.purchased!.compute(facts, { sku: 'W' }), true)
   t.equal(DYNAMIC_FACTS.purchased!.compute(facts, { sku: 'G' }), false)
-  for (const params of [undefined, null, 'W', 5, {}]) {
+  for (const params of [undefined, null, 'W', 5, {}, { sku: 7 }, { sku: { toString: 1 } }, { sku: ['W'] }]) {
     t.equal(DYNAMIC_FACTS.cartQuantity!.compute(facts, params), 0, `params ${JSON.stringify(params)}`)
     t.equal(DYNAMIC_FACTS.purchased!.compute({ quote: {}, account: { purchasedSkus: 'W' } }, params), false)
   }
   t.equal(DYNAMIC_FACTS.cartQuantity!.compute({ quote: { quantityBySku: null }, account: {} }, { sku: 'W' }), 0)
+  t.equal(DYNAMIC_FACTS.cartQuantity!.compute({ quote: { quantityBySku: { undefined: 3, 7: 4 } }, account: {} }, { sku: 7 }), 0, 'a number names no sku')
 })
 
 t.test('own names only; any object with its own fact key is a fact reference', async (t) => {
