@@ -278,6 +278,27 @@ function checkEvent(rule: LoadedRule, catalog: Catalog): LoadError[] {
   return errors
 }
 
+/**
+ * NaN and infinities anywhere in a rule (YAML `.nan`, `.inf`): no condition can mean them,
+ * and a rule set is identified by a hash of canonical JSON, which has no such numbers.
+ */
+function nonFiniteNumbers(rule: LoadedRule): LoadError[] {
+  const errors: LoadError[] = []
+  const seen = new Set<object>()
+  const walk = (value: unknown, at: string): void => {
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) errors.push(errorAt(rule, at, 'not a finite number (YAML .nan or .inf): a rule compares and stores only finite numbers'))
+      return
+    }
+    if (value === null || typeof value !== 'object' || seen.has(value)) return
+    seen.add(value)
+    for (const [key, child] of Object.entries(value)) walk(child, `${at}/${key}`)
+  }
+  walk(rule.conditions, '/conditions')
+  walk(rule.event, '/event')
+  return errors
+}
+
 /** Every static check over a set of rules; returns all problems found. */
 export function staticChecks(rules: LoadedRule[], catalog: Catalog): LoadError[] {
   const errors: LoadError[] = []
@@ -290,6 +311,7 @@ export function staticChecks(rules: LoadedRule[], catalog: Catalog): LoadError[]
     if (!allowedScopes(rule.set).includes(rule.scope)) errors.push(errorAt(rule, '/scope', `${rule.set} rules decide per quote: use scope: quote`))
     if (rule.effective.to && rule.effective.to < rule.effective.from) errors.push(errorAt(rule, '/effective/to', 'is before effective.from: the rule can never fire'))
     walkConditions(rule, rule.conditions as Node, '/conditions', 0, (leaf, at) => errors.push(...checkLeaf(rule, leaf, at, catalog)), errors)
+    errors.push(...nonFiniteNumbers(rule))
     for (const [key, c] of topLevelConstraints(rule)) {
       if (isEmpty(c)) errors.push(errorAt(rule, '/conditions', `contradictory conditions on ${key}: the rule can never fire`))
     }

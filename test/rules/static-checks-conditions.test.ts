@@ -144,3 +144,12 @@ t.test('names inherited from Object.prototype are unknown names, reported, never
   assertErrors(t, 'approvals', { all: [{ fact: 'quote', path: '$.lineCount', operator: 'greaterThan', value: 1 }] },
     [['/event/params/upTo/quote.toString', 'quote.toString is not a numeric quote fact']], { scope: 'quote', event: approval })
 })
+
+t.test('NaN and infinities (YAML .nan, .inf) are reported, not thrown when the set is hashed', async (t) => {
+  const message = 'not a finite number (YAML .nan or .inf): a rule compares and stores only finite numbers'
+  assertErrors(t, 'guardrails', { all: [{ fact: 'line', path: '$.quantity', operator: 'equal', value: Number.NaN }] }, [['/conditions/all/0/value', message]])
+  assertErrors(t, 'guardrails', { all: [{ not: { fact: 'cartQuantity', params: { sku: 'WIDGET' }, operator: 'in', value: [1, Number.POSITIVE_INFINITY] } }] },
+    [['/conditions/all/0/not/value/1', message]])
+  const logic = { type: 'guardrail.limit', params: { metric: 'discountPercent', max: { $logic: { '+': [1, Number.NEGATIVE_INFINITY] } }, outcome: 'blocked', reason: 'Too much' } }
+  assertErrors(t, 'guardrails', { all: [sku] }, [['/event/params/max/$logic/+/1', message]], { event: logic })
+})
