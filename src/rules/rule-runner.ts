@@ -118,7 +118,8 @@ export interface EvaluatedCondition {
 function factLabel(c: { fact?: unknown; path?: unknown; params?: unknown }): string {
   const params = c.params as Record<string, unknown> | null | undefined
   const key = params?.sku ?? params?.category
-  const param = key ? `(${String(key)})` : ''
+  // Only plain values name a param: String() of an object can throw.
+  const param = key && ['string', 'number', 'boolean'].includes(typeof key) ? `(${String(key)})` : ''
   return `${String(c.fact)}${param}${typeof c.path === 'string' ? c.path.slice(1) : ''}`
 }
 

@@ -72,6 +72,8 @@ t.test('names inherited from Object.prototype are no operators, facts or propert
   }
   // A path through an inherited property finds nothing.
   await agree(t, { all: [{ fact: 'line', path: '$.constructor', operator: 'notEqual', value: null }] }, fired({ 'line.constructor': undefined }))
+  // A param whose String() throws is no label and no name: the fact is 0, and nothing throws.
+  await agree(t, { all: [{ fact: 'cartQuantity', params: { sku: { toString: 1 } }, operator: 'equal', value: 0 }] }, fired({ cartQuantity: 0 }))
   // A sku or category named like an inherited property is simply not in the cart.
   await agree(t, { all: [{ fact: 'categoryQuantity', params: { category: 'constructor' }, operator: 'equal', value: 0 }] }, fired({ 'categoryQuantity(constructor)': 0 }))
 })
