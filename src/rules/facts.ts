@@ -78,11 +78,75 @@ export const ACCOUNT_FACT: Record<string, FactProperty> = {
   purchasedSkus: { type: 'string[]', description: 'Skus the account bought before (purchase history)' },
 }
 
-/** Facts computed on demand by name, with params. */
-export const DYNAMIC_FACTS: Record<string, { params: Record<string, FactType>; type: FactType; description: string }> = {
-  cartQuantity: { params: { sku: 'string' }, type: 'number', description: 'Total quantity of a sku over the cart' },
-  categoryQuantity: { params: { category: 'string' }, type: 'number', description: 'Total quantity of a product category over the cart' },
-  purchased: { params: { sku: 'string' }, type: 'boolean', description: 'Whether the account bought the sku before' },
+/**
+ * An own property of a record, never one inherited from Object.prototype: names come from
+ * rule files, and `toString` or `constructor` must be unknown names, not built-in functions.
+ */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined
+}
+
+/** The base facts the dynamic facts are computed from. */
+export interface BaseFacts {
+  quote: Record<string, unknown>
+  account: Record<string, unknown>
+}
+
+export interface DynamicFact {
+  params: Record<string, FactType>
+  type: FactType
+  description: string
+  /**
+   * The fact's value, from the base facts and the condition's params. The one definition
+   * both runners use; it never throws, whatever a rule file passes as params.
+   */
+  compute(facts: BaseFacts, params: unknown): unknown
+}
+
+/** A param as a name; anything but a string names nothing (the static checks require strings). */
+function param(params: unknown, name: string): string | undefined {
+  const value = (params as Record<string, unknown> | null | undefined)?.[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+/** A count from a `{ key: number }` fact, 0 when absent (an own key only: a sku may be named anything). */
+function countOf(counts: unknown, key: string | undefined): unknown {
+  return key !== undefined && counts !== null && typeof counts === 'object' && Object.hasOwn(counts, key) ? (counts as Record<string, unknown>)[key] : 0
+}
+
+/** Facts computed on demand by name, with params. Their values are numbers or booleans, so they take no path. */
+export const DYNAMIC_FACTS: Record<string, DynamicFact> = {
+  cartQuantity: {
+    params: { sku: 'string' }, type: 'number', description: 'Total quantity of a sku over the cart (0 if absent)',
+    compute: (facts, params) => countOf(facts.quote?.quantityBySku, param(params, 'sku')),
+  },
+  categoryQuantity: {
+    params: { category: 'string' }, type: 'number', description: 'Total quantity of a product category over the cart (0 if absent)',
+    compute: (facts, params) => countOf(facts.quote?.quantityByCategory, param(params, 'category')),
+  },
+  purchased: {
+    params: { sku: 'string' }, type: 'boolean', description: 'Whether the account bought the sku before (purchase history)',
+    compute: (facts, params) => {
+      const skus = facts.account?.purchasedSkus
+      const sku = param(params, 'sku')
+      return sku !== undefined && Array.isArray(skus) && skus.includes(sku)
+    },
+  },
+}
+
+/**
+ * json-rules-engine's "comparing facts": a condition whose `value` is `{ fact, path?, params? }`
+ * compares with that fact's value instead of a literal. Any object with its own `fact` key
+ * counts, as json-rules-engine decides.
+ */
+export interface FactReference {
+  fact: string
+  path?: string
+  params?: Record<string, unknown>
+}
+
+export function isFactReference(value: unknown): value is FactReference {
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, 'fact')
 }
 
 export const STATIC_FACTS = { line: LINE_FACT, quote: QUOTE_FACT, account: ACCOUNT_FACT } as const

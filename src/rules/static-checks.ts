@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog.js'
 import { checkLogic, isLogic } from './json-logic.js'
-import { allowedScopes, DYNAMIC_FACTS, OPERATORS, seesGuardedFacts, seesPricedFacts, STATIC_FACTS, type StaticFactName } from './facts.js'
+import { allowedScopes, DYNAMIC_FACTS, isFactReference, OPERATORS, own, seesGuardedFacts, seesPricedFacts, STATIC_FACTS, type FactType } from './facts.js'
 import type { LoadError } from './load-error.js'
 import type { LoadedRule } from './rule-set.js'
 
@@ -22,39 +22,101 @@ function errorAt(rule: LoadedRule, path: string, message: string): LoadError {
   return { file: rule.file, ruleId: rule.id, path: `${rule.pointer}${path}`, message }
 }
 
+const KNOWN_FACTS = [...Object.keys(STATIC_FACTS), ...Object.keys(DYNAMIC_FACTS)].join(', ')
+const PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/
+
+/** What a condition names as a fact: the tested one, or the compared one in `value`. */
+interface FactUse {
+  fact: string
+  path?: string
+  params?: Record<string, unknown>
+}
+
+/**
+ * Checks one named fact: known (own names only: `constructor` is no fact), known property,
+ * known at the rule's stage and scope, its params. Returns the fact's type when it is known.
+ */
+function checkFact(rule: LoadedRule, use: FactUse, at: string, catalog: Catalog, errors: LoadError[]): FactType | undefined {
+  const dynamic = own(DYNAMIC_FACTS, use.fact)
+  if (dynamic) {
+    for (const name of Object.keys(dynamic.params)) {
+      if (typeof use.params?.[name] !== 'string') errors.push(errorAt(rule, `${at}/params/${name}`, `fact ${use.fact} needs param "${name}"`))
+    }
+    for (const name of Object.keys(use.params ?? {})) {
+      if (!Object.hasOwn(dynamic.params, name)) errors.push(errorAt(rule, `${at}/params/${name}`, `fact ${use.fact} takes no param "${name}"`))
+    }
+    const sku = use.params?.sku
+    if (Object.hasOwn(dynamic.params, 'sku') && typeof sku === 'string' && !catalog.products.has(sku)) errors.push(errorAt(rule, `${at}/params/sku`, `unknown sku ${sku}`))
+    const category = use.params?.category
+    if (Object.hasOwn(dynamic.params, 'category') && typeof category === 'string') {
+      const categories = new Set([...catalog.products.values()].map((p) => p.category))
+      if (!categories.has(category)) errors.push(errorAt(rule, `${at}/params/category`, `unknown category ${category}; known: ${[...categories].sort().join(', ')}`))
+    }
+    // json-rules-engine would ignore the path and use the number itself: say so instead.
+    if (use.path !== undefined) errors.push(errorAt(rule, `${at}/path`, `${use.fact} is a ${dynamic.type}, not an object: remove the path`))
+    return dynamic.type
+  }
+  const properties = own(STATIC_FACTS as Record<string, (typeof STATIC_FACTS)[keyof typeof STATIC_FACTS]>, use.fact)
+  if (!properties) {
+    errors.push(errorAt(rule, `${at}/fact`, `unknown fact "${use.fact}"; known: ${KNOWN_FACTS}`))
+    return undefined
+  }
+  if (use.fact === 'line' && rule.scope === 'quote') errors.push(errorAt(rule, `${at}/fact`, 'a quote-scope rule has no line fact; use scope: line'))
+  if (use.params !== undefined) errors.push(errorAt(rule, `${at}/params`, `fact ${use.fact} takes no params`))
+  const name = use.path?.slice(2)
+  if (!name) {
+    errors.push(errorAt(rule, `${at}/path`, `fact ${use.fact} needs a path such as $.${Object.keys(properties)[0]}`))
+    return undefined
+  }
+  const property = own(properties, name)
+  if (!property) {
+    errors.push(errorAt(rule, `${at}/path`, `${use.fact} has no property "${name}"`))
+    return undefined
+  }
+  if (property.priced && !seesPricedFacts(rule.set)) {
+    errors.push(errorAt(rule, `${at}/path`, `${use.fact}.${name} is only known after pricing (guardrails, approvals, recommendations)`))
+  } else if (property.guarded && !seesGuardedFacts(rule.set)) {
+    errors.push(errorAt(rule, `${at}/path`, `${use.fact}.${name} is only known after the guardrails (approvals, recommendations)`))
+  }
+  return property.type
+}
+
+/** A `value` that names a fact must be exactly `{ fact, path?, params? }`, each well formed. */
+function isWellFormedReference(value: Record<string, unknown>): value is Record<string, unknown> & FactUse {
+  return Object.keys(value).every((k) => k === 'fact' || k === 'path' || k === 'params')
+    && typeof value.fact === 'string' && value.fact.length > 0 && value.fact.length <= 100
+    && (value.path === undefined || (typeof value.path === 'string' && PATH.test(value.path)))
+    && (value.params === undefined || (value.params !== null && typeof value.params === 'object' && !Array.isArray(value.params)))
+}
+
+const LIST_OPERATORS = ['in', 'notIn', 'containsAny']
+
 /** Checks one leaf condition: known fact and property for the rule's set and scope, known operator, value shape. */
 function checkLeaf(rule: LoadedRule, leaf: Leaf, at: string, catalog: Catalog): LoadError[] {
   const errors: LoadError[] = []
-  const dynamic = DYNAMIC_FACTS[leaf.fact]
-  if (dynamic) {
-    for (const [name] of Object.entries(dynamic.params)) {
-      if (typeof leaf.params?.[name] !== 'string') errors.push(errorAt(rule, `${at}/params/${name}`, `fact ${leaf.fact} needs param "${name}"`))
-    }
-    if (leaf.fact === 'cartQuantity' || leaf.fact === 'purchased') {
-      const sku = leaf.params?.sku
-      if (typeof sku === 'string' && !catalog.products.has(sku)) errors.push(errorAt(rule, `${at}/params/sku`, `unknown sku ${sku}`))
-    }
-  } else if (leaf.fact in STATIC_FACTS) {
-    const properties = STATIC_FACTS[leaf.fact as StaticFactName]
-    if (leaf.fact === 'line' && rule.scope === 'quote') errors.push(errorAt(rule, `${at}/fact`, 'a quote-scope rule has no line fact; use scope: line'))
-    const property = leaf.path?.slice(2)
-    if (!property) errors.push(errorAt(rule, `${at}/path`, `fact ${leaf.fact} needs a path such as $.${Object.keys(properties)[0]}`))
-    else if (!(property in properties)) errors.push(errorAt(rule, `${at}/path`, `${leaf.fact} has no property "${property}"`))
-    else if (properties[property]!.priced && !seesPricedFacts(rule.set)) {
-      errors.push(errorAt(rule, `${at}/path`, `${leaf.fact}.${property} is only known after pricing (guardrails, approvals, recommendations)`))
-    } else if (properties[property]!.guarded && !seesGuardedFacts(rule.set)) {
-      errors.push(errorAt(rule, `${at}/path`, `${leaf.fact}.${property} is only known after the guardrails (approvals, recommendations)`))
-    }
-    if (property === 'sku' && leaf.fact === 'line') {
-      const skus = leaf.operator === 'equal' || leaf.operator === 'notEqual' ? [leaf.value] : Array.isArray(leaf.value) ? leaf.value : []
-      for (const sku of skus) if (typeof sku === 'string' && !catalog.products.has(sku)) errors.push(errorAt(rule, `${at}/value`, `unknown sku ${sku}`))
+  checkFact(rule, leaf, at, catalog, errors)
+  if (leaf.fact === 'line' && leaf.path === '$.sku') {
+    const skus = leaf.operator === 'equal' || leaf.operator === 'notEqual' ? [leaf.value] : Array.isArray(leaf.value) ? leaf.value : []
+    for (const sku of skus) if (typeof sku === 'string' && !catalog.products.has(sku)) errors.push(errorAt(rule, `${at}/value`, `unknown sku ${sku}`))
+  }
+  if (!own(OPERATORS, leaf.operator)) errors.push(errorAt(rule, `${at}/operator`, `unknown operator "${leaf.operator}"`))
+  if (isFactReference(leaf.value)) {
+    const ref = leaf.value as unknown as Record<string, unknown>
+    if (!isWellFormedReference(ref)) {
+      errors.push(errorAt(rule, `${at}/value`, 'a fact comparison is { fact, path, params }: fact a name, path like $.unitCost, params an object'))
+    } else {
+      const type = checkFact(rule, ref, `${at}/value`, catalog, errors)
+      if (type && LIST_OPERATORS.includes(leaf.operator) && type !== 'string[]') {
+        errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} compares with a list fact; ${ref.fact}${ref.path ? `.${ref.path.slice(2)}` : ''} is ${type}`))
+      }
     }
   } else {
-    errors.push(errorAt(rule, `${at}/fact`, `unknown fact "${leaf.fact}"; known: ${[...Object.keys(STATIC_FACTS), ...Object.keys(DYNAMIC_FACTS)].join(', ')}`))
-  }
-  if (!(leaf.operator in OPERATORS)) errors.push(errorAt(rule, `${at}/operator`, `unknown operator "${leaf.operator}"`))
-  if (['in', 'notIn', 'containsAny'].includes(leaf.operator) && !Array.isArray(leaf.value)) {
-    errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} needs a list`))
+    // json-rules-engine compares objects by identity: a literal object equals no fact, ever.
+    const scalar = (v: unknown) => v === null || typeof v !== 'object'
+    const message = 'value is a string, a number, true/false, null, a list of those, or a fact comparison { fact, path, params }'
+    if (Array.isArray(leaf.value)) leaf.value.forEach((v, i) => { if (!scalar(v)) errors.push(errorAt(rule, `${at}/value/${i}`, message)) })
+    else if (!scalar(leaf.value)) errors.push(errorAt(rule, `${at}/value`, message))
+    if (LIST_OPERATORS.includes(leaf.operator) && !Array.isArray(leaf.value)) errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} needs a list`))
   }
   if (leaf.operator === 'between' && !(Array.isArray(leaf.value) && leaf.value.length === 2 && leaf.value.every((v) => typeof v === 'number'))) {
     errors.push(errorAt(rule, `${at}/value`, 'operator between needs [min, max] numbers'))
@@ -68,6 +130,9 @@ function walkConditions(rule: LoadedRule, node: Node, at: string, depth: number,
     return
   }
   if (isLeaf(node)) return visit(node, at)
+  // json-rules-engine holds an empty `any` (an empty `all` too, which is the usual meaning
+  // of "no condition"): an empty list of alternatives is almost surely a list emptied by mistake.
+  if ('any' in node && node.any.length === 0) errors.push(errorAt(rule, `${at}/any`, 'an empty "any" holds in json-rules-engine, whatever it was meant to test: give it conditions or remove it'))
   if ('all' in node) node.all.forEach((c, i) => walkConditions(rule, c, `${at}/all/${i}`, depth + 1, visit, errors))
   else if ('any' in node) node.any.forEach((c, i) => walkConditions(rule, c, `${at}/any/${i}`, depth + 1, visit, errors))
   else walkConditions(rule, node.not, `${at}/not`, depth + 1, visit, errors)
@@ -83,7 +148,9 @@ interface Constraint {
 }
 
 function keyOf(leaf: Leaf): string | null {
-  return leaf.fact in STATIC_FACTS && leaf.path ? `${leaf.fact}${leaf.path.slice(1)}` : null
+  // A comparison with another fact constrains nothing this analysis can see.
+  if (isFactReference(leaf.value)) return null
+  return Object.hasOwn(STATIC_FACTS, leaf.fact) && leaf.path ? `${leaf.fact}${leaf.path.slice(1)}` : null
 }
 
 /**
@@ -196,8 +263,8 @@ function checkEvent(rule: LoadedRule, catalog: Catalog): LoadError[] {
   }
   if (e.type === 'approval.require') {
     for (const key of Object.keys(e.params.upTo ?? {})) {
-      const property = key.slice('quote.'.length)
-      if (!(property in STATIC_FACTS.quote) || STATIC_FACTS.quote[property]!.type !== 'number') {
+      const property = own(STATIC_FACTS.quote, key.slice('quote.'.length))
+      if (property?.type !== 'number') {
         errors.push(errorAt(rule, `/event/params/upTo/${key}`, `${key} is not a numeric quote fact`))
       }
     }
@@ -208,6 +275,27 @@ function checkEvent(rule: LoadedRule, catalog: Catalog): LoadError[] {
     if (!e.params.metric && bounded) errors.push(errorAt(rule, '/event/params/metric', 'min and max need a metric to compare'))
     if (e.params.metric === 'netUnitPrice' && rule.scope === 'quote') errors.push(errorAt(rule, '/event/params/metric', 'netUnitPrice is a line metric: use scope: line'))
   }
+  return errors
+}
+
+/**
+ * NaN and infinities anywhere in a rule (YAML `.nan`, `.inf`): no condition can mean them,
+ * and a rule set is identified by a hash of canonical JSON, which has no such numbers.
+ */
+function nonFiniteNumbers(rule: LoadedRule): LoadError[] {
+  const errors: LoadError[] = []
+  const seen = new Set<object>()
+  const walk = (value: unknown, at: string): void => {
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) errors.push(errorAt(rule, at, 'not a finite number (YAML .nan or .inf): a rule compares and stores only finite numbers'))
+      return
+    }
+    if (value === null || typeof value !== 'object' || seen.has(value)) return
+    seen.add(value)
+    for (const [key, child] of Object.entries(value)) walk(child, `${at}/${key}`)
+  }
+  walk(rule.conditions, '/conditions')
+  walk(rule.event, '/event')
   return errors
 }
 
@@ -223,6 +311,7 @@ export function staticChecks(rules: LoadedRule[], catalog: Catalog): LoadError[]
     if (!allowedScopes(rule.set).includes(rule.scope)) errors.push(errorAt(rule, '/scope', `${rule.set} rules decide per quote: use scope: quote`))
     if (rule.effective.to && rule.effective.to < rule.effective.from) errors.push(errorAt(rule, '/effective/to', 'is before effective.from: the rule can never fire'))
     walkConditions(rule, rule.conditions as Node, '/conditions', 0, (leaf, at) => errors.push(...checkLeaf(rule, leaf, at, catalog)), errors)
+    errors.push(...nonFiniteNumbers(rule))
     for (const [key, c] of topLevelConstraints(rule)) {
       if (isEmpty(c)) errors.push(errorAt(rule, '/conditions', `contradictory conditions on ${key}: the rule can never fire`))
     }
