@@ -147,7 +147,7 @@ t.test(`compiled runner and json-rules-engine agree on generated rules and facts
 })
 
 const BOOKS = [
-  { file: 'catalog.yaml', content: { kind: 'catalog', products: ['W', 'G'].map((sku) => ({
+  { file: 'catalog.yaml', content: { kind: 'catalog', segments: ['smb', 'enterprise'], channels: ['direct', 'partner', 'web'], products: ['W', 'G'].map((sku) => ({
     sku, name: `Product ${sku}`, family: 'hardware', category: 'device', unit: 'piece', type: 'one_time',
     taxCategory: 'standard', revenueTreatment: 'point_in_time', sspBasis: 'list_price', active: true,
   })) } },

@@ -17,7 +17,7 @@ const product = (sku: string, category: string): Json => ({
 })
 
 const BOOKS: SourceFile[] = [
-  { file: 'catalog.yaml', content: { kind: 'catalog', products: [product('WIDGET', 'device'), product('GADGET', 'accessory')] } },
+  { file: 'catalog.yaml', content: { kind: 'catalog', segments: ['smb', 'enterprise'], channels: ['direct', 'partner', 'web'], products: [product('WIDGET', 'device'), product('GADGET', 'accessory')] } },
   {
     file: 'eur-list.yaml',
     content: {
