@@ -1,10 +1,10 @@
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
 import { DataDirLockedError } from './db/data-dir-lock.js'
 import { startService } from './server.js'
 
 /** Entry point of `npm start`: configuration errors name the variable and exit 1. */
 async function main(): Promise<void> {
-  let config
+  let config: Config
   try {
     config = loadConfig()
   } catch (error) {

@@ -88,7 +88,7 @@ t.test('the check finds open empty objects at any depth', async (t) => {
  * One call of every route, in an order that works on a fresh app: the answers feed the next
  * calls. Typed only by the generated `paths`; `call` is given by whoever runs it.
  */
-const CLIENT = String.raw`
+const CLIENT = `
 import type { paths } from './api'
 
 type Method = 'get' | 'put' | 'post' | 'delete' | 'patch'

@@ -1,6 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { DecimalString, Identifier, IsoDate, Sku } from '../catalog/catalog.schema.js'
 
+/** Net payment terms of a cart or quote that names none, in days: the one place this default lives. */
+export const DEFAULT_PAYMENT_TERMS_DAYS = 30
+
 /** Limits on what a caller may send, besides the configurable MAX_CART_LINES. */
 export const CART_LIMITS = { options: 50, promoCodes: 10, purchaseHistory: 1000, stringLength: 200 } as const
 
@@ -39,7 +42,7 @@ export function cartSchema(maxLines: number) {
       ),
       lines: Type.Array(CartLineSchema, { minItems: 1, maxItems: maxLines }),
       promoCodes: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{0,31}$' }), { maxItems: CART_LIMITS.promoCodes, uniqueItems: true })),
-      paymentTermsDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365, default: 30 })),
+      paymentTermsDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365, default: DEFAULT_PAYMENT_TERMS_DAYS })),
     },
     { additionalProperties: false },
   )

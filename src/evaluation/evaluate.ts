@@ -11,7 +11,7 @@ import { applyLogic, isLogic } from '../rules/json-logic.js'
 import { RuleEvaluationError, type RuleFacts, type RuleOutcome, type RuleRunner } from '../rules/rule-runner.js'
 import type { LoadedRule, RuleSet } from '../rules/rule-set.js'
 import type { EventOf, RuleSetName } from '../rules/rule-file.schema.js'
-import type { Cart } from './cart.schema.js'
+import { DEFAULT_PAYMENT_TERMS_DAYS, type Cart } from './cart.schema.js'
 import {
   SNAPSHOT_VERSION,
   worst,
@@ -107,7 +107,7 @@ function quoteFacts(ctx: Context, lines: WorkLine[]): Record<string, unknown> {
     date: ctx.cart.date,
     channel: ctx.channel,
     promoCodes: ctx.cart.promoCodes ?? [],
-    paymentTermsDays: ctx.cart.paymentTermsDays ?? 30,
+    paymentTermsDays: ctx.cart.paymentTermsDays ?? DEFAULT_PAYMENT_TERMS_DAYS,
     priceBookId: ctx.book.id,
     skus: unique(lines.map((l) => l.product.sku)),
     families: unique(lines.map((l) => l.product.family)),
@@ -652,7 +652,7 @@ function computeTotals(lines: PricedLine[], currency: string): Totals {
   }
 }
 
-function pricedQuoteFacts(base: Record<string, unknown>, lines: PricedLine[], totals: Totals, currency: string, outcome?: GuardrailOutcome): Record<string, unknown> {
+function pricedQuoteFacts(base: Record<string, unknown>, lines: PricedLine[], totals: Totals, outcome?: GuardrailOutcome): Record<string, unknown> {
   const margins = lines.filter((l) => l.marginHundredths !== null).map((l) => percentNumber(l.marginHundredths!))
   return {
     ...base,
@@ -696,7 +696,7 @@ function breachOf(rule: LoadedRule, facts: RuleFacts, metric: Metric | null): Om
 }
 
 async function guard(ctx: Context, work: WorkLine[], lines: PricedLine[], quoteBase: Record<string, unknown>, totals: Totals): Promise<Evaluation['guardrails']> {
-  const quote = pricedQuoteFacts(quoteBase, lines, totals, ctx.cart.currency)
+  const quote = pricedQuoteFacts(quoteBase, lines, totals)
   const withinLimits = (o: TracedOutcome, metric: Metric | null) =>
     notApplied(o.entry, metric === null ? 'the metric is unknown for this line (no cost)' : `within its limits (actual ${metric.kind === 'percent' ? formatPercent(metric.hundredths) : formatScaled(metric.units, metric.decimals)})`)
   for (const [i, line] of lines.entries()) {
@@ -820,7 +820,7 @@ export async function evaluateQuote(ruleSet: RuleSet, cart: Cart, options: { tra
     guardrails.outcome = 'blocked'
     guardrails.breaches.push({ ruleId: null, metric: null, outcome: 'blocked', reason: 'The configuration is invalid: fix the configuration errors first' })
   }
-  const quote = pricedQuoteFacts(quoteBase, lines, totals, cart.currency, guardrails.outcome)
+  const quote = pricedQuoteFacts(quoteBase, lines, totals, guardrails.outcome)
   const steps = await routeApprovals(ctx, quote, guardrails.outcome)
   const recommendations = await recommend(ctx, quote, lines)
 

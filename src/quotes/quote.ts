@@ -62,5 +62,4 @@ export interface QuoteView extends Quote {
   approval: ApprovalView | null
 }
 
-/** Net payment terms of a quote that names none, in days. */
-export const DEFAULT_PAYMENT_TERMS_DAYS = 30
+export { DEFAULT_PAYMENT_TERMS_DAYS } from '../evaluation/cart.schema.js'

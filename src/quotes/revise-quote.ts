@@ -31,6 +31,7 @@ export async function reviseQuote(deps: QuoteDeps, actor: Principal, id: string,
     ...(patch.promoCodes ?? prevCart.promoCodes ? { promoCodes: patch.promoCodes ?? prevCart.promoCodes } : {}),
     channel: patch.channel ?? prevCart.channel,
     // A revision is priced again as of today (or the later date the quote was set to start).
+    // biome-ignore lint/complexity/useMathMinMax: ISO dates are strings; Math.max would compare numbers
     pricingDate: patch.pricingDate ?? (prevCart.date < day ? day : prevCart.date),
     ...(patch.purchaseHistory ?? prevCart.account.purchaseHistory ? { purchaseHistory: patch.purchaseHistory ?? prevCart.account.purchaseHistory } : {}),
   }

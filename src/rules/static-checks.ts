@@ -129,7 +129,10 @@ function walkConditions(rule: LoadedRule, node: Node, at: string, depth: number,
     errors.push(errorAt(rule, at, `conditions nested deeper than ${MAX_CONDITION_DEPTH}`))
     return
   }
-  if (isLeaf(node)) return visit(node, at)
+  if (isLeaf(node)) {
+    visit(node, at)
+    return
+  }
   // json-rules-engine holds an empty `any` (an empty `all` too, which is the usual meaning
   // of "no condition"): an empty list of alternatives is almost surely a list emptied by mistake.
   if ('any' in node && node.any.length === 0) errors.push(errorAt(rule, `${at}/any`, 'an empty "any" holds in json-rules-engine, whatever it was meant to test: give it conditions or remove it'))

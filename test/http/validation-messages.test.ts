@@ -61,7 +61,10 @@ t.test('every pattern a route validates has words', async (t) => {
   await app.ready()
   const patterns = new Set<string>()
   const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk)
+    if (Array.isArray(node)) {
+      node.forEach(walk)
+      return
+    }
     if (node === null || typeof node !== 'object') return
     for (const [key, value] of Object.entries(node)) {
       if (key === 'pattern' && typeof value === 'string') patterns.add(value)

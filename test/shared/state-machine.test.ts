@@ -5,7 +5,7 @@ import { actionsFrom, assertTransition, runTransition, targetOf, type StateMachi
 type S = 'open' | 'held' | 'closed'
 type A = 'hold' | 'release' | 'close'
 
-function machine(log: string[]): StateMachine<S, A, string[]> {
+function machine(): StateMachine<S, A, string[]> {
   return {
     entity: 'ticket',
     transitions: { open: { hold: 'held', close: 'closed' }, held: { release: 'open', close: 'closed' }, closed: {} },
@@ -15,7 +15,7 @@ function machine(log: string[]): StateMachine<S, A, string[]> {
 }
 
 t.test('the table decides: targets, allowed actions, and own names only', async (t) => {
-  const m = machine([])
+  const m = machine()
   t.equal(targetOf(m.transitions, 'open', 'hold'), 'held')
   t.equal(targetOf(m.transitions, 'open', 'release'), undefined)
   t.equal(targetOf(m.transitions, 'open', 'toString' as A), undefined, 'an inherited name is no action')
@@ -23,7 +23,7 @@ t.test('the table decides: targets, allowed actions, and own names only', async 
 })
 
 t.test('a refused action is a 409 naming the state, the action, where it leads elsewhere and what is allowed', async (t) => {
-  const m = machine([])
+  const m = machine()
   const error = (() => {
     try {
       assertTransition(m, 'open', 'release')
@@ -40,7 +40,7 @@ t.test('a refused action is a 409 naming the state, the action, where it leads e
 
 t.test('hooks run around the write, in order, whichever action causes the transition', async (t) => {
   const log: string[] = []
-  const m = machine(log)
+  const m = machine()
   const result = await runTransition(m, log, 'held', 'close', async (to) => {
     log.push(`write ${to}`)
     return to
