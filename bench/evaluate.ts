@@ -38,7 +38,14 @@ export function makeCart(ruleSet: RuleSet, n: number): Cart {
       ...(i % 5 === 0 ? { manualDiscountPercent: '7.5' } : {}),
     }
   })
-  return { currency: 'EUR', date: new Date().toISOString().slice(0, 10), channel: 'direct', account: { id: 'acc_bench', segment: 'enterprise', country: 'FR' }, lines, paymentTermsDays: 30 }
+  return {
+    currency: 'EUR',
+    date: new Date().toISOString().slice(0, 10),
+    channel: 'direct',
+    account: { id: 'acc_bench', segment: 'enterprise', country: 'FR' },
+    lines,
+    paymentTermsDays: 30,
+  }
 }
 
 /** The naive way: build an engine per line with every line-scope rule, run it, collect events. */
@@ -47,10 +54,30 @@ async function naiveEvaluate(ruleSet: RuleSet, cart: Cart): Promise<number> {
   const lineRules = ruleSet.rules.filter((r) => r.scope === 'line')
   for (const [index, line] of cart.lines.entries()) {
     const product = ruleSet.priceBooks.catalog.products.get(line.sku)!
-    const engine = new Engine(lineRules.map((r) => ({ name: r.id, priority: r.priority, conditions: r.conditions as never, event: { type: r.event.type } })), { allowUndefinedFacts: true })
+    const engine = new Engine(
+      lineRules.map((r) => ({ name: r.id, priority: r.priority, conditions: r.conditions as never, event: { type: r.event.type } })),
+      { allowUndefinedFacts: true },
+    )
     for (const [name, fn] of Object.entries(CUSTOM_OPERATORS)) engine.addOperator(name, fn)
     const facts = {
-      line: { index, ...product, quantity: line.quantity, termMonths: line.termMonths ?? null, manualDiscountPercent: Number(line.manualDiscountPercent ?? 0), options: [], source: 'cart', parentSku: null, startDate: cart.date, listUnitPrice: 1, unitCost: 1, discountPercent: 0, marginPercent: 50, netUnitPrice: 1, netAmount: 1, contractAmount: 1 },
+      line: {
+        index,
+        ...product,
+        quantity: line.quantity,
+        termMonths: line.termMonths ?? null,
+        manualDiscountPercent: Number(line.manualDiscountPercent ?? 0),
+        options: [],
+        source: 'cart',
+        parentSku: null,
+        startDate: cart.date,
+        listUnitPrice: 1,
+        unitCost: 1,
+        discountPercent: 0,
+        marginPercent: 50,
+        netUnitPrice: 1,
+        netAmount: 1,
+        contractAmount: 1,
+      },
       quote: { currency: cart.currency, date: cart.date, channel: 'direct', promoCodes: [], skus: [], families: [], categories: [], paymentTermsDays: 30 },
       account: { ...cart.account, purchasedSkus: [] },
       cartQuantity: 0,
@@ -90,7 +117,16 @@ export async function benchEvaluate(): Promise<string> {
   if (!ruleSet) throw new Error(`demo rules invalid: ${JSON.stringify(errors)}`)
   const reference = (await loadRuleSet(`${ROOT}rules`, `${ROOT}price-books`, { engine: 'json-rules-engine' })).ruleSet!
 
-  const config = Object.freeze({ ...loadConfig({ DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', QTC_SEED_DEMO: 'false', MAX_CART_LINES: '10000', BODY_LIMIT_BYTES: String(20 * 1024 * 1024), RATE_LIMIT_PER_MINUTE: '1000000' }) })
+  const config = Object.freeze({
+    ...loadConfig({
+      DATABASE_URL: 'memory://',
+      LOG_LEVEL: 'silent',
+      QTC_SEED_DEMO: 'false',
+      MAX_CART_LINES: '10000',
+      BODY_LIMIT_BYTES: String(20 * 1024 * 1024),
+      RATE_LIMIT_PER_MINUTE: '1000000',
+    }),
+  })
   const database = await openDatabase(config)
   await migrateToLatest(database)
   const app = await buildApp({ config, database, clock: systemClock })
@@ -99,7 +135,9 @@ export async function benchEvaluate(): Promise<string> {
   const headers = { authorization: `Bearer ${body.apiKey}`, 'content-type': 'application/json' }
 
   const rows: string[] = []
-  rows.push('| lines | QTC in-process (compiled runner), trace none: median / p99 ms | same, trace fired: median ms | QTC with the json-rules-engine runner: median ms | QTC over HTTP, trace none: median / p99 ms | naive json-rules-engine, engine per line (conditions only): median ms | naive ÷ QTC | json-rules-engine runner ÷ compiled |')
+  rows.push(
+    '| lines | QTC in-process (compiled runner), trace none: median / p99 ms | same, trace fired: median ms | QTC with the json-rules-engine runner: median ms | QTC over HTTP, trace none: median / p99 ms | naive json-rules-engine, engine per line (conditions only): median ms | naive ÷ QTC | json-rules-engine runner ÷ compiled |',
+  )
   rows.push('|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const n of SIZES) {
     const cart = makeCart(ruleSet, n)
@@ -116,7 +154,9 @@ export async function benchEvaluate(): Promise<string> {
     const viaReference = await measure(slowRuns, () => evaluateQuote(reference, cart, { trace: 'none' }))
     const naive = await measure(slowRuns, () => naiveEvaluate(ruleSet, cart))
     const f = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0))
-    rows.push(`| ${n.toLocaleString('en')} | ${f(inProcess.medianMs)} / ${f(inProcess.p99Ms)} | ${f(traced.medianMs)} | ${f(viaReference.medianMs)} | ${f(http.medianMs)} / ${f(http.p99Ms)} | ${f(naive.medianMs)} | ${(naive.medianMs / inProcess.medianMs).toFixed(1)}× | ${(viaReference.medianMs / inProcess.medianMs).toFixed(1)}× |`)
+    rows.push(
+      `| ${n.toLocaleString('en')} | ${f(inProcess.medianMs)} / ${f(inProcess.p99Ms)} | ${f(traced.medianMs)} | ${f(viaReference.medianMs)} | ${f(http.medianMs)} / ${f(http.p99Ms)} | ${f(naive.medianMs)} | ${(naive.medianMs / inProcess.medianMs).toFixed(1)}× | ${(viaReference.medianMs / inProcess.medianMs).toFixed(1)}× |`,
+    )
     process.stderr.write(`${rows[rows.length - 1]}\n`)
   }
   await app.close()

@@ -89,7 +89,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(helmet, {
     // Swagger UI needs inline styles and scripts; the API itself returns JSON only.
-    contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } },
+    contentSecurityPolicy: {
+      directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+    },
   })
   // Authentication, then the rate limit (which needs to know who is asking), then refusals.
   registerAuthentication(app, (key) => authenticate({ db: database.db, clock }, key))
@@ -115,7 +117,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true, security: [] } }, async () => app.swagger())
 
-  const ruleSets = deps.ruleSets ?? new RuleSetRegistry({ db: database.db, clock, log: app.log as never, rulesDir: config.rulesDir, priceBooksDir: config.priceBooksDir, engine: config.ruleEngine })
+  const ruleSets =
+    deps.ruleSets ??
+    new RuleSetRegistry({
+      db: database.db,
+      clock,
+      log: app.log as never,
+      rulesDir: config.rulesDir,
+      priceBooksDir: config.priceBooksDir,
+      engine: config.ruleEngine,
+    })
   if (!deps.ruleSets) {
     await ruleSets.start()
     // Other instances on the same database may activate a set: follow them until the app closes.

@@ -117,7 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     const key = first.path.split('/')[1] as keyof typeof ENV_NAMES
     const value = (candidate as Record<string, unknown>)[key]
     // Never print a secret: the bootstrap and audit keys at all, a password in a database or Redis URL masked.
-    const shown = key === 'bootstrapAdminKey' || key === 'auditKey' ? '(hidden)' : (key === 'databaseUrl' || key === 'rateLimitRedisUrl') && typeof value === 'string' ? JSON.stringify(value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')) : JSON.stringify(value)
+    const shown =
+      key === 'bootstrapAdminKey' || key === 'auditKey'
+        ? '(hidden)'
+        : (key === 'databaseUrl' || key === 'rateLimitRedisUrl') && typeof value === 'string'
+          ? JSON.stringify(value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@'))
+          : JSON.stringify(value)
     throw new ConfigError(`Invalid ${ENV_NAMES[key] ?? key}=${shown}: ${first.message}`)
   }
   if (candidate.seedDemo === true && databaseUrl !== null && databaseUrl !== 'memory://') {

@@ -34,6 +34,6 @@ main().catch((error) => {
     process.stderr.write(`qtc: refusing to start: ${error.message}\n`)
     process.exit(1)
   }
-  process.stderr.write(`qtc: failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+  process.stderr.write(`qtc: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
   process.exit(1)
 })

@@ -37,23 +37,25 @@ export async function startService(config: Config): Promise<RunningService> {
     // idempotency keys past their 24 hours). Every instance may
     // sweep: each quote is expired under its row lock, so two sweeps never expire it twice.
     let sweeping = false
-    const sweep = config.expirySweepMs > 0
-      ? setInterval(() => {
-          if (sweeping) return
-          sweeping = true
-          Promise.all([expireDueQuotes(deps), purgeExpiredIdempotencyKeys(deps.db, systemClock.now())])
-            .then(([n]) => n > 0 && app.log.info({ expired: n }, 'expired quotes past their validity'))
-            .catch((error) => app.log.error({ err: error }, 'quote expiry sweep failed'))
-            .finally(() => (sweeping = false))
-        }, config.expirySweepMs).unref()
-      : undefined
+    const sweep =
+      config.expirySweepMs > 0
+        ? setInterval(() => {
+            if (sweeping) return
+            sweeping = true
+            Promise.all([expireDueQuotes(deps), purgeExpiredIdempotencyKeys(deps.db, systemClock.now())])
+              .then(([n]) => n > 0 && app.log.info({ expired: n }, 'expired quotes past their validity'))
+              .catch((error) => app.log.error({ err: error }, 'quote expiry sweep failed'))
+              .finally(() => (sweeping = false))
+          }, config.expirySweepMs).unref()
+        : undefined
     // Periodic checkpoints put the chain's head, signed, where the database cannot reach it (the log).
     if (config.auditCheckpointMs > 0 && !config.auditKey) app.log.info('audit checkpoints are off: QTC_AUDIT_KEY is not set')
-    const checkpoints = config.auditCheckpointMs > 0 && config.auditKey
-      ? setInterval(() => {
-          checkpointAudit({ ...deps, auditKey: config.auditKey, log: app.log }).catch((error) => app.log.error({ err: error }, 'audit checkpoint failed'))
-        }, config.auditCheckpointMs).unref()
-      : undefined
+    const checkpoints =
+      config.auditCheckpointMs > 0 && config.auditKey
+        ? setInterval(() => {
+            checkpointAudit({ ...deps, auditKey: config.auditKey, log: app.log }).catch((error) => app.log.error({ err: error }, 'audit checkpoint failed'))
+          }, config.auditCheckpointMs).unref()
+        : undefined
     let stopping: Promise<void> | undefined
     const stop = () =>
       (stopping ??= (async () => {

@@ -32,7 +32,11 @@ t.test('/ready answers 200 with its checks', async (t) => {
   t.equal(body.status, 'ready')
   t.equal(body.checks.database, 'ok')
   t.equal(body.checks.migrations, 'ok')
-  t.same(Object.entries(body.checks).filter(([, v]) => v !== 'ok'), [], 'every check is ok')
+  t.same(
+    Object.entries(body.checks).filter(([, v]) => v !== 'ok'),
+    [],
+    'every check is ok',
+  )
   t.same(Object.keys(body), ['status', 'checks', 'ruleSetHash', 'priceBookHash'])
   const current = (await app.inject({ method: 'GET', url: '/v1/rule-sets/current', headers: ctx.as('pricing_analyst') })).json()
   t.same([body.ruleSetHash, body.priceBookHash], [current.ruleSetHash, current.priceBookHash], 'the hashes in service')
@@ -55,7 +59,10 @@ t.test('/openapi.json is a valid OpenAPI 3.1 document', async (t) => {
   t.same(spec.security, [{ apiKey: [] }], 'a key is required unless an operation says otherwise')
   t.ok(spec.components.schemas.Problem, 'the Problem schema is a component')
   t.same(spec.components.schemas.Problem.required, ['type', 'title', 'status', 'detail', 'code', 'instance'])
-  t.notOk(Object.keys(spec.paths).some((p) => p.startsWith('/docs') || p === '/openapi.json'), 'documentation routes are hidden')
+  t.notOk(
+    Object.keys(spec.paths).some((p) => p.startsWith('/docs') || p === '/openapi.json'),
+    'documentation routes are hidden',
+  )
 
   const operations: Array<[string, string, Operation]> = []
   for (const [path, item] of Object.entries<Record<string, Operation>>(spec.paths)) {
@@ -63,14 +70,14 @@ t.test('/openapi.json is a valid OpenAPI 3.1 document', async (t) => {
   }
   const documented = operations.map(([m, p]) => `${m} ${p}`)
   for (const expected of [
-      'get /health',
-      'get /ready',
-      'get /v1/principals',
-      'get /v1/principals/me',
-      'get /v1/principals/{id}',
-      'patch /v1/principals/{id}',
-      'post /v1/principals',
-      'post /v1/principals/{id}/revoke',
+    'get /health',
+    'get /ready',
+    'get /v1/principals',
+    'get /v1/principals/me',
+    'get /v1/principals/{id}',
+    'patch /v1/principals/{id}',
+    'post /v1/principals',
+    'post /v1/principals/{id}/revoke',
   ]) {
     t.ok(documented.includes(expected), `${expected} is documented`)
   }
@@ -101,7 +108,10 @@ t.test('/openapi.json is a valid OpenAPI 3.1 document', async (t) => {
   const patch = spec.paths['/v1/principals/{id}'].patch as Operation
   t.same(Object.keys(patch.responses).sort(), ['200', '400', '401', '403', '404', '412', '428', '429', '500'])
   const create = spec.paths['/v1/principals'].post as Operation & { parameters: Array<{ name: string; in: string }> }
-  t.ok(create.parameters.some((p) => p.in === 'header' && p.name === 'idempotency-key'), 'the Idempotency-Key header is documented')
+  t.ok(
+    create.parameters.some((p) => p.in === 'header' && p.name === 'idempotency-key'),
+    'the Idempotency-Key header is documented',
+  )
   t.ok(create.responses['422'] && create.responses['409'], 'idempotency refusals are documented')
   const ready = spec.paths['/ready'].get as Operation
   t.equal(ready.responses['503']?.content?.['application/problem+json']?.schema?.$ref, '#/components/schemas/Problem', '/ready documents 503')
@@ -171,11 +181,27 @@ t.test('/docs serves Swagger UI without a key', async (t) => {
 t.test('/ready answers 503 NOT_READY when migrations are pending', async (t) => {
   // Forget that the latest migration ran.
   type Row = { name: string; timestamp: string }
-  const applied = (await database.db.selectFrom('kysely_migration' as never).selectAll().execute()) as Row[]
+  const applied = (await database.db
+    .selectFrom('kysely_migration' as never)
+    .selectAll()
+    .execute()) as Row[]
   t.ok(applied.length >= 1, 'migrations are recorded')
-  const latest = applied.map((r) => r.name).sort().at(-1)!
-  t.equal(latest, readdirSync(MIGRATIONS_DIR).filter((f) => /\.(sql|ts)$/.test(f)).sort().at(-1)!.replace(/\.(sql|ts)$/, ''))
-  await database.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', latest as never).execute()
+  const latest = applied
+    .map((r) => r.name)
+    .sort()
+    .at(-1)!
+  t.equal(
+    latest,
+    readdirSync(MIGRATIONS_DIR)
+      .filter((f) => /\.(sql|ts)$/.test(f))
+      .sort()
+      .at(-1)!
+      .replace(/\.(sql|ts)$/, ''),
+  )
+  await database.db
+    .deleteFrom('kysely_migration' as never)
+    .where('name' as never, '=', latest as never)
+    .execute()
   try {
     const res = await app.inject({ method: 'GET', url: '/ready' })
     t.equal(res.statusCode, 503)
@@ -184,7 +210,10 @@ t.test('/ready answers 503 NOT_READY when migrations are pending', async (t) => 
     t.equal(res.json().detail, `Not ready: migrations pending: ${latest}.`)
     t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'the process is still up')
   } finally {
-    await database.db.insertInto('kysely_migration' as never).values(applied.filter((r) => r.name === latest) as never).execute()
+    await database.db
+      .insertInto('kysely_migration' as never)
+      .values(applied.filter((r) => r.name === latest) as never)
+      .execute()
   }
   t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'ready again')
 })
@@ -194,7 +223,13 @@ t.test('/ready answers 503 when the database is unreachable', async (t) => {
   const unreachable = await openDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', databaseSchema: null, dataDir: 'unused' })
   t.teardown(() => unreachable.close())
   // A registry that is never started: starting would need the database.
-  const ruleSets = new RuleSetRegistry({ db: unreachable.db, clock: ctx.clock, log: pino({ level: 'silent' }), rulesDir: ctx.config.rulesDir, priceBooksDir: ctx.config.priceBooksDir })
+  const ruleSets = new RuleSetRegistry({
+    db: unreachable.db,
+    clock: ctx.clock,
+    log: pino({ level: 'silent' }),
+    rulesDir: ctx.config.rulesDir,
+    priceBooksDir: ctx.config.priceBooksDir,
+  })
   const broken = await buildApp({ config: ctx.config, database: unreachable, clock: ctx.clock, ruleSets })
   t.teardown(() => broken.close())
   const res = await broken.inject({ method: 'GET', url: '/ready' })

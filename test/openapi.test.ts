@@ -78,7 +78,11 @@ t.test('the check finds open empty objects at any depth', async (t) => {
   const loose = { type: 'object', additionalProperties: true }
   t.same(undescribed(loose), ['/'])
   t.same(undescribed({}), ['/'], 'an empty schema as the whole answer')
-  t.same(undescribed({ type: 'object', properties: { data: { type: 'array', items: loose }, n: {} } }), ['/data/0'], 'a list of anything; one unknown value is fine')
+  t.same(
+    undescribed({ type: 'object', properties: { data: { type: 'array', items: loose }, n: {} } }),
+    ['/data/0'],
+    'a list of anything; one unknown value is fine',
+  )
   t.same(undescribed({ type: 'object', properties: { a: { anyOf: [loose, { type: 'null' }] } } }), ['/a'])
   t.same(undescribed({ type: 'object', patternProperties: { '^(.*)$': { type: 'string' } } }), [], 'a map is described')
   t.same(undescribed({ $ref: '#/components/schemas/Quote' }), [], 'a quote is described through its references')
@@ -203,10 +207,20 @@ export async function run(call: Call): Promise<unknown[]> {
 /** Type-checks `files` (name → source) together in `dir`; returns each file's diagnostics, formatted. */
 function typeCheck(dir: string, files: Record<string, string>): Record<string, string[]> {
   for (const [name, source] of Object.entries(files)) writeFileSync(join(dir, name), source)
-  const program = ts.createProgram(Object.keys(files).map((name) => join(dir, name)), {
-    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
-    lib: ['lib.es2023.d.ts'], types: [], skipLibCheck: true, noUncheckedIndexedAccess: true,
-  })
+  const program = ts.createProgram(
+    Object.keys(files).map((name) => join(dir, name)),
+    {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      lib: ['lib.es2023.d.ts'],
+      types: [],
+      skipLibCheck: true,
+      noUncheckedIndexedAccess: true,
+    },
+  )
   const found: Record<string, string[]> = Object.fromEntries(Object.keys(files).map((name) => [name, []]))
   for (const d of ts.getPreEmitDiagnostics(program)) {
     const name = d.file ? d.file.fileName.slice(dir.length + 1) : '(program)'
@@ -222,12 +236,22 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
   t.match(api, /export interface paths/)
 
   const called = new Set([...CLIENT.matchAll(/call\('([^']+)', '(\w+)'/g)].map((m) => `${m[2]} ${m[1]}`))
-  t.same(operations.map((o) => o.name).filter((name) => !called.has(name)), [], 'the script calls every documented route')
-  t.same([...called].filter((name) => !operations.some((o) => o.name === name)), [], 'and no route the document lacks')
+  t.same(
+    operations.map((o) => o.name).filter((name) => !called.has(name)),
+    [],
+    'the script calls every documented route',
+  )
+  t.same(
+    [...called].filter((name) => !operations.some((o) => o.name === name)),
+    [],
+    'and no route the document lacks',
+  )
 
   // The check can fail: a misread field and a missing path parameter are caught.
-  const wrong = CLIENT.replace('const net: string = evaluation.totals.net', 'const net: number = evaluation.totals.net')
-    .replace("call('/v1/accounts/{id}', 'get', { path: { id: account.id } })", "call('/v1/accounts/{id}', 'get', {})")
+  const wrong = CLIENT.replace('const net: string = evaluation.totals.net', 'const net: number = evaluation.totals.net').replace(
+    "call('/v1/accounts/{id}', 'get', { path: { id: account.id } })",
+    "call('/v1/accounts/{id}', 'get', {})",
+  )
   t.not(wrong, CLIENT)
   const diagnostics = typeCheck(dir, { 'api.d.ts': api, 'client.ts': CLIENT, 'wrong.ts': wrong })
   t.same(diagnostics['client.ts'], [], 'the script type-checks against the generated types')
@@ -243,12 +267,23 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
   const quoteSchema = ajv.getSchema(`openapi#/${pointer('components', 'schemas', 'Quote')}`)!
   t.notOk(quoteSchema({ id: 'qt_1' }), 'the validator refuses an answer the schema does not describe')
   const answered: string[] = []
-  const call = async (path: string, method: string, request: { path?: Record<string, unknown>; query?: Record<string, unknown>; header?: Record<string, string>; body?: unknown }, as: Role = 'admin') => {
+  const call = async (
+    path: string,
+    method: string,
+    request: { path?: Record<string, unknown>; query?: Record<string, unknown>; header?: Record<string, string>; body?: unknown },
+    as: Role = 'admin',
+  ) => {
     const url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(request.path?.[name])))
-    const query = new URLSearchParams(Object.entries(request.query ?? {}).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]))
+    const query = new URLSearchParams(
+      Object.entries(request.query ?? {})
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]): [string, string] => [k, String(v)]),
+    )
     const res = await ctx.app.inject({
-      method: method.toUpperCase() as 'GET', url: query.size > 0 ? `${url}?${query}` : url,
-      headers: { ...ctx.as(as), ...(request.header ?? {}) }, ...(request.body !== undefined ? { payload: request.body as object } : {}),
+      method: method.toUpperCase() as 'GET',
+      url: query.size > 0 ? `${url}?${query}` : url,
+      headers: { ...ctx.as(as), ...(request.header ?? {}) },
+      ...(request.body !== undefined ? { payload: request.body as object } : {}),
     })
     if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`)
     const validate = ajv.getSchema(`openapi#/${pointer('paths', path, method, 'responses', String(res.statusCode), 'content', 'application/json', 'schema')}`)
@@ -262,7 +297,14 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
   writeFileSync(join(dir, 'client.mjs'), js)
   const client = (await import(pathToFileURL(join(dir, 'client.mjs')).href)) as { run(c: typeof call): Promise<unknown[]> }
   const [, failed, breaches] = (await client.run(call)) as [unknown, unknown[], unknown[]]
-  t.ok(failed.some((actual) => actual !== undefined), 'answers with failed conditions in the trace were checked')
+  t.ok(
+    failed.some((actual) => actual !== undefined),
+    'answers with failed conditions in the trace were checked',
+  )
   t.ok(breaches.length > 0, 'and with guardrail breaches')
-  t.same(operations.map((o) => o.name).filter((name) => !answered.includes(name)), [], 'every route answered')
+  t.same(
+    operations.map((o) => o.name).filter((name) => !answered.includes(name)),
+    [],
+    'every route answered',
+  )
 })

@@ -162,7 +162,10 @@ t.test('npm start serves on PORT, stops on SIGTERM, and keeps its data across re
   t.equal(ready.status, 'ready')
   t.equal(ready.checks.database, 'ok')
   t.equal(ready.checks.migrations, 'ok')
-  t.ok(Object.values(ready.checks).every((v) => v === 'ok'), 'every check is ok')
+  t.ok(
+    Object.values(ready.checks).every((v) => v === 'ok'),
+    'every check is ok',
+  )
 
   const file = join(dataDir, 'demo-keys.json')
   t.ok(existsSync(file), 'demo-keys.json was written')
@@ -279,7 +282,10 @@ t.test('one process per embedded data folder: a second start and the CLI are ref
   const taken = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number }
   t.not(taken.pid, holder.pid, 'the stale lock was taken over')
   t.ok(await until(() => after.output().includes('"msg":"audit checkpoint"'), 30_000), 'a checkpoint is logged periodically')
-  const line = after.output().split('\n').find((l) => l.includes('"msg":"audit checkpoint"'))!
+  const line = after
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"msg":"audit checkpoint"'))!
   t.match(JSON.parse(line).auditCheckpoint, { seq: /^\d+$/, hash: /^[0-9a-f]{64}$/, at: String, mac: /^[0-9a-f]{64}$/ })
   t.notMatch(after.output(), auditKey, 'the audit key is never printed')
   await stop(t, after)

@@ -42,8 +42,17 @@ export interface Contact {
 
 function toAccount(r: Selectable<AccountsTable>): Account {
   return {
-    id: r.id, name: r.name, billingAddress: r.billing_address as BillingAddress, country: r.country, currency: r.currency,
-    vatId: r.vat_id, segment: r.segment, ownerId: r.owner_id, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
+    id: r.id,
+    name: r.name,
+    billingAddress: r.billing_address as BillingAddress,
+    country: r.country,
+    currency: r.currency,
+    vatId: r.vat_id,
+    segment: r.segment,
+    ownerId: r.owner_id,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   }
 }
 
@@ -55,8 +64,16 @@ export async function insertAccount(db: Executor, a: Omit<Account, 'version'>): 
   const row = await db
     .insertInto('accounts')
     .values({
-      id: a.id, name: a.name, billing_address: JSON.stringify(a.billingAddress), country: a.country, currency: a.currency,
-      vat_id: a.vatId, segment: a.segment, owner_id: a.ownerId, created_at: a.createdAt, updated_at: a.updatedAt,
+      id: a.id,
+      name: a.name,
+      billing_address: JSON.stringify(a.billingAddress),
+      country: a.country,
+      currency: a.currency,
+      vat_id: a.vatId,
+      segment: a.segment,
+      owner_id: a.ownerId,
+      created_at: a.createdAt,
+      updated_at: a.updatedAt,
     })
     .returningAll()
     .executeTakeFirstOrThrow()

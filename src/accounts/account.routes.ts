@@ -32,14 +32,31 @@ const AccountFields = {
 }
 const AccountView = Type.Object(
   {
-    id: Type.String(), name: Type.String(), billingAddress: Address, country: Type.String(), currency: Type.String(),
-    vatId: Type.Union([Type.String(), Type.Null()]), segment: Type.String(), ownerId: Type.String(), version: Type.Integer(),
-    createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }),
+    id: Type.String(),
+    name: Type.String(),
+    billingAddress: Address,
+    country: Type.String(),
+    currency: Type.String(),
+    vatId: Type.Union([Type.String(), Type.Null()]),
+    segment: Type.String(),
+    ownerId: Type.String(),
+    version: Type.Integer(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
   },
   { $id: 'Account' },
 )
 const ContactView = Type.Object(
-  { id: Type.String(), accountId: Type.String(), name: Type.String(), email: Type.String(), role: Type.Union([Type.String(), Type.Null()]), version: Type.Integer(), createdAt: Type.String(), updatedAt: Type.String() },
+  {
+    id: Type.String(),
+    accountId: Type.String(),
+    name: Type.String(),
+    email: Type.String(),
+    role: Type.Union([Type.String(), Type.Null()]),
+    version: Type.Integer(),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
   { $id: 'Contact' },
 )
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
@@ -53,66 +70,119 @@ export { AccountView, ContactView }
 
 export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: service.AccountDeps }> = async (app, { deps }) => {
   const config = { roles: SELLING_ROLES }
-  app.post('/v1/accounts', {
-    config,
-    schema: { tags: ['accounts'], summary: 'Create an account (owned by the caller unless ownerId names their team)', headers: IdempotencyHeaders, body: Type.Object(AccountFields, { additionalProperties: false }), response: { 201: Type.Ref('Account'), 200: Type.Ref('Account'), ...problemResponses(403, 409, 422) } },
-  }, async (request, reply) => {
-    const stored = await service.createAccount(deps, principalOf(request), request.body, idempotencyOf(request))
-    return sendStored(reply, { ...stored, body: dated(stored.body) as unknown as Account })
-  })
-
-  app.get('/v1/accounts', {
-    config,
-    schema: { tags: ['accounts'], summary: 'Accounts the caller may see', querystring: PageQuery, response: { 200: PageOf(Type.Ref('Account')), ...problemResponses(403) } },
-  }, async (request) => {
-    const { limit = DEFAULT_PAGE_LIMIT } = request.query
-    const rows = await service.listAccounts(deps, principalOf(request), limit + 1, request.query.starting_after)
-    const page = pageFrom(rows, limit)
-    return { ...page, data: page.data.map(dated) }
-  })
-
-  app.get('/v1/accounts/:id', {
-    config,
-    schema: { tags: ['accounts'], summary: 'Read an account', params: IdParams, response: { 200: Type.Ref('Account'), ...problemResponses(403, 404) } },
-  }, async (request, reply) => {
-    const account = await service.getAccount(deps, principalOf(request), request.params.id)
-    setEtag(reply, account.version)
-    return dated(account)
-  })
-
-  app.patch('/v1/accounts/:id', {
-    config,
-    schema: {
-      tags: ['accounts'], summary: 'Change an account; needs If-Match', params: IdParams,
-      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),
-      body: Type.Partial(Type.Object(AccountFields), { additionalProperties: false, minProperties: 1 }),
-      response: { 200: Type.Ref('Account'), ...problemResponses(403, 404, 412, 428) },
+  app.post(
+    '/v1/accounts',
+    {
+      config,
+      schema: {
+        tags: ['accounts'],
+        summary: 'Create an account (owned by the caller unless ownerId names their team)',
+        headers: IdempotencyHeaders,
+        body: Type.Object(AccountFields, { additionalProperties: false }),
+        response: { 201: Type.Ref('Account'), 200: Type.Ref('Account'), ...problemResponses(403, 409, 422) },
+      },
     },
-  }, async (request, reply) => {
-    const account = await service.updateAccount(deps, principalOf(request), request.params.id, expectedVersion(request), request.body)
-    setEtag(reply, account.version)
-    return dated(account)
-  })
-
-  app.post('/v1/accounts/:id/contacts', {
-    config,
-    schema: {
-      tags: ['accounts'], summary: 'Add a contact to an account', params: IdParams, headers: IdempotencyHeaders,
-      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), email: Type.String({ format: 'email', maxLength: 254 }), role: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])) }, { additionalProperties: false }),
-      response: { 201: Type.Ref('Contact'), 200: Type.Ref('Contact'), ...problemResponses(403, 404, 409, 422) },
+    async (request, reply) => {
+      const stored = await service.createAccount(deps, principalOf(request), request.body, idempotencyOf(request))
+      return sendStored(reply, { ...stored, body: dated(stored.body) as unknown as Account })
     },
-  }, async (request, reply) => {
-    const stored = await service.addContact(deps, principalOf(request), request.params.id, request.body, idempotencyOf(request))
-    return sendStored(reply, { ...stored, body: dated(stored.body) as unknown as Contact })
-  })
+  )
 
-  app.get('/v1/accounts/:id/contacts', {
-    config,
-    schema: { tags: ['accounts'], summary: "An account's contacts", params: IdParams, querystring: PageQuery, response: { 200: PageOf(Type.Ref('Contact')), ...problemResponses(403, 404) } },
-  }, async (request) => {
-    const { limit = DEFAULT_PAGE_LIMIT } = request.query
-    const rows = await service.listContacts(deps, principalOf(request), request.params.id, limit + 1, request.query.starting_after)
-    const page = pageFrom(rows, limit)
-    return { ...page, data: page.data.map(dated) }
-  })
+  app.get(
+    '/v1/accounts',
+    {
+      config,
+      schema: {
+        tags: ['accounts'],
+        summary: 'Accounts the caller may see',
+        querystring: PageQuery,
+        response: { 200: PageOf(Type.Ref('Account')), ...problemResponses(403) },
+      },
+    },
+    async (request) => {
+      const { limit = DEFAULT_PAGE_LIMIT } = request.query
+      const rows = await service.listAccounts(deps, principalOf(request), limit + 1, request.query.starting_after)
+      const page = pageFrom(rows, limit)
+      return { ...page, data: page.data.map(dated) }
+    },
+  )
+
+  app.get(
+    '/v1/accounts/:id',
+    {
+      config,
+      schema: { tags: ['accounts'], summary: 'Read an account', params: IdParams, response: { 200: Type.Ref('Account'), ...problemResponses(403, 404) } },
+    },
+    async (request, reply) => {
+      const account = await service.getAccount(deps, principalOf(request), request.params.id)
+      setEtag(reply, account.version)
+      return dated(account)
+    },
+  )
+
+  app.patch(
+    '/v1/accounts/:id',
+    {
+      config,
+      schema: {
+        tags: ['accounts'],
+        summary: 'Change an account; needs If-Match',
+        params: IdParams,
+        headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),
+        body: Type.Partial(Type.Object(AccountFields), { additionalProperties: false, minProperties: 1 }),
+        response: { 200: Type.Ref('Account'), ...problemResponses(403, 404, 412, 428) },
+      },
+    },
+    async (request, reply) => {
+      const account = await service.updateAccount(deps, principalOf(request), request.params.id, expectedVersion(request), request.body)
+      setEtag(reply, account.version)
+      return dated(account)
+    },
+  )
+
+  app.post(
+    '/v1/accounts/:id/contacts',
+    {
+      config,
+      schema: {
+        tags: ['accounts'],
+        summary: 'Add a contact to an account',
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            email: Type.String({ format: 'email', maxLength: 254 }),
+            role: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Ref('Contact'), 200: Type.Ref('Contact'), ...problemResponses(403, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const stored = await service.addContact(deps, principalOf(request), request.params.id, request.body, idempotencyOf(request))
+      return sendStored(reply, { ...stored, body: dated(stored.body) as unknown as Contact })
+    },
+  )
+
+  app.get(
+    '/v1/accounts/:id/contacts',
+    {
+      config,
+      schema: {
+        tags: ['accounts'],
+        summary: "An account's contacts",
+        params: IdParams,
+        querystring: PageQuery,
+        response: { 200: PageOf(Type.Ref('Contact')), ...problemResponses(403, 404) },
+      },
+    },
+    async (request) => {
+      const { limit = DEFAULT_PAGE_LIMIT } = request.query
+      const rows = await service.listContacts(deps, principalOf(request), request.params.id, limit + 1, request.query.starting_after)
+      const page = pageFrom(rows, limit)
+      return { ...page, data: page.data.map(dated) }
+    },
+  )
 }

@@ -40,9 +40,11 @@ export interface NewAccount {
 function assertKnownValues(deps: AccountDeps, input: Partial<NewAccount>): void {
   const { catalog, books } = deps.ruleSets.get().priceBooks
   const errors: FieldError[] = []
-  if (input.segment !== undefined && !catalog.segments.has(input.segment)) errors.push({ pointer: '/segment', detail: `unknown segment; one of ${[...catalog.segments].join(', ')}` })
+  if (input.segment !== undefined && !catalog.segments.has(input.segment))
+    errors.push({ pointer: '/segment', detail: `unknown segment; one of ${[...catalog.segments].join(', ')}` })
   if (input.country !== undefined && !isCountry(input.country)) errors.push({ pointer: '/country', detail: 'not an ISO 3166-1 country code' })
-  if (input.billingAddress !== undefined && !isCountry(input.billingAddress.country)) errors.push({ pointer: '/billingAddress/country', detail: 'not an ISO 3166-1 country code' })
+  if (input.billingAddress !== undefined && !isCountry(input.billingAddress.country))
+    errors.push({ pointer: '/billingAddress/country', detail: 'not an ISO 3166-1 country code' })
   if (input.currency !== undefined) {
     const offered = [...new Set(books.map((b) => b.currency))].sort()
     if (!isCurrency(input.currency)) errors.push({ pointer: '/currency', detail: 'not an ISO 4217 currency' })
@@ -55,7 +57,9 @@ async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: 
   if (ownerId === actor.id) return
   const owner = await deps.db.selectFrom('principals').select('status').where('id', '=', ownerId).executeTakeFirst()
   if (!owner || owner.status !== 'active') {
-    throw new AppError('VALIDATION_FAILED', 'The owner is not an active principal.', { errors: [{ pointer: '/ownerId', detail: 'no active principal with this id' }] })
+    throw new AppError('VALIDATION_FAILED', 'The owner is not an active principal.', {
+      errors: [{ pointer: '/ownerId', detail: 'no active principal with this id' }],
+    })
   }
   if (!seesAll(actor) && !(await canSeeOwned(deps.db, actor, ownerId))) {
     throw new AppError('FORBIDDEN', 'You can only give accounts to yourself or your team.')
@@ -63,20 +67,38 @@ async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: 
 }
 
 /** Creates an account owned by the caller (or a principal of their team); audited; idempotent. */
-export async function createAccount(deps: AccountDeps, actor: Principal, input: NewAccount, idempotency: IdempotencyRequest | null): Promise<StoredResponse<Account>> {
+export async function createAccount(
+  deps: AccountDeps,
+  actor: Principal,
+  input: NewAccount,
+  idempotency: IdempotencyRequest | null,
+): Promise<StoredResponse<Account>> {
   const ownerId = input.ownerId ?? actor.id
   assertKnownValues(deps, input)
   await assertOwnerAllowed(deps, actor, ownerId)
-  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const now = deps.clock.now()
-    const account = await repo.insertAccount(trx, {
-      id: newId('acc'), name: input.name, billingAddress: input.billingAddress, country: input.country, currency: input.currency,
-      vatId: input.vatId ?? null, segment: input.segment, ownerId, createdAt: now, updatedAt: now,
-    })
-    await appendAudit(trx, now, { actorId: actor.id, action: 'account.created', entityType: 'account', entityId: account.id, after: account })
-    await appendEvent(trx, now, { type: 'account.created', aggregateType: 'account', aggregateId: account.id, payload: { accountId: account.id } })
-    return { status: 201, body: account }
-  })
+  return runIdempotent(
+    deps.db,
+    idempotency,
+    () => deps.clock.now(),
+    async (trx) => {
+      const now = deps.clock.now()
+      const account = await repo.insertAccount(trx, {
+        id: newId('acc'),
+        name: input.name,
+        billingAddress: input.billingAddress,
+        country: input.country,
+        currency: input.currency,
+        vatId: input.vatId ?? null,
+        segment: input.segment,
+        ownerId,
+        createdAt: now,
+        updatedAt: now,
+      })
+      await appendAudit(trx, now, { actorId: actor.id, action: 'account.created', entityType: 'account', entityId: account.id, after: account })
+      await appendEvent(trx, now, { type: 'account.created', aggregateType: 'account', aggregateId: account.id, payload: { accountId: account.id } })
+      return { status: 201, body: account }
+    },
+  )
 }
 
 /** The account if the principal may see it; 404 otherwise (existence is not revealed). */
@@ -104,14 +126,33 @@ export async function updateAccount(deps: AccountDeps, actor: Principal, id: str
   })
 }
 
-export async function addContact(deps: AccountDeps, actor: Principal, accountId: string, input: { name: string; email: string; role?: string | null }, idempotency: IdempotencyRequest | null): Promise<StoredResponse<Contact>> {
+export async function addContact(
+  deps: AccountDeps,
+  actor: Principal,
+  accountId: string,
+  input: { name: string; email: string; role?: string | null },
+  idempotency: IdempotencyRequest | null,
+): Promise<StoredResponse<Contact>> {
   await getAccount(deps, actor, accountId)
-  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const now = deps.clock.now()
-    const contact = await repo.insertContact(trx, { id: newId('con'), accountId, name: input.name, email: input.email, role: input.role ?? null, createdAt: now, updatedAt: now })
-    await appendAudit(trx, now, { actorId: actor.id, action: 'contact.created', entityType: 'contact', entityId: contact.id, after: contact })
-    return { status: 201, body: contact }
-  })
+  return runIdempotent(
+    deps.db,
+    idempotency,
+    () => deps.clock.now(),
+    async (trx) => {
+      const now = deps.clock.now()
+      const contact = await repo.insertContact(trx, {
+        id: newId('con'),
+        accountId,
+        name: input.name,
+        email: input.email,
+        role: input.role ?? null,
+        createdAt: now,
+        updatedAt: now,
+      })
+      await appendAudit(trx, now, { actorId: actor.id, action: 'contact.created', entityType: 'contact', entityId: contact.id, after: contact })
+      return { status: 201, body: contact }
+    },
+  )
 }
 
 export async function listContacts(deps: AccountDeps, actor: Principal, accountId: string, limit: number, startingAfter?: string): Promise<Contact[]> {

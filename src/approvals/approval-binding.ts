@@ -35,8 +35,15 @@ export interface BoundFacts {
 }
 
 const HIGHER_IS_WORSE = new Set([
-  'quote.maxLineDiscountPercent', 'quote.discountPercent', 'quote.netTotal', 'quote.listTotal', 'quote.oneTimeTotal',
-  'quote.annualRecurringTotal', 'quote.paymentTermsDays', 'quote.maxTermMonths', 'quote.lineCount',
+  'quote.maxLineDiscountPercent',
+  'quote.discountPercent',
+  'quote.netTotal',
+  'quote.listTotal',
+  'quote.oneTimeTotal',
+  'quote.annualRecurringTotal',
+  'quote.paymentTermsDays',
+  'quote.maxTermMonths',
+  'quote.lineCount',
 ])
 const LOWER_IS_WORSE = new Set(['quote.minLineMarginPercent'])
 
@@ -55,7 +62,8 @@ export function boundFactsOf(step: RequiredStep): BoundFacts {
   return { facts: { ...step.facts }, upTo: { ...step.upTo } }
 }
 
-const rankOf = (outcome: unknown) => (Object.hasOwn(OUTCOME_RANK, String(outcome)) ? OUTCOME_RANK[outcome as GuardrailOutcome] : Object.keys(OUTCOME_RANK).length)
+const rankOf = (outcome: unknown) =>
+  Object.hasOwn(OUTCOME_RANK, String(outcome)) ? OUTCOME_RANK[outcome as GuardrailOutcome] : Object.keys(OUTCOME_RANK).length
 
 function capped(value: number, ceiling: string | undefined): number {
   return ceiling === undefined ? value : Math.min(value, Number(ceiling))
@@ -76,7 +84,9 @@ export function worsening(approved: BoundFacts, current: BoundFacts, evaluation?
       const a = capped(was, ceiling)
       const b = capped(now, ceiling)
       if (HIGHER_IS_WORSE.has(key) ? b > a : b < a) {
-        reasons.push(`${label} ${b > a ? 'rose' : 'fell'} from ${was}${unit} to ${now}${unit}${key === 'quote.maxLineDiscountPercent' && evaluation ? whereMaxDiscount(evaluation) : ''}`)
+        reasons.push(
+          `${label} ${b > a ? 'rose' : 'fell'} from ${was}${unit} to ${now}${unit}${key === 'quote.maxLineDiscountPercent' && evaluation ? whereMaxDiscount(evaluation) : ''}`,
+        )
       }
     } else if (key === 'quote.guardrailOutcome') {
       if (rankOf(now) > rankOf(was)) reasons.push(`${label} went from ${String(was)} to ${String(now)}`)
@@ -102,8 +112,12 @@ export function fingerprintOf(evaluation: EvaluationSnapshot, paymentTermsDays: 
     currency: evaluation.currency,
     paymentTermsDays,
     lines: evaluation.lines.map((l) => ({
-      sku: l.sku, quantity: l.quantity, termMonths: l.termMonths, netUnitPrice: formatScaled(l.netUnitPrice.units, l.netUnitPrice.decimals),
-      netAmount: formatMoney(l.netAmount), discountPercent: formatPercent(l.discountHundredths),
+      sku: l.sku,
+      quantity: l.quantity,
+      termMonths: l.termMonths,
+      netUnitPrice: formatScaled(l.netUnitPrice.units, l.netUnitPrice.decimals),
+      netAmount: formatMoney(l.netAmount),
+      discountPercent: formatPercent(l.discountHundredths),
     })),
     totals: { net: formatMoney(evaluation.totals.net), discountPercent: formatPercent(evaluation.totals.discountHundredths) },
   }

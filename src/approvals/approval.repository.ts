@@ -49,33 +49,87 @@ export interface Delegation {
 }
 
 function toRequest(r: Selectable<ApprovalRequestsTable>): ApprovalRequest {
-  return { id: r.id, quoteId: r.quote_id, revision: r.revision, status: r.status as RequestStatus, createdBy: r.created_by, createdAt: r.created_at, decidedAt: r.decided_at }
+  return {
+    id: r.id,
+    quoteId: r.quote_id,
+    revision: r.revision,
+    status: r.status as RequestStatus,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    decidedAt: r.decided_at,
+  }
 }
 
 function toStep(r: Selectable<ApprovalStepsTable>): ApprovalStep {
   return {
-    id: r.id, requestId: r.request_id, quoteId: r.quote_id, level: r.level, role: r.role, mode: r.mode as 'all' | 'any',
-    reasons: r.reasons as ApprovalStep['reasons'], status: r.status as StepStatus, boundFacts: r.bound_facts as BoundFacts,
-    fingerprintHash: r.fingerprint_hash, rerequestReason: r.rerequest_reason, carriedFrom: r.carried_from, decidedBy: r.decided_by,
-    actingFor: r.acting_for, comment: r.comment, decidedAt: r.decided_at, createdAt: r.created_at,
+    id: r.id,
+    requestId: r.request_id,
+    quoteId: r.quote_id,
+    level: r.level,
+    role: r.role,
+    mode: r.mode as 'all' | 'any',
+    reasons: r.reasons as ApprovalStep['reasons'],
+    status: r.status as StepStatus,
+    boundFacts: r.bound_facts as BoundFacts,
+    fingerprintHash: r.fingerprint_hash,
+    rerequestReason: r.rerequest_reason,
+    carriedFrom: r.carried_from,
+    decidedBy: r.decided_by,
+    actingFor: r.acting_for,
+    comment: r.comment,
+    decidedAt: r.decided_at,
+    createdAt: r.created_at,
   }
 }
 
 function toDelegation(r: Selectable<DelegationsTable>): Delegation {
-  return { id: r.id, delegatorId: r.delegator_id, delegateId: r.delegate_id, startsOn: r.starts_on, endsOn: r.ends_on, createdAt: r.created_at, revokedAt: r.revoked_at }
+  return {
+    id: r.id,
+    delegatorId: r.delegator_id,
+    delegateId: r.delegate_id,
+    startsOn: r.starts_on,
+    endsOn: r.ends_on,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  }
 }
 
 export async function insertRequest(db: Executor, r: ApprovalRequest): Promise<void> {
-  await db.insertInto('approval_requests').values({ id: r.id, quote_id: r.quoteId, revision: r.revision, status: r.status, created_by: r.createdBy, created_at: r.createdAt, decided_at: r.decidedAt }).execute()
+  await db
+    .insertInto('approval_requests')
+    .values({
+      id: r.id,
+      quote_id: r.quoteId,
+      revision: r.revision,
+      status: r.status,
+      created_by: r.createdBy,
+      created_at: r.createdAt,
+      decided_at: r.decidedAt,
+    })
+    .execute()
 }
 
 export async function insertStep(db: Executor, s: ApprovalStep): Promise<void> {
   await db
     .insertInto('approval_steps')
     .values({
-      id: s.id, request_id: s.requestId, quote_id: s.quoteId, level: s.level, role: s.role, mode: s.mode, reasons: JSON.stringify(s.reasons),
-      status: s.status, bound_facts: JSON.stringify(s.boundFacts), fingerprint_hash: s.fingerprintHash, rerequest_reason: s.rerequestReason,
-      carried_from: s.carriedFrom, decided_by: s.decidedBy, acting_for: s.actingFor, comment: s.comment, decided_at: s.decidedAt, created_at: s.createdAt,
+      id: s.id,
+      request_id: s.requestId,
+      quote_id: s.quoteId,
+      level: s.level,
+      role: s.role,
+      mode: s.mode,
+      reasons: JSON.stringify(s.reasons),
+      status: s.status,
+      bound_facts: JSON.stringify(s.boundFacts),
+      fingerprint_hash: s.fingerprintHash,
+      rerequest_reason: s.rerequestReason,
+      carried_from: s.carriedFrom,
+      decided_by: s.decidedBy,
+      acting_for: s.actingFor,
+      comment: s.comment,
+      decided_at: s.decidedAt,
+      created_at: s.createdAt,
     })
     .execute()
 }
@@ -86,7 +140,14 @@ export async function findPendingRequest(db: Executor, quoteId: string): Promise
 }
 
 export async function findLatestRequest(db: Executor, quoteId: string): Promise<ApprovalRequest | undefined> {
-  const row = await db.selectFrom('approval_requests').selectAll().where('quote_id', '=', quoteId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst()
+  const row = await db
+    .selectFrom('approval_requests')
+    .selectAll()
+    .where('quote_id', '=', quoteId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst()
   return row && toRequest(row)
 }
 
@@ -125,7 +186,12 @@ export async function latestApprovedStep(db: Executor, quoteId: string, level: n
   return row && toStep(row)
 }
 
-export async function updateStep(db: Executor, id: string, fromStatus: StepStatus, patch: Partial<Pick<ApprovalStep, 'status' | 'decidedBy' | 'actingFor' | 'comment' | 'decidedAt'>>): Promise<boolean> {
+export async function updateStep(
+  db: Executor,
+  id: string,
+  fromStatus: StepStatus,
+  patch: Partial<Pick<ApprovalStep, 'status' | 'decidedBy' | 'actingFor' | 'comment' | 'decidedAt'>>,
+): Promise<boolean> {
   const result = await db
     .updateTable('approval_steps')
     .set(givenColumns(patch, { status: 'status', decidedBy: 'decided_by', actingFor: 'acting_for', comment: 'comment', decidedAt: 'decided_at' }))
@@ -139,7 +205,12 @@ export async function updateStep(db: Executor, id: string, fromStatus: StepStatu
  * Pending steps whose role is one of `roles`, oldest first (then by id), for approval queues;
  * `after` resumes the order after a step, so a queue can be read page by page.
  */
-export async function pendingStepsForRoles(db: Executor, roles: string[], limit: number, after?: Pick<ApprovalStep, 'createdAt' | 'id'>): Promise<ApprovalStep[]> {
+export async function pendingStepsForRoles(
+  db: Executor,
+  roles: string[],
+  limit: number,
+  after?: Pick<ApprovalStep, 'createdAt' | 'id'>,
+): Promise<ApprovalStep[]> {
   if (roles.length === 0) return []
   let q = db.selectFrom('approval_steps').selectAll().where('status', '=', 'pending').where('role', 'in', roles)
   if (after) q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'id'), '>', tuple(after.createdAt, after.id)))
@@ -147,18 +218,42 @@ export async function pendingStepsForRoles(db: Executor, roles: string[], limit:
 }
 
 export async function insertDelegation(db: Executor, d: Delegation): Promise<void> {
-  await db.insertInto('delegations').values({ id: d.id, delegator_id: d.delegatorId, delegate_id: d.delegateId, starts_on: d.startsOn, ends_on: d.endsOn, created_at: d.createdAt, revoked_at: d.revokedAt }).execute()
+  await db
+    .insertInto('delegations')
+    .values({
+      id: d.id,
+      delegator_id: d.delegatorId,
+      delegate_id: d.delegateId,
+      starts_on: d.startsOn,
+      ends_on: d.endsOn,
+      created_at: d.createdAt,
+      revoked_at: d.revokedAt,
+    })
+    .execute()
 }
 
 /** Delegations to `delegateId` in force on `day`. */
 export async function activeDelegationsTo(db: Executor, delegateId: string, day: string): Promise<Delegation[]> {
   return (
-    await db.selectFrom('delegations').selectAll().where('delegate_id', '=', delegateId).where('starts_on', '<=', day).where('ends_on', '>=', day).where('revoked_at', 'is', null).execute()
+    await db
+      .selectFrom('delegations')
+      .selectAll()
+      .where('delegate_id', '=', delegateId)
+      .where('starts_on', '<=', day)
+      .where('ends_on', '>=', day)
+      .where('revoked_at', 'is', null)
+      .execute()
   ).map(toDelegation)
 }
 
 export async function delegationsOf(db: Executor, principalId: string): Promise<Delegation[]> {
   return (
-    await db.selectFrom('delegations').selectAll().where((eb) => eb.or([eb('delegator_id', '=', principalId), eb('delegate_id', '=', principalId)])).orderBy('created_at', 'desc').limit(100).execute()
+    await db
+      .selectFrom('delegations')
+      .selectAll()
+      .where((eb) => eb.or([eb('delegator_id', '=', principalId), eb('delegate_id', '=', principalId)]))
+      .orderBy('created_at', 'desc')
+      .limit(100)
+      .execute()
   ).map(toDelegation)
 }

@@ -18,7 +18,11 @@ const StepStatus = Type.Union(['waiting', 'pending', 'approved', 'rejected', 'sk
 
 export const ApprovalStepView = Type.Object(
   {
-    id: Type.String(), requestId: Type.String(), quoteId: Type.String(), level: Type.Integer(), role: Type.String(),
+    id: Type.String(),
+    requestId: Type.String(),
+    quoteId: Type.String(),
+    level: Type.Integer(),
+    role: Type.String(),
     mode: Type.Union([Type.Literal('all'), Type.Literal('any')], { description: 'all: every step of the level must approve; any: one suffices' }),
     reasons: Type.Array(Type.Object({ ruleId: OrNull(Type.String()), reason: Type.String() })),
     status: StepStatus,
@@ -40,75 +44,124 @@ export const ApprovalStepView = Type.Object(
 
 export const ApprovalRequestView = Type.Object(
   {
-    id: Type.String(), quoteId: Type.String(), revision: Type.Integer(),
+    id: Type.String(),
+    quoteId: Type.String(),
+    revision: Type.Integer(),
     status: Type.Union(['pending', 'approved', 'rejected', 'withdrawn'].map((s) => Type.Literal(s))),
-    createdBy: Type.String(), createdAt: DateTime, decidedAt: OrNull(DateTime),
+    createdBy: Type.String(),
+    createdAt: DateTime,
+    decidedAt: OrNull(DateTime),
     steps: Type.Array(Type.Ref('ApprovalStep'), { description: 'By level, then role' }),
   },
-  { $id: 'ApprovalRequest', description: "An approval request of a quote revision, with its steps" },
+  { $id: 'ApprovalRequest', description: 'An approval request of a quote revision, with its steps' },
 )
 
 const QueueItem = Type.Object({
   step: Type.Ref('ApprovalStep'),
-  quote: Type.Object({ id: Type.String(), number: Type.String(), ownerId: Type.String(), revision: Type.Integer(), netTotal: Type.String({ description: 'Net total of the current revision, e.g. "1234.50"' }), currency: Type.String() }),
+  quote: Type.Object({
+    id: Type.String(),
+    number: Type.String(),
+    ownerId: Type.String(),
+    revision: Type.Integer(),
+    netTotal: Type.String({ description: 'Net total of the current revision, e.g. "1234.50"' }),
+    currency: Type.String(),
+  }),
   actingFor: OrNull(Type.String({ description: 'Set when you would decide as the delegate of this principal' })),
 })
 
 const DelegationView = Type.Object({
-  id: Type.String(), delegatorId: Type.String(), delegateId: Type.String(), startsOn: IsoDate, endsOn: IsoDate, createdAt: DateTime, revokedAt: OrNull(DateTime),
+  id: Type.String(),
+  delegatorId: Type.String(),
+  delegateId: Type.String(),
+  startsOn: IsoDate,
+  endsOn: IsoDate,
+  createdAt: DateTime,
+  revokedAt: OrNull(DateTime),
 })
 
 export const approvalRoutes: FastifyPluginAsyncTypebox<{ deps: service.ApprovalDeps }> = async (app, { deps }) => {
   // Deciding is checked per step (the step's role, or a delegation from one who holds it), so
   // these routes admit any principal: a delegate need not hold an approver role.
-  app.get('/v1/approvals', {
-    schema: {
-      tags: ['approvals'], summary: 'Your approval queue: open steps you may decide now, directly or as a delegate',
-      querystring: Type.Object({ assignee: Type.Optional(Type.Literal('me', { default: 'me' })), limit: limitParam(QUEUE_PAGE_LIMIT), starting_after: StartingAfter }, { additionalProperties: false }),
-      response: { 200: PageOf(QueueItem), ...problemResponses(403) },
-    },
-  }, async (request) => {
-    const { limit = QUEUE_PAGE_LIMIT, starting_after: after } = request.query
-    const items = await service.approvalQueue(deps, principalOf(request), limit + 1, after)
-    // The cursor is the step's id: the queue is ordered by step.
-    return pageFrom(items, limit, (item) => item.step.id)
-  })
-
-  for (const decision of ['approve', 'reject'] as const) {
-    app.post(`/v1/approvals/:id/${decision}`, {
-      // A decision may come with no body at all: it is then a decision without a comment.
-      preValidation: async (request) => {
-        request.body ??= {}
-      },
+  app.get(
+    '/v1/approvals',
+    {
       schema: {
         tags: ['approvals'],
-        summary: decision === 'approve' ? 'Approve an approval step' : 'Reject an approval step (rejects the quote); a comment is required',
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
-        headers: IdempotencyHeaders,
-        body: Type.Object({ comment: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false }),
-        response: { 200: Type.Ref('ApprovalRequest'), ...problemResponses(403, 404, 409, 422) },
+        summary: 'Your approval queue: open steps you may decide now, directly or as a delegate',
+        querystring: Type.Object(
+          { assignee: Type.Optional(Type.Literal('me', { default: 'me' })), limit: limitParam(QUEUE_PAGE_LIMIT), starting_after: StartingAfter },
+          { additionalProperties: false },
+        ),
+        response: { 200: PageOf(QueueItem), ...problemResponses(403) },
       },
-    }, async (request, reply) => {
-      const comment = request.body?.comment ?? null
-      if (decision === 'reject' && !comment) {
-        throw new AppError('VALIDATION_FAILED', 'A rejection needs a comment saying why.', { errors: [{ pointer: '/comment', detail: 'required to reject' }] })
-      }
-      return sendStored(reply, await service.decideStep(deps, principalOf(request), request.params.id, decision, comment, idempotencyOf(request)))
-    })
+    },
+    async (request) => {
+      const { limit = QUEUE_PAGE_LIMIT, starting_after: after } = request.query
+      const items = await service.approvalQueue(deps, principalOf(request), limit + 1, after)
+      // The cursor is the step's id: the queue is ordered by step.
+      return pageFrom(items, limit, (item) => item.step.id)
+    },
+  )
+
+  for (const decision of ['approve', 'reject'] as const) {
+    app.post(
+      `/v1/approvals/:id/${decision}`,
+      {
+        // A decision may come with no body at all: it is then a decision without a comment.
+        preValidation: async (request) => {
+          request.body ??= {}
+        },
+        schema: {
+          tags: ['approvals'],
+          summary: decision === 'approve' ? 'Approve an approval step' : 'Reject an approval step (rejects the quote); a comment is required',
+          params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+          headers: IdempotencyHeaders,
+          body: Type.Object({ comment: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false }),
+          response: { 200: Type.Ref('ApprovalRequest'), ...problemResponses(403, 404, 409, 422) },
+        },
+      },
+      async (request, reply) => {
+        const comment = request.body?.comment ?? null
+        if (decision === 'reject' && !comment) {
+          throw new AppError('VALIDATION_FAILED', 'A rejection needs a comment saying why.', {
+            errors: [{ pointer: '/comment', detail: 'required to reject' }],
+          })
+        }
+        return sendStored(reply, await service.decideStep(deps, principalOf(request), request.params.id, decision, comment, idempotencyOf(request)))
+      },
+    )
   }
 
-  app.post('/v1/delegations', {
-    config: { roles: APPROVER_ROLES },
-    schema: {
-      tags: ['approvals'], summary: 'Delegate your approvals to another principal for a date range', headers: IdempotencyHeaders,
-      body: Type.Object({ delegateId: Type.String({ minLength: 1, maxLength: 64 }), startsOn: IsoDate, endsOn: IsoDate }, { additionalProperties: false }),
-      response: { 201: DelegationView, 200: DelegationView, ...problemResponses(403, 409, 422) },
+  app.post(
+    '/v1/delegations',
+    {
+      config: { roles: APPROVER_ROLES },
+      schema: {
+        tags: ['approvals'],
+        summary: 'Delegate your approvals to another principal for a date range',
+        headers: IdempotencyHeaders,
+        body: Type.Object({ delegateId: Type.String({ minLength: 1, maxLength: 64 }), startsOn: IsoDate, endsOn: IsoDate }, { additionalProperties: false }),
+        response: { 201: DelegationView, 200: DelegationView, ...problemResponses(403, 409, 422) },
+      },
     },
-  }, async (request, reply) => sendStored(reply, await service.createDelegation(deps, principalOf(request), request.body, idempotencyOf(request))))
+    async (request, reply) => sendStored(reply, await service.createDelegation(deps, principalOf(request), request.body, idempotencyOf(request))),
+  )
 
-  app.get('/v1/delegations', {
-    schema: { tags: ['approvals'], summary: 'Delegations you gave or received', response: { 200: Type.Object({ data: Type.Array(DelegationView, { description: 'The latest 100, newest first' }) }), ...problemResponses() } },
-  }, async (request) => ({
-    data: (await service.listDelegations(deps, principalOf(request))).map((d) => ({ ...d, createdAt: d.createdAt.toISOString(), revokedAt: d.revokedAt?.toISOString() ?? null })),
-  }))
+  app.get(
+    '/v1/delegations',
+    {
+      schema: {
+        tags: ['approvals'],
+        summary: 'Delegations you gave or received',
+        response: { 200: Type.Object({ data: Type.Array(DelegationView, { description: 'The latest 100, newest first' }) }), ...problemResponses() },
+      },
+    },
+    async (request) => ({
+      data: (await service.listDelegations(deps, principalOf(request))).map((d) => ({
+        ...d,
+        createdAt: d.createdAt.toISOString(),
+        revokedAt: d.revokedAt?.toISOString() ?? null,
+      })),
+    }),
+  )
 }

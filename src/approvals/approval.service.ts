@@ -54,29 +54,58 @@ export async function openApprovalRequest(trx: Trx, quote: Quote, revision: Quot
     // reviewed yet: the approval cannot cover it, whatever the facts compared.
     const unreviewed = previous ? required.reasons.filter((r) => !previous.reasons.some((p) => p.ruleId === r.ruleId)) : []
     const worse = previous
-      ? [unreviewed.length > 0 ? `newly required by ${unreviewed.map((r) => r.ruleId ?? 'the guardrails').join(', ')}` : null, worsening(previous.boundFacts, bound, evaluation)].filter(Boolean).join('; ') || null
+      ? [
+          unreviewed.length > 0 ? `newly required by ${unreviewed.map((r) => r.ruleId ?? 'the guardrails').join(', ')}` : null,
+          worsening(previous.boundFacts, bound, evaluation),
+        ]
+          .filter(Boolean)
+          .join('; ') || null
       : null
     const carried = previous !== undefined && worse === null
     steps.push({
-      id: newId('aps'), requestId, quoteId: quote.id, level: required.level, role: required.role, mode: required.mode,
-      reasons: required.reasons, status: carried ? 'approved' : 'waiting',
+      id: newId('aps'),
+      requestId,
+      quoteId: quote.id,
+      level: required.level,
+      role: required.role,
+      mode: required.mode,
+      reasons: required.reasons,
+      status: carried ? 'approved' : 'waiting',
       // A carried approval stays bound to what was actually approved, so later revisions compare with that.
       boundFacts: carried ? previous.boundFacts : bound,
       fingerprintHash: carried ? previous.fingerprintHash : revision.fingerprintHash,
       rerequestReason: previous && worse ? worse : previous ? null : 'newly required',
       carriedFrom: carried ? previous.id : null,
-      decidedBy: carried ? previous.decidedBy : null, actingFor: carried ? previous.actingFor : null,
+      decidedBy: carried ? previous.decidedBy : null,
+      actingFor: carried ? previous.actingFor : null,
       comment: carried ? `carried over from an earlier approval (${previous.fingerprintHash.slice(0, 12)})` : null,
-      decidedAt: carried ? previous.decidedAt : null, createdAt: now,
+      decidedAt: carried ? previous.decidedAt : null,
+      createdAt: now,
     })
   }
   openNextLevel(steps)
   const allApproved = steps.every((s) => s.status === 'approved')
-  await repo.insertRequest(trx, { id: requestId, quoteId: quote.id, revision: revision.revision, status: allApproved ? 'approved' : 'pending', createdBy: actor.id, createdAt: now, decidedAt: allApproved ? now : null })
+  await repo.insertRequest(trx, {
+    id: requestId,
+    quoteId: quote.id,
+    revision: revision.revision,
+    status: allApproved ? 'approved' : 'pending',
+    createdBy: actor.id,
+    createdAt: now,
+    decidedAt: allApproved ? now : null,
+  })
   for (const step of steps) await repo.insertStep(trx, step)
   await appendAudit(trx, now, {
-    actorId: actor.id, action: 'approval.requested', entityType: 'quote', entityId: quote.id,
-    after: { requestId, revision: revision.revision, fingerprintHash: revision.fingerprintHash, steps: steps.map((s) => ({ level: s.level, role: s.role, status: s.status, reason: s.rerequestReason })) },
+    actorId: actor.id,
+    action: 'approval.requested',
+    entityType: 'quote',
+    entityId: quote.id,
+    after: {
+      requestId,
+      revision: revision.revision,
+      fingerprintHash: revision.fingerprintHash,
+      steps: steps.map((s) => ({ level: s.level, role: s.role, status: s.status, reason: s.rerequestReason })),
+    },
   })
   return { allApproved }
 }
@@ -110,7 +139,13 @@ export async function withdrawPendingRequest(trx: Trx, quoteId: string, now: Dat
   for (const step of await repo.stepsOfRequest(trx, request.id)) {
     if (step.status === 'pending' || step.status === 'waiting') await repo.updateStep(trx, step.id, step.status, { status: 'withdrawn', decidedAt: now })
   }
-  await appendAudit(trx, now, { actorId: actor?.id ?? null, action: 'approval.withdrawn', entityType: 'quote', entityId: quoteId, after: { requestId: request.id } })
+  await appendAudit(trx, now, {
+    actorId: actor?.id ?? null,
+    action: 'approval.withdrawn',
+    entityType: 'quote',
+    entityId: quoteId,
+    after: { requestId: request.id },
+  })
 }
 
 /**
@@ -123,7 +158,14 @@ export async function withdrawPendingRequest(trx: Trx, quoteId: string, now: Dat
  * - a sales-manager step of a rep who has a manager is that manager's.
  * The same rules apply to the principal a delegate acts for.
  */
-async function authorityFor(db: Kysely<Database>, actor: Principal, step: ApprovalStep, quote: Quote, request: ApprovalRequest, day: string): Promise<{ actingFor: string | null }> {
+async function authorityFor(
+  db: Kysely<Database>,
+  actor: Principal,
+  step: ApprovalStep,
+  quote: Quote,
+  request: ApprovalRequest,
+  day: string,
+): Promise<{ actingFor: string | null }> {
   const authors = await db.selectFrom('quote_revisions').select('created_by').where('quote_id', '=', quote.id).distinct().execute()
   const involved = new Set([quote.ownerId, request.createdBy, ...authors.map((a) => a.created_by)])
   if (involved.has(actor.id)) throw new AppError('FORBIDDEN', 'Nobody approves a quote they own, revised or submitted.')
@@ -136,14 +178,20 @@ async function authorityFor(db: Kysely<Database>, actor: Principal, step: Approv
   if (deciders.has(actor.id)) throw new AppError('FORBIDDEN', 'You already decided another step of this approval: each level needs a different person.')
   const owner = await findPrincipal(db, quote.ownerId)
   const mayDecide = (p: Principal) =>
-    p.status === 'active' && !involved.has(p.id) && !deciders.has(p.id) && p.roles.includes(step.role as Role) &&
+    p.status === 'active' &&
+    !involved.has(p.id) &&
+    !deciders.has(p.id) &&
+    p.roles.includes(step.role as Role) &&
     (step.role !== 'sales_manager' || !owner?.managerId || owner.managerId === p.id)
   if (mayDecide(actor)) return { actingFor: null }
   for (const delegation of await repo.activeDelegationsTo(db, actor.id, day)) {
     const delegator = await findPrincipal(db, delegation.delegatorId)
     if (delegator && mayDecide(delegator)) return { actingFor: delegator.id }
   }
-  throw new AppError('FORBIDDEN', `This step is for ${step.role.replace('_', ' ')}${step.role === 'sales_manager' && owner?.managerId ? " (the quote owner's manager)" : ''}; you hold neither the role nor a delegation for it.`)
+  throw new AppError(
+    'FORBIDDEN',
+    `This step is for ${step.role.replace('_', ' ')}${step.role === 'sales_manager' && owner?.managerId ? " (the quote owner's manager)" : ''}; you hold neither the role nor a delegation for it.`,
+  )
 }
 
 /**
@@ -160,54 +208,90 @@ export async function decideStep(
   comment: string | null,
   idempotency: IdempotencyRequest | null,
 ): Promise<StoredResponse<ApprovalView>> {
-  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const found = await repo.findStep(trx, stepId)
-    if (!found) throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
-    // Lock order, everywhere: the quote, then its request. Revisions take the same order, so they never deadlock with approvals.
-    const quote = await lockQuoteForDecision(trx, found.quoteId)
-    const request = (await repo.lockRequest(trx, found.requestId))!
-    const step = (await repo.findStep(trx, stepId))!
-    const now = deps.clock.now()
-    const { actingFor } = await authorityFor(trx, actor, step, quote, request, now.toISOString().slice(0, 10)).catch(async (error: unknown) => {
-      // Someone who may neither decide the step nor see its quote learns nothing about it.
-      if (error instanceof AppError && error.code === 'FORBIDDEN' && !(await canSeeOwned(trx, actor, quote.ownerId))) {
-        throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
+  return runIdempotent(
+    deps.db,
+    idempotency,
+    () => deps.clock.now(),
+    async (trx) => {
+      const found = await repo.findStep(trx, stepId)
+      if (!found) throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
+      // Lock order, everywhere: the quote, then its request. Revisions take the same order, so they never deadlock with approvals.
+      const quote = await lockQuoteForDecision(trx, found.quoteId)
+      const request = (await repo.lockRequest(trx, found.requestId))!
+      const step = (await repo.findStep(trx, stepId))!
+      const now = deps.clock.now()
+      const { actingFor } = await authorityFor(trx, actor, step, quote, request, now.toISOString().slice(0, 10)).catch(async (error: unknown) => {
+        // Someone who may neither decide the step nor see its quote learns nothing about it.
+        if (error instanceof AppError && error.code === 'FORBIDDEN' && !(await canSeeOwned(trx, actor, quote.ownerId))) {
+          throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
+        }
+        throw error
+      })
+      if (request.status === 'withdrawn' || request.revision !== quote.currentRevision) {
+        throw new AppError(
+          'APPROVAL_STALE',
+          `Quote ${quote.number} changed since this approval was requested (now revision ${quote.currentRevision}); it will be requested again when resubmitted.`,
+        )
       }
-      throw error
-    })
-    if (request.status === 'withdrawn' || request.revision !== quote.currentRevision) {
-      throw new AppError('APPROVAL_STALE', `Quote ${quote.number} changed since this approval was requested (now revision ${quote.currentRevision}); it will be requested again when resubmitted.`)
-    }
-    if (step.status !== 'pending') {
-      throw new AppError('APPROVAL_STEP_CLOSED', step.status === 'waiting' ? 'An earlier approval level is still open.' : `This step is already ${step.status}.`, { stepStatus: step.status })
-    }
-    const decided = await repo.updateStep(trx, step.id, 'pending', { status: decision === 'approve' ? 'approved' : 'rejected', decidedBy: actor.id, actingFor, comment, decidedAt: now })
-    if (!decided) throw new AppError('APPROVAL_STEP_CLOSED', 'This step was decided meanwhile.')
-    await appendAudit(trx, now, {
-      actorId: actor.id, actingFor, action: decision === 'approve' ? 'approval.approved' : 'approval.rejected', entityType: 'approval_step', entityId: step.id,
-      before: { status: 'pending' }, after: { status: decision === 'approve' ? 'approved' : 'rejected', quoteId: quote.id, level: step.level, role: step.role, fingerprintHash: step.fingerprintHash, comment },
-    })
-    await appendEvent(trx, now, { type: `approval.${decision === 'approve' ? 'approved' : 'rejected'}`, aggregateType: 'quote', aggregateId: quote.id, payload: { stepId: step.id, level: step.level, role: step.role, actingFor } })
+      if (step.status !== 'pending') {
+        throw new AppError(
+          'APPROVAL_STEP_CLOSED',
+          step.status === 'waiting' ? 'An earlier approval level is still open.' : `This step is already ${step.status}.`,
+          { stepStatus: step.status },
+        )
+      }
+      const decided = await repo.updateStep(trx, step.id, 'pending', {
+        status: decision === 'approve' ? 'approved' : 'rejected',
+        decidedBy: actor.id,
+        actingFor,
+        comment,
+        decidedAt: now,
+      })
+      if (!decided) throw new AppError('APPROVAL_STEP_CLOSED', 'This step was decided meanwhile.')
+      await appendAudit(trx, now, {
+        actorId: actor.id,
+        actingFor,
+        action: decision === 'approve' ? 'approval.approved' : 'approval.rejected',
+        entityType: 'approval_step',
+        entityId: step.id,
+        before: { status: 'pending' },
+        after: {
+          status: decision === 'approve' ? 'approved' : 'rejected',
+          quoteId: quote.id,
+          level: step.level,
+          role: step.role,
+          fingerprintHash: step.fingerprintHash,
+          comment,
+        },
+      })
+      await appendEvent(trx, now, {
+        type: `approval.${decision === 'approve' ? 'approved' : 'rejected'}`,
+        aggregateType: 'quote',
+        aggregateId: quote.id,
+        payload: { stepId: step.id, level: step.level, role: step.role, actingFor },
+      })
 
-    const steps = await repo.stepsOfRequest(trx, request.id)
-    if (decision === 'reject') {
-      for (const s of steps) if (s.status === 'pending' || s.status === 'waiting') await repo.updateStep(trx, s.id, s.status, { status: 'withdrawn', decidedAt: now })
-      await repo.updateRequestStatus(trx, request.id, 'rejected', now)
-      await applyApprovalOutcome(trx, quote.id, 'rejected', actor, now)
-    } else {
-      const before = new Map(steps.map((s) => [s.id, s.status]))
-      const open = openNextLevel(steps)
-      for (const s of steps) {
-        const was = before.get(s.id)!
-        if (s.status !== was) await repo.updateStep(trx, s.id, was, { status: s.status, ...(s.status === 'skipped' ? { decidedAt: now } : {}) })
+      const steps = await repo.stepsOfRequest(trx, request.id)
+      if (decision === 'reject') {
+        for (const s of steps)
+          if (s.status === 'pending' || s.status === 'waiting') await repo.updateStep(trx, s.id, s.status, { status: 'withdrawn', decidedAt: now })
+        await repo.updateRequestStatus(trx, request.id, 'rejected', now)
+        await applyApprovalOutcome(trx, quote.id, 'rejected', actor, now)
+      } else {
+        const before = new Map(steps.map((s) => [s.id, s.status]))
+        const open = openNextLevel(steps)
+        for (const s of steps) {
+          const was = before.get(s.id)!
+          if (s.status !== was) await repo.updateStep(trx, s.id, was, { status: s.status, ...(s.status === 'skipped' ? { decidedAt: now } : {}) })
+        }
+        if (!open) {
+          await repo.updateRequestStatus(trx, request.id, 'approved', now)
+          await applyApprovalOutcome(trx, quote.id, 'approved', actor, now)
+        }
       }
-      if (!open) {
-        await repo.updateRequestStatus(trx, request.id, 'approved', now)
-        await applyApprovalOutcome(trx, quote.id, 'approved', actor, now)
-      }
-    }
-    return { status: 200, body: (await approvalOf(trx, quote.id))! }
-  })
+      return { status: 200, body: (await approvalOf(trx, quote.id))! }
+    },
+  )
 }
 
 export interface QueueItem {
@@ -230,7 +314,10 @@ export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit:
   let after: ApprovalStep | undefined
   if (startingAfter) {
     after = await repo.findStep(deps.db, startingAfter)
-    if (!after) throw new AppError('VALIDATION_FAILED', `No approval step ${startingAfter} to start after.`, { errors: [{ pointer: '/starting_after', in: 'querystring', detail: 'must be the nextCursor of a previous page' }] })
+    if (!after)
+      throw new AppError('VALIDATION_FAILED', `No approval step ${startingAfter} to start after.`, {
+        errors: [{ pointer: '/starting_after', in: 'querystring', detail: 'must be the nextCursor of a previous page' }],
+      })
   }
   const day = deps.clock.now().toISOString().slice(0, 10)
   const delegations = await repo.activeDelegationsTo(deps.db, actor.id, day)
@@ -244,7 +331,18 @@ export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit:
       const request = (await repo.findLatestRequest(deps.db, step.quoteId))!
       try {
         const { actingFor } = await authorityFor(deps.db, actor, step, quote, request, day)
-        items.push({ step, quote: { id: quote.id, number: quote.number, ownerId: quote.ownerId, revision: quote.currentRevision, netTotal: formatMoney(revision.evaluation.totals.net), currency: quote.currency }, actingFor })
+        items.push({
+          step,
+          quote: {
+            id: quote.id,
+            number: quote.number,
+            ownerId: quote.ownerId,
+            revision: quote.currentRevision,
+            netTotal: formatMoney(revision.evaluation.totals.net),
+            currency: quote.currency,
+          },
+          actingFor,
+        })
       } catch (error) {
         if (!(error instanceof AppError)) throw error
       }
@@ -256,20 +354,45 @@ export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit:
 }
 
 /** A principal hands their approvals to another for a date range (holidays, leave); audited. */
-export async function createDelegation(deps: ApprovalDeps, actor: Principal, input: { delegateId: string; startsOn: string; endsOn: string }, idempotency: IdempotencyRequest | null): Promise<StoredResponse<Delegation>> {
+export async function createDelegation(
+  deps: ApprovalDeps,
+  actor: Principal,
+  input: { delegateId: string; startsOn: string; endsOn: string },
+  idempotency: IdempotencyRequest | null,
+): Promise<StoredResponse<Delegation>> {
   if (!actor.roles.some((r) => APPROVER_ROLES.includes(r))) throw new AppError('FORBIDDEN', 'Only approvers delegate approvals.')
-  if (input.delegateId === actor.id) throw new AppError('VALIDATION_FAILED', 'You cannot delegate to yourself.', { errors: [{ pointer: '/delegateId', detail: 'must be another principal' }] })
-  if (input.endsOn < input.startsOn) throw new AppError('VALIDATION_FAILED', 'The delegation ends before it starts.', { errors: [{ pointer: '/endsOn', detail: 'must be on or after startsOn' }] })
+  if (input.delegateId === actor.id)
+    throw new AppError('VALIDATION_FAILED', 'You cannot delegate to yourself.', { errors: [{ pointer: '/delegateId', detail: 'must be another principal' }] })
+  if (input.endsOn < input.startsOn)
+    throw new AppError('VALIDATION_FAILED', 'The delegation ends before it starts.', {
+      errors: [{ pointer: '/endsOn', detail: 'must be on or after startsOn' }],
+    })
   const delegate = await findPrincipal(deps.db, input.delegateId)
-  if (!delegate || delegate.status !== 'active') throw new AppError('VALIDATION_FAILED', 'The delegate is not an active principal.', { errors: [{ pointer: '/delegateId', detail: 'no active principal with this id' }] })
-  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const now = deps.clock.now()
-    const delegation: Delegation = { id: newId('dlg'), delegatorId: actor.id, delegateId: delegate.id, startsOn: input.startsOn, endsOn: input.endsOn, createdAt: now, revokedAt: null }
-    await repo.insertDelegation(trx, delegation)
-    await appendAudit(trx, now, { actorId: actor.id, action: 'delegation.created', entityType: 'delegation', entityId: delegation.id, after: delegation })
-    await appendEvent(trx, now, { type: 'delegation.created', aggregateType: 'principal', aggregateId: actor.id, payload: delegation })
-    return { status: 201, body: delegation }
-  })
+  if (!delegate || delegate.status !== 'active')
+    throw new AppError('VALIDATION_FAILED', 'The delegate is not an active principal.', {
+      errors: [{ pointer: '/delegateId', detail: 'no active principal with this id' }],
+    })
+  return runIdempotent(
+    deps.db,
+    idempotency,
+    () => deps.clock.now(),
+    async (trx) => {
+      const now = deps.clock.now()
+      const delegation: Delegation = {
+        id: newId('dlg'),
+        delegatorId: actor.id,
+        delegateId: delegate.id,
+        startsOn: input.startsOn,
+        endsOn: input.endsOn,
+        createdAt: now,
+        revokedAt: null,
+      }
+      await repo.insertDelegation(trx, delegation)
+      await appendAudit(trx, now, { actorId: actor.id, action: 'delegation.created', entityType: 'delegation', entityId: delegation.id, after: delegation })
+      await appendEvent(trx, now, { type: 'delegation.created', aggregateType: 'principal', aggregateId: actor.id, payload: delegation })
+      return { status: 201, body: delegation }
+    },
+  )
 }
 
 export function listDelegations(deps: ApprovalDeps, actor: Principal): Promise<Delegation[]> {

@@ -86,13 +86,18 @@ function requireKey(auditKey: string | null): string {
  */
 export async function checkpointAudit(deps: CheckpointDeps, idempotency: IdempotencyRequest | null = null): Promise<StoredResponse<AuditCheckpoint>> {
   const key = requireKey(deps.auditKey)
-  const stored = await runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const at = deps.clock.now()
-    const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst()
-    const checkpoint = signCheckpoint(key, head ?? { seq: 0n, hash: GENESIS_HASH }, at)
-    await appendEvent(trx, at, { type: 'audit.checkpoint', aggregateType: 'audit_log', aggregateId: 'audit_log', payload: checkpoint })
-    return { status: 201, body: checkpoint }
-  })
+  const stored = await runIdempotent(
+    deps.db,
+    idempotency,
+    () => deps.clock.now(),
+    async (trx) => {
+      const at = deps.clock.now()
+      const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst()
+      const checkpoint = signCheckpoint(key, head ?? { seq: 0n, hash: GENESIS_HASH }, at)
+      await appendEvent(trx, at, { type: 'audit.checkpoint', aggregateType: 'audit_log', aggregateId: 'audit_log', payload: checkpoint })
+      return { status: 201, body: checkpoint }
+    },
+  )
   if (!stored.replayed) deps.log?.info({ auditCheckpoint: stored.body }, 'audit checkpoint')
   return stored
 }
@@ -121,8 +126,17 @@ async function verifyChain(db: Db): Promise<VerifyResult> {
     const page = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(5000).execute()
     for (const r of page) {
       const ok = verifier.push({
-        seq: r.seq, at: r.at, actorId: r.actor_id, actingFor: r.acting_for, action: r.action, entityType: r.entity_type,
-        entityId: r.entity_id, before: r.before, after: r.after, prevHash: r.prev_hash, hash: r.hash,
+        seq: r.seq,
+        at: r.at,
+        actorId: r.actor_id,
+        actingFor: r.acting_for,
+        action: r.action,
+        entityType: r.entity_type,
+        entityId: r.entity_id,
+        before: r.before,
+        after: r.after,
+        prevHash: r.prev_hash,
+        hash: r.hash,
       })
       if (!ok) return verifier.result()
     }
@@ -132,9 +146,20 @@ async function verifyChain(db: Db): Promise<VerifyResult> {
 }
 
 /** Writes a domain event to the outbox in the caller's transaction: it exists if and only if the change commits. */
-export async function appendEvent(trx: Executor, at: Date, event: { type: string; aggregateType: string; aggregateId: string; payload: unknown }): Promise<void> {
+export async function appendEvent(
+  trx: Executor,
+  at: Date,
+  event: { type: string; aggregateType: string; aggregateId: string; payload: unknown },
+): Promise<void> {
   await trx
     .insertInto('outbox_events')
-    .values({ id: newId('evt'), type: event.type, aggregate_type: event.aggregateType, aggregate_id: event.aggregateId, payload: JSON.stringify(event.payload), created_at: at })
+    .values({
+      id: newId('evt'),
+      type: event.type,
+      aggregate_type: event.aggregateType,
+      aggregate_id: event.aggregateId,
+      payload: JSON.stringify(event.payload),
+      created_at: at,
+    })
     .execute()
 }

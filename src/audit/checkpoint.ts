@@ -22,7 +22,9 @@ export const AuditCheckpointSchema = Type.Object(
 export type AuditCheckpoint = Static<typeof AuditCheckpointSchema>
 
 function macOf(key: string, fields: Omit<AuditCheckpoint, 'mac'>): string {
-  return createHmac('sha256', key).update(canonicalJson({ seq: fields.seq, hash: fields.hash, at: fields.at })).digest('hex')
+  return createHmac('sha256', key)
+    .update(canonicalJson({ seq: fields.seq, hash: fields.hash, at: fields.at }))
+    .digest('hex')
 }
 
 /** Signs the head of the chain; deterministic for a given key, head and time. */

@@ -6,10 +6,7 @@ import { MoneyError, parseAmount } from '../money/money.js'
 import type { LoadError } from '../rules/load-error.js'
 import type { SourceFile } from '../rules/read-files.js'
 import { contentHash, compareText } from '../shared/hash.js'
-import {
-  CatalogFileSchema, PERIOD_MONTHS, PriceBookFileSchema,
-  type Bundle, type PriceBookFile, type Product,
-} from './catalog.schema.js'
+import { CatalogFileSchema, PERIOD_MONTHS, PriceBookFileSchema, type Bundle, type PriceBookFile, type Product } from './catalog.schema.js'
 
 export interface PriceTier {
   /** Last quantity of the tier, inclusive; null = no upper bound. */
@@ -91,7 +88,12 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
     const { file } = source
     const kind = (source.content as { kind?: unknown } | null)?.kind
     // Defaults (active: true, option quantity 1…) are filled in before checking, on a copy.
-    const content = kind === 'catalog' ? Value.Default(CatalogFileSchema, structuredClone(source.content)) : kind === 'price-book' ? Value.Default(PriceBookFileSchema, structuredClone(source.content)) : source.content
+    const content =
+      kind === 'catalog'
+        ? Value.Default(CatalogFileSchema, structuredClone(source.content))
+        : kind === 'price-book'
+          ? Value.Default(PriceBookFileSchema, structuredClone(source.content))
+          : source.content
     if (kind === 'catalog') {
       if (!catalogCheck.Check(content)) {
         errors.push(...schemaErrors(file, catalogCheck, content))
@@ -101,11 +103,13 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
       for (const channel of content.channels) channels.add(channel)
       content.products.forEach((p, i) => {
         if (products.has(p.sku)) errors.push({ file, path: `/products/${i}/sku`, message: `duplicate sku ${p.sku}` })
-        if (p.type === 'recurring' && !p.billingPeriod) errors.push({ file, path: `/products/${i}/billingPeriod`, message: 'a recurring product needs a billing period' })
+        if (p.type === 'recurring' && !p.billingPeriod)
+          errors.push({ file, path: `/products/${i}/billingPeriod`, message: 'a recurring product needs a billing period' })
         if (p.type === 'recurring' && p.defaultTermMonths && p.billingPeriod && p.defaultTermMonths % PERIOD_MONTHS[p.billingPeriod] !== 0) {
           errors.push({ file, path: `/products/${i}/defaultTermMonths`, message: `must be a multiple of the ${p.billingPeriod} billing period` })
         }
-        if (p.minQuantity && p.maxQuantity && p.minQuantity > p.maxQuantity) errors.push({ file, path: `/products/${i}/minQuantity`, message: 'exceeds maxQuantity' })
+        if (p.minQuantity && p.maxQuantity && p.minQuantity > p.maxQuantity)
+          errors.push({ file, path: `/products/${i}/minQuantity`, message: 'exceeds maxQuantity' })
         products.set(p.sku, p)
       })
       for (const [i, b] of (content.bundles ?? []).entries()) {
@@ -148,8 +152,16 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
     if (content.validTo && content.validTo < content.validFrom) errors.push({ file, path: '/validTo', message: 'is before validFrom' })
     // Applicability names declared segments and channels and real countries: a typo would make the book silently apply to nobody.
     const { segments: forSegments = [], channels: forChannels = [], countries = [] } = content.applicability
-    forSegments.forEach((s, i) => segments.has(s) || errors.push({ file, path: `/applicability/segments/${i}`, message: `unknown segment ${s}; the catalog declares ${[...segments].join(', ')}` }))
-    forChannels.forEach((c, i) => channels.has(c) || errors.push({ file, path: `/applicability/channels/${i}`, message: `unknown channel ${c}; the catalog declares ${[...channels].join(', ')}` }))
+    forSegments.forEach(
+      (s, i) =>
+        segments.has(s) ||
+        errors.push({ file, path: `/applicability/segments/${i}`, message: `unknown segment ${s}; the catalog declares ${[...segments].join(', ')}` }),
+    )
+    forChannels.forEach(
+      (c, i) =>
+        channels.has(c) ||
+        errors.push({ file, path: `/applicability/channels/${i}`, message: `unknown channel ${c}; the catalog declares ${[...channels].join(', ')}` }),
+    )
     countries.forEach((c, i) => isCountry(c) || errors.push({ file, path: `/applicability/countries/${i}`, message: `${c} is not an ISO 3166-1 country code` }))
     const entries = new Map<string, PriceEntry>()
     content.entries.forEach((entry, i) => {

@@ -13,7 +13,6 @@ import { isRole, ROLES, type Role } from '../principals/roles.js'
 import { systemClock } from '../shared/clock.js'
 import { EXIT, registerRuleCommands } from './rules-commands.js'
 
-
 function collectRole(value: string, previous: Role[]): Role[] {
   if (!isRole(value)) throw new InvalidArgumentError(`unknown role; one of: ${ROLES.join(', ')}`)
   return [...previous, value]
@@ -52,10 +51,7 @@ async function withDatabase<T>(purpose: string, work: (db: Awaited<ReturnType<ty
 }
 
 export function buildCli(): Command {
-  const program = new Command('qtc')
-    .description('QTC quote-to-cash: database, keys and rule tooling')
-    .showHelpAfterError()
-    .exitOverride()
+  const program = new Command('qtc').description('QTC quote-to-cash: database, keys and rule tooling').showHelpAfterError().exitOverride()
 
   program
     .command('migrate')
@@ -68,7 +64,9 @@ export function buildCli(): Command {
   const keys = program.command('keys').description('API keys and the principals that hold them')
   keys
     .command('create')
-    .description('Create a principal with the given roles and print its new API key (shown once). With the embedded database, stop the service first: PGlite allows one process.')
+    .description(
+      'Create a principal with the given roles and print its new API key (shown once). With the embedded database, stop the service first: PGlite allows one process.',
+    )
     .requiredOption('--name <name>', 'display name of the principal')
     .requiredOption('--role <role>', `a role (repeatable): ${ROLES.join(', ')}`, collectRole, [] as Role[])
     .option('--json', 'print JSON for tools')
@@ -88,7 +86,9 @@ export function buildCli(): Command {
   const audit = program.command('audit').description('The hash-chained audit log')
   audit
     .command('verify')
-    .description('Verify the chain; exit 1 and name the first entry that does not verify. With --checkpoint, also that the chain still holds the entry the checkpoint signed (needs QTC_AUDIT_KEY)')
+    .description(
+      'Verify the chain; exit 1 and name the first entry that does not verify. With --checkpoint, also that the chain still holds the entry the checkpoint signed (needs QTC_AUDIT_KEY)',
+    )
     .option('--checkpoint <file-or-json>', 'a checkpoint from `qtc audit checkpoint`, the log or the outbox', parseCheckpoint)
     .option('--json', 'print JSON for tools')
     .action(async (options: { json?: boolean; checkpoint?: AuditCheckpoint }) => {
@@ -96,10 +96,14 @@ export function buildCli(): Command {
         verifyAudit(database.db, options.checkpoint ? { checkpoint: options.checkpoint, auditKey: config.auditKey } : {}),
       )
       const checkpoint = result.checkpoint
-      const lines = options.json ? [JSON.stringify(result)] : [
-        result.brokenAt ? `audit log BROKEN at entry ${result.brokenAt.seq}: ${result.brokenAt.reason}` : `audit log verified: ${result.entries} entries`,
-        ...(checkpoint ? [checkpoint.ok ? `checkpoint at entry ${checkpoint.seq}: matches` : `checkpoint at entry ${checkpoint.seq} FAILS: ${checkpoint.reason}`] : []),
-      ]
+      const lines = options.json
+        ? [JSON.stringify(result)]
+        : [
+            result.brokenAt ? `audit log BROKEN at entry ${result.brokenAt.seq}: ${result.brokenAt.reason}` : `audit log verified: ${result.entries} entries`,
+            ...(checkpoint
+              ? [checkpoint.ok ? `checkpoint at entry ${checkpoint.seq}: matches` : `checkpoint at entry ${checkpoint.seq} FAILS: ${checkpoint.reason}`]
+              : []),
+          ]
       process.stdout.write(lines.join('\n') + '\n')
       exitCode = result.ok ? EXIT.ok : EXIT.findings
     })

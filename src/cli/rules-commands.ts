@@ -70,20 +70,29 @@ export function explainText(e: RenderedEvaluation): string {
     rows.push(`#${l.index} ${l.sku} × ${l.quantity}${term} [${l.source}]  list ${l.listAmount}`)
     for (const a of l.adjustments) rows.push(`     ${a.amount.padStart(12)}  ${a.ruleId ?? a.kind}: ${a.label}${a.percent ? ` (${a.percent} %)` : ''}`)
     for (const s of l.suppressed) rows.push(`     ${'—'.padStart(12)}  ${s.ruleId}: not applied, ${s.reason}`)
-    rows.push(`     net ${l.netAmount} per ${l.billingPeriod ?? 'unit'}s, contract ${l.contractAmount}, discount ${l.discountPercent} %, margin ${l.marginPercent ?? '—'} %, ${l.guardrail.outcome}`)
+    rows.push(
+      `     net ${l.netAmount} per ${l.billingPeriod ?? 'unit'}s, contract ${l.contractAmount}, discount ${l.discountPercent} %, margin ${l.marginPercent ?? '—'} %, ${l.guardrail.outcome}`,
+    )
     for (const y of l.ramp ?? []) rows.push(`     year ${y.year}: ${y.periods} × ${y.amountPerPeriod} = ${y.amount}`)
     for (const b of l.guardrail.breaches) rows.push(`     ${b.outcome}: ${b.ruleId} ${b.reason}${b.actual ? ` (actual ${b.actual})` : ''}`)
   }
   const t = e.totals
-  rows.push('', `totals: list ${t.list}, standard ${t.standard}, discount ${t.discount}, ramp uplift ${t.rampUplift}, net ${t.net} (${t.discountPercent} % off standard, margin ${t.marginPercent} %)`)
+  rows.push(
+    '',
+    `totals: list ${t.list}, standard ${t.standard}, discount ${t.discount}, ramp uplift ${t.rampUplift}, net ${t.net} (${t.discountPercent} % off standard, margin ${t.marginPercent} %)`,
+  )
   rows.push(`guardrails: ${e.guardrails.outcome}${e.guardrails.breaches.map((b) => `\n  ${b.outcome}: ${b.ruleId ?? 'engine'} ${b.reason}`).join('')}`)
-  rows.push(`approvals: ${e.approvals.steps.length === 0 ? 'none' : ''}${e.approvals.steps.map((s) => `\n  level ${s.level} ${s.role} (${s.mode}): ${s.reasons.map((r) => r.ruleId ?? r.reason).join(', ')}`).join('')}`)
+  rows.push(
+    `approvals: ${e.approvals.steps.length === 0 ? 'none' : ''}${e.approvals.steps.map((s) => `\n  level ${s.level} ${s.role} (${s.mode}): ${s.reasons.map((r) => r.ruleId ?? r.reason).join(', ')}`).join('')}`,
+  )
   rows.push(`recommendations: ${e.recommendations.map((r) => `${r.sku} (${r.ruleId})`).join(', ') || 'none'}`)
   if (e.trace) {
     rows.push('', 'trace:')
     for (const t of e.trace) {
       const where = t.line === undefined ? 'quote' : `line ${t.line}`
-      const why = t.failed ? ` — failed ${t.failed.fact}${t.failed.path?.slice(1) ?? ''} ${t.failed.operator} ${show(t.failed.value)} (was ${show(t.failed.actual)})` : ''
+      const why = t.failed
+        ? ` — failed ${t.failed.fact}${t.failed.path?.slice(1) ?? ''} ${t.failed.operator} ${show(t.failed.value)} (was ${show(t.failed.actual)})`
+        : ''
       rows.push(`  ${t.fired ? 'fired' : 'no   '} ${t.stage.padEnd(15)} ${t.ruleId} @ ${where}${why}`)
     }
   }
@@ -92,29 +101,36 @@ export function explainText(e: RenderedEvaluation): string {
 
 export function registerRuleCommands(program: Command, setExit: (code: number) => void): void {
   const rules = program.command('rules').description('Work on rule files offline: validate, check, test, explain')
-  const common = (c: Command) => c.argument('[dir]', 'rules folder (default: RULES_DIR or ./rules)').option('--price-books <dir>', 'price-books folder (default: PRICE_BOOKS_DIR or <dir>/../price-books)').option('--json', 'machine-readable output')
+  const common = (c: Command) =>
+    c
+      .argument('[dir]', 'rules folder (default: RULES_DIR or ./rules)')
+      .option('--price-books <dir>', 'price-books folder (default: PRICE_BOOKS_DIR or <dir>/../price-books)')
+      .option('--json', 'machine-readable output')
 
-  common(rules.command('validate').description('Check every rule and price-book file against its schema'))
-    .action(async (dir: string | undefined, options: DirOptions) => {
+  common(rules.command('validate').description('Check every rule and price-book file against its schema')).action(
+    async (dir: string | undefined, options: DirOptions) => {
       const { rulesDir, priceBooksDir } = dirs(dir, options)
       setExit(reportErrors((await loadRuleSet(rulesDir, priceBooksDir, { staticChecks: false })).errors, options.json))
-    })
+    },
+  )
 
-  common(rules.command('check').description('Schema validation plus the static checks: duplicates, unknown facts and operators, unreachable rules, conflicts'))
-    .action(async (dir: string | undefined, options: DirOptions) => {
-      const { rulesDir, priceBooksDir } = dirs(dir, options)
-      setExit(reportErrors((await loadRuleSet(rulesDir, priceBooksDir)).errors, options.json))
-    })
+  common(
+    rules.command('check').description('Schema validation plus the static checks: duplicates, unknown facts and operators, unreachable rules, conflicts'),
+  ).action(async (dir: string | undefined, options: DirOptions) => {
+    const { rulesDir, priceBooksDir } = dirs(dir, options)
+    setExit(reportErrors((await loadRuleSet(rulesDir, priceBooksDir)).errors, options.json))
+  })
 
-  common(rules.command('test').description('Run the *.test.yaml files beside the rules; each failed expectation is shown as expected/actual'))
-    .action(async (dir: string | undefined, options: DirOptions) => {
+  common(rules.command('test').description('Run the *.test.yaml files beside the rules; each failed expectation is shown as expected/actual')).action(
+    async (dir: string | undefined, options: DirOptions) => {
       const { rulesDir, priceBooksDir } = dirs(dir, options)
       const loaded = await loadRuleSet(rulesDir, priceBooksDir)
       if (!loaded.ruleSet) return setExit(reportErrors(loaded.errors, options.json))
       const { results, errors } = await runRuleTests(loaded.ruleSet, rulesDir)
       const failed = results.filter((r) => r.mismatches.length > 0)
       const untested = untestedRules(loaded.ruleSet, results)
-      if (options.json) out(JSON.stringify({ passed: results.length - failed.length, failed: failed.length, errors, failures: failed, untestedRules: untested }))
+      if (options.json)
+        out(JSON.stringify({ passed: results.length - failed.length, failed: failed.length, errors, failures: failed, untestedRules: untested }))
       else {
         for (const e of errors) out(formatLoadError(e))
         for (const r of failed) {
@@ -125,7 +141,8 @@ export function registerRuleCommands(program: Command, setExit: (code: number) =
         out(`${results.length - failed.length} passed, ${failed.length} failed`)
       }
       setExit(failed.length > 0 || errors.length > 0 ? EXIT.findings : EXIT.ok)
-    })
+    },
+  )
 
   common(rules.command('explain').description('Evaluate a cart file (JSON or YAML) and show every number with the rule behind it'))
     .requiredOption('--cart <file>', 'the cart, as sent to POST /v1/quotes/evaluate')
@@ -148,7 +165,12 @@ export function registerRuleCommands(program: Command, setExit: (code: number) =
       const cart = Value.Default(schema, parsed.content)
       const check = TypeCompiler.Compile(schema)
       if (!check.Check(cart)) {
-        out([...check.Errors(cart)].slice(0, 20).map((e) => `${options.cart} ${e.path}: ${e.message}`).join('\n'))
+        out(
+          [...check.Errors(cart)]
+            .slice(0, 20)
+            .map((e) => `${options.cart} ${e.path}: ${e.message}`)
+            .join('\n'),
+        )
         return setExit(EXIT.findings)
       }
       try {
@@ -164,7 +186,9 @@ export function registerRuleCommands(program: Command, setExit: (code: number) =
     })
 
   const schemas = program.command('schemas').description('JSON Schema files for rule, rule-test and price-book files (editor autocompletion)')
-  schemas.command('write').description('Regenerate the schema files from the TypeBox schemas')
+  schemas
+    .command('write')
+    .description('Regenerate the schema files from the TypeBox schemas')
     .option('--root <dir>', 'repository root', '.')
     .action(async (options: { root: string }) => {
       for (const [path, schema] of Object.entries(generatedSchemas())) {

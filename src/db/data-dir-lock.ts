@@ -34,7 +34,7 @@ export class DataDirLockedError extends Error {
     const where = holder.host === hostname() ? `process ${holder.pid}` : `process ${holder.pid} on host ${holder.host}`
     super(
       `the embedded database in ${dataDir} is in use by ${where} (${holder.purpose}, since ${holder.started}). ` +
-        'PGlite allows one process: stop that process first, or use the running service\'s API ' +
+        "PGlite allows one process: stop that process first, or use the running service's API " +
         `(if no such process exists, delete ${join(dataDir, LOCK_FILE)}).`,
     )
   }

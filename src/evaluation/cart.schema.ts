@@ -13,7 +13,11 @@ export const CartLineSchema = Type.Object(
   {
     sku: Sku,
     quantity: Type.Number({ exclusiveMinimum: 0, maximum: 10_000_000, description: 'Whole units unless the product allows fractions (3 decimals)' }),
-    options: Type.Optional(Type.Array(Type.Object({ sku: Sku, quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }), { maxItems: CART_LIMITS.options })),
+    options: Type.Optional(
+      Type.Array(Type.Object({ sku: Sku, quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }), {
+        maxItems: CART_LIMITS.options,
+      }),
+    ),
     termMonths: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
     startDate: Type.Optional(IsoDate),
     manualDiscountPercent: Type.Optional(Percent),
@@ -22,7 +26,12 @@ export const CartLineSchema = Type.Object(
 )
 
 /** A sales channel: one the catalog declares (checked when the cart is evaluated). */
-export const Channel = Type.String({ pattern: Identifier.pattern, maxLength: 100, default: 'direct', description: 'Sales channel, one the catalog declares (direct, partner, web)' })
+export const Channel = Type.String({
+  pattern: Identifier.pattern,
+  maxLength: 100,
+  default: 'direct',
+  description: 'Sales channel, one the catalog declares (direct, partner, web)',
+})
 
 export function cartSchema(maxLines: number) {
   return Type.Object(
@@ -36,7 +45,9 @@ export function cartSchema(maxLines: number) {
           segment: Identifier,
           country: Type.String({ pattern: '^[A-Z]{2}$' }),
           vatId: Type.Optional(Type.String({ minLength: 2, maxLength: 20, pattern: '^[A-Z0-9]+$' })),
-          purchaseHistory: Type.Optional(Type.Array(Type.Object({ sku: Sku, date: Type.Optional(IsoDate) }, { additionalProperties: false }), { maxItems: CART_LIMITS.purchaseHistory })),
+          purchaseHistory: Type.Optional(
+            Type.Array(Type.Object({ sku: Sku, date: Type.Optional(IsoDate) }, { additionalProperties: false }), { maxItems: CART_LIMITS.purchaseHistory }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -15,10 +15,32 @@ import { DEFAULT_PAYMENT_TERMS_DAYS, type Cart } from './cart.schema.js'
 import {
   SNAPSHOT_VERSION,
   worst,
-  type Adjustment, type ApprovalStep, type Breach, type Evaluation, type GuardrailOutcome, type Issue,
-  type PricedLine, type Recommendation, type Suppressed, type TraceEntry, type TraceLevel, type Totals,
+  type Adjustment,
+  type ApprovalStep,
+  type Breach,
+  type Evaluation,
+  type GuardrailOutcome,
+  type Issue,
+  type PricedLine,
+  type Recommendation,
+  type Suppressed,
+  type TraceEntry,
+  type TraceLevel,
+  type Totals,
 } from './evaluation.js'
-import { clampAdjustment, extend, formatPercent, MILLI, netUnitPrice, percentHundredths, percentNumber, percentOff, rampSchedule, tieredAmount, toQtyMilli } from './pricing.js'
+import {
+  clampAdjustment,
+  extend,
+  formatPercent,
+  MILLI,
+  netUnitPrice,
+  percentHundredths,
+  percentNumber,
+  percentOff,
+  rampSchedule,
+  tieredAmount,
+  toQtyMilli,
+} from './pricing.js'
 
 /** The cart cannot be evaluated as sent (unknown sku, no price book…): each problem names its field. */
 export class CartError extends Error {
@@ -124,7 +146,14 @@ function quoteFacts(ctx: Context, lines: WorkLine[]): Record<string, unknown> {
 type TracedOutcome = RuleOutcome & { entry?: TraceEntry }
 
 /** Runs one set's rules of one scope and records the trace; returns the outcomes in priority order. */
-async function runRules(ctx: Context, set: RuleSetName, scope: 'line' | 'quote', facts: RuleFacts, line?: number, options: { withFacts?: boolean } = {}): Promise<TracedOutcome[]> {
+async function runRules(
+  ctx: Context,
+  set: RuleSetName,
+  scope: 'line' | 'quote',
+  facts: RuleFacts,
+  line?: number,
+  options: { withFacts?: boolean } = {},
+): Promise<TracedOutcome[]> {
   // Looked up once per evaluation: this runs for every line of every stage.
   const runners = (ctx.runners[set] ??= {})
   const runner = (runners[scope] ??= ctx.ruleSet.runner(set, scope, ctx.cart.date))
@@ -192,7 +221,10 @@ function amountParam(rule: LoadedRule, name: string, value: unknown, facts: Rule
   } catch (error) {
     if (!(error instanceof MoneyError)) throw error
     const hint = isLogic(value) ? `; round it in the rule, e.g. { "round": [<value>, ${currencyExponent(currency)}] }` : ''
-    throw new RuleEvaluationError(rule.id, `event param ${name} ${v.text} is not an amount in ${currency} (${currencyExponent(currency)} decimals): ${error.message}${hint}`)
+    throw new RuleEvaluationError(
+      rule.id,
+      `event param ${name} ${v.text} is not an amount in ${currency} (${currencyExponent(currency)} decimals): ${error.message}${hint}`,
+    )
   }
 }
 
@@ -217,13 +249,19 @@ function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors
   const { books, catalog } = ruleSet.priceBooks
   // Closed lists first: a typo in a segment or channel must be refused, not priced without its discounts.
   if (!isCurrency(cart.currency)) errors.push({ pointer: '/currency', detail: `${cart.currency} is not an ISO 4217 currency` })
-  else if (!books.some((b) => b.currency === cart.currency)) errors.push({ pointer: '/currency', detail: `no price book is in ${cart.currency}; books are in ${[...new Set(books.map((b) => b.currency))].join(', ')}` })
-  if (!catalog.segments.has(cart.account.segment)) errors.push({ pointer: '/account/segment', detail: `unknown segment ${cart.account.segment}; one of ${[...catalog.segments].join(', ')}` })
+  else if (!books.some((b) => b.currency === cart.currency))
+    errors.push({ pointer: '/currency', detail: `no price book is in ${cart.currency}; books are in ${[...new Set(books.map((b) => b.currency))].join(', ')}` })
+  if (!catalog.segments.has(cart.account.segment))
+    errors.push({ pointer: '/account/segment', detail: `unknown segment ${cart.account.segment}; one of ${[...catalog.segments].join(', ')}` })
   if (!catalog.channels.has(channel)) errors.push({ pointer: '/channel', detail: `unknown channel ${channel}; one of ${[...catalog.channels].join(', ')}` })
   if (!isCountry(cart.account.country)) errors.push({ pointer: '/account/country', detail: `${cart.account.country} is not an ISO 3166-1 country code` })
   if (errors.length > 0) throw new CartError(errors)
   const book = selectPriceBook(books, {
-    currency: cart.currency, date: cart.date, segment: cart.account.segment, channel, country: cart.account.country,
+    currency: cart.currency,
+    date: cart.date,
+    segment: cart.account.segment,
+    channel,
+    country: cart.account.country,
   })
   if (!book) {
     const inCurrency = books.filter((b) => b.currency === cart.currency)
@@ -233,7 +271,12 @@ function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors
       const from = inCurrency.map((b) => b.validFrom).sort()[0]
       throw new CartError([{ pointer: '/date', detail: `no ${cart.currency} price book is valid on ${cart.date} (the first starts ${from})` }])
     }
-    throw new CartError([{ pointer: '/account', detail: `no ${cart.currency} price book valid on ${cart.date} applies to segment ${cart.account.segment}, channel ${channel}, country ${cart.account.country}` }])
+    throw new CartError([
+      {
+        pointer: '/account',
+        detail: `no ${cart.currency} price book valid on ${cart.date} applies to segment ${cart.account.segment}, channel ${channel}, country ${cart.account.country}`,
+      },
+    ])
   }
   const { products, bundles } = catalog
   const lines: WorkLine[] = []
@@ -260,7 +303,8 @@ function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors
     if (product.type === 'recurring') {
       termMonths = cartLine.termMonths ?? product.defaultTermMonths ?? 12
       const periodMonths = PERIOD_MONTHS[product.billingPeriod!]
-      if (termMonths % periodMonths !== 0) errors.push({ pointer: `${at}/termMonths`, detail: `must be a multiple of ${periodMonths} (billed per ${product.billingPeriod})` })
+      if (termMonths % periodMonths !== 0)
+        errors.push({ pointer: `${at}/termMonths`, detail: `must be a multiple of ${periodMonths} (billed per ${product.billingPeriod})` })
     } else if (cartLine.termMonths !== undefined) {
       errors.push({ pointer: `${at}/termMonths`, detail: `${product.sku} is not a subscription` })
     }
@@ -274,7 +318,20 @@ function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors
     const chosen = cartLine.options ?? []
     if (chosen.length > 0 && !bundle) errors.push({ pointer: `${at}/options`, detail: `${product.sku} is not a bundle and has no options` })
     const parentIndex = lines.length
-    lines.push({ product, entry, source: 'cart', cartIndex: i, parentIndex: null, addedBy: null, quantity: cartLine.quantity, qtyMilli, termMonths, startDate, options: chosen.map((o) => o.sku), manualDiscount })
+    lines.push({
+      product,
+      entry,
+      source: 'cart',
+      cartIndex: i,
+      parentIndex: null,
+      addedBy: null,
+      quantity: cartLine.quantity,
+      qtyMilli,
+      termMonths,
+      startDate,
+      options: chosen.map((o) => o.sku),
+      manualDiscount,
+    })
     if (!bundle) return
 
     // Options: each must belong to a group; groups left empty take their defaults; counts are configuration findings.
@@ -295,23 +352,38 @@ function resolveCart(ruleSet: RuleSet, cart: Cart, channel: string, configErrors
         picked.push(...inGroup)
       }
       if (inGroup.length < group.min || inGroup.length > group.max) {
-        configErrors.push({ code: 'OPTION_GROUP_COUNT', message: `${product.sku}: choose ${group.min === group.max ? group.min : `${group.min} to ${group.max}`} of "${group.name}" (${inGroup.length} chosen)`, line: parentIndex })
+        configErrors.push({
+          code: 'OPTION_GROUP_COUNT',
+          message: `${product.sku}: choose ${group.min === group.max ? group.min : `${group.min} to ${group.max}`} of "${group.name}" (${inGroup.length} chosen)`,
+          line: parentIndex,
+        })
       }
     }
     for (const option of picked) {
       const r = resolve(option.sku, option.pointer)
       if (!r) continue
-      const optionTerm = r.product.type === 'recurring' ? termMonths ?? r.product.defaultTermMonths ?? 12 : null
+      const optionTerm = r.product.type === 'recurring' ? (termMonths ?? r.product.defaultTermMonths ?? 12) : null
       if (optionTerm !== null && optionTerm % PERIOD_MONTHS[r.product.billingPeriod!] !== 0) {
-        errors.push({ pointer: `${at}/termMonths`, detail: `must be a multiple of ${PERIOD_MONTHS[r.product.billingPeriod!]} for option ${r.product.sku} (billed per ${r.product.billingPeriod})` })
+        errors.push({
+          pointer: `${at}/termMonths`,
+          detail: `must be a multiple of ${PERIOD_MONTHS[r.product.billingPeriod!]} for option ${r.product.sku} (billed per ${r.product.billingPeriod})`,
+        })
         continue
       }
       const optionMilli = qtyMilli * BigInt(option.quantity)
       lines.push({
-        product: r.product, entry: r.entry, source: 'option', cartIndex: i, parentIndex, addedBy: null,
-        quantity: Number(optionMilli) / 1000, qtyMilli: optionMilli,
+        product: r.product,
+        entry: r.entry,
+        source: 'option',
+        cartIndex: i,
+        parentIndex,
+        addedBy: null,
+        quantity: Number(optionMilli) / 1000,
+        qtyMilli: optionMilli,
         termMonths: optionTerm,
-        startDate, options: [], manualDiscount,
+        startDate,
+        options: [],
+        manualDiscount,
       })
     }
   })
@@ -332,7 +404,8 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
   }
   for (const [i, line] of lines.entries()) {
     const facts = { line: lineFacts(line, i, lines, ctx.scale), quote, account: ctx.account }
-    for (const o of await runRules(ctx, 'configuration', 'line', facts, i)) if (o.fired) fired.push({ rule: o.rule, facts, line: i, ...(o.entry ? { entry: o.entry } : {}) })
+    for (const o of await runRules(ctx, 'configuration', 'line', facts, i))
+      if (o.fired) fired.push({ rule: o.rule, facts, line: i, ...(o.entry ? { entry: o.entry } : {}) })
   }
 
   type Need = { sku: string; quantity: number; termMonths: number | undefined; rule: LoadedRule; reason: string; entries: Array<TraceEntry | undefined> }
@@ -350,7 +423,14 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
       const key = `${rule.id}|${e.params.sku}`
       const previous = requiredByRule.get(key)
       const quantity = quantityParam(rule, 'quantity', e.params.quantity, facts) + (previous?.quantity ?? 0)
-      requiredByRule.set(key, { sku: e.params.sku, quantity, termMonths: e.params.termMonths, rule, reason: e.params.reason, entries: [...(previous?.entries ?? []), entry] })
+      requiredByRule.set(key, {
+        sku: e.params.sku,
+        quantity,
+        termMonths: e.params.termMonths,
+        rule,
+        reason: e.params.reason,
+        entries: [...(previous?.entries ?? []), entry],
+      })
     }
   }
   // Different rules requiring one sku ask for the same thing: the largest demand wins, they do not add up.
@@ -375,26 +455,46 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
       continue
     }
     if (have > 0) {
-      result.errors.push({ code: 'CONFIGURATION_REQUIRES', message: `${need.reason}: at least ${need.quantity} × ${sku} (cart has ${have})`, ruleId: need.rule.id })
+      result.errors.push({
+        code: 'CONFIGURATION_REQUIRES',
+        message: `${need.reason}: at least ${need.quantity} × ${sku} (cart has ${have})`,
+        ruleId: need.rule.id,
+      })
       continue
     }
     const product = ctx.ruleSet.priceBooks.catalog.products.get(sku)!
     const entry = ctx.book.entries.get(sku)
     if (!product.active || !entry) {
-      result.errors.push({ code: 'CONFIGURATION_REQUIRES', message: `${need.reason}: ${sku} is required but not sold in price book ${ctx.book.id}`, ruleId: need.rule.id })
+      result.errors.push({
+        code: 'CONFIGURATION_REQUIRES',
+        message: `${need.reason}: ${sku} is required but not sold in price book ${ctx.book.id}`,
+        ruleId: need.rule.id,
+      })
       continue
     }
     let termMonths: number | null = null
     if (product.type === 'recurring') {
       const periodMonths = PERIOD_MONTHS[product.billingPeriod!]
-      termMonths = need.termMonths ?? (dealTermMonths > 0 && dealTermMonths % periodMonths === 0 ? dealTermMonths : product.defaultTermMonths ?? 12)
-      if (termMonths % periodMonths !== 0) throw new RuleEvaluationError(need.rule.id, `event param termMonths ${termMonths} is not a multiple of ${periodMonths} (${sku} is billed per ${product.billingPeriod})`)
+      termMonths = need.termMonths ?? (dealTermMonths > 0 && dealTermMonths % periodMonths === 0 ? dealTermMonths : (product.defaultTermMonths ?? 12))
+      if (termMonths % periodMonths !== 0)
+        throw new RuleEvaluationError(
+          need.rule.id,
+          `event param termMonths ${termMonths} is not a multiple of ${periodMonths} (${sku} is billed per ${product.billingPeriod})`,
+        )
     }
     added.push({
-      product, entry, source: 'rule', cartIndex: null, parentIndex: null, addedBy: need.rule.id,
-      quantity: need.quantity, qtyMilli: BigInt(need.quantity) * 1000n,
+      product,
+      entry,
+      source: 'rule',
+      cartIndex: null,
+      parentIndex: null,
+      addedBy: need.rule.id,
+      quantity: need.quantity,
+      qtyMilli: BigInt(need.quantity) * 1000n,
       termMonths,
-      startDate: cart.date, options: [], manualDiscount: null,
+      startDate: cart.date,
+      options: [],
+      manualDiscount: null,
     })
     result.added.push({ sku, quantity: need.quantity, ruleId: need.rule.id, reason: need.reason })
   }
@@ -412,8 +512,10 @@ async function configure(ctx: Context, lines: WorkLine[], result: Evaluation['co
   for (const [sku, milli] of totals) {
     const p = ctx.ruleSet.priceBooks.catalog.products.get(sku)!
     const quantity = Number(milli) / 1000
-    if (p.minQuantity && milli < BigInt(p.minQuantity) * MILLI) result.errors.push({ code: 'QUANTITY_BELOW_MINIMUM', message: `${sku}: at least ${p.minQuantity} ${p.unit} (cart has ${quantity})` })
-    if (p.maxQuantity && milli > BigInt(p.maxQuantity) * MILLI) result.errors.push({ code: 'QUANTITY_ABOVE_MAXIMUM', message: `${sku}: at most ${p.maxQuantity} ${p.unit} (cart has ${quantity})` })
+    if (p.minQuantity && milli < BigInt(p.minQuantity) * MILLI)
+      result.errors.push({ code: 'QUANTITY_BELOW_MINIMUM', message: `${sku}: at least ${p.minQuantity} ${p.unit} (cart has ${quantity})` })
+    if (p.maxQuantity && milli > BigInt(p.maxQuantity) * MILLI)
+      result.errors.push({ code: 'QUANTITY_ABOVE_MAXIMUM', message: `${sku}: at most ${p.maxQuantity} ${p.unit} (cart has ${quantity})` })
   }
   return all
 }
@@ -472,8 +574,7 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
         const unit = amountParam(baseRule, 'unitPrice', set.params.unitPrice, facts, currency)
         if (unit < 0n) throw new RuleEvaluationError(baseRule.id, `event param unitPrice is negative (${formatAmount(unit, currency)})`)
         amount = extend(unit, line.qtyMilli)
-      }
-      else {
+      } else {
         const tiers = tiered!.params.tiers.map((t) => ({ upTo: t.upTo, unitMinor: amountParamLiteral(baseRule, t.unitPrice, currency) }))
         amount = tieredAmount({ mode: tiered!.params.mode, tiers }, line.qtyMilli).amountMinor
       }
@@ -482,14 +583,22 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
     } else if (line.entry.tiering) {
       const { amountMinor, tierIndex } = tieredAmount(line.entry.tiering, line.qtyMilli)
       if (amountMinor !== running) {
-        adjustments.push({ ruleId: null, kind: 'book_tier', label: `${ctx.book.name}: ${line.entry.tiering.mode} tier ${tierIndex + 1}`, amount: money(amountMinor - running) })
+        adjustments.push({
+          ruleId: null,
+          kind: 'book_tier',
+          label: `${ctx.book.name}: ${line.entry.tiering.mode} tier ${tierIndex + 1}`,
+          amount: money(amountMinor - running),
+        })
       }
       running = amountMinor
     }
     const baseAmount = running
 
     // B. Adjustments in priority order: promotions need their code; one per stacking group; an exclusive one stands alone.
-    let candidates = [...lineFired.filter((r) => r.event.type === 'price.adjust'), ...quoteFired.filter((r) => r.event.type === 'price.adjust' && appliesTo(r, line))]
+    let candidates = [
+      ...lineFired.filter((r) => r.event.type === 'price.adjust'),
+      ...quoteFired.filter((r) => r.event.type === 'price.adjust' && appliesTo(r, line)),
+    ]
     candidates.sort((a, b) => b.priority - a.priority || compareText(a.id, b.id))
     candidates = candidates.filter((r) => {
       const code = eventOf(r, 'price.adjust')!.params.promoCode
@@ -519,7 +628,8 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
       let percent: string | undefined
       if (p.percent !== undefined) {
         const pct = decimalParam(rule, 'percent', p.percent, facts)
-        if (pct.num > 100n * pct.den || pct.num < -1000n * pct.den) throw new RuleEvaluationError(rule.id, `event param percent ${pct.text} is outside -1000..100`)
+        if (pct.num > 100n * pct.den || pct.num < -1000n * pct.den)
+          throw new RuleEvaluationError(rule.id, `event param percent ${pct.text} is outside -1000..100`)
         percent = pct.text
         amountMinor = percentOff(running, pct)
       } else {
@@ -551,8 +661,10 @@ async function price(ctx: Context, lines: WorkLine[], warnings: Issue[]): Promis
     let ramp: PricedLine['ramp'] = null
     let contractAmount = running * BigInt(periods)
     if (recurring) {
-      const uplift = rampRule && line.termMonths! > 12 ? decimalParam(rampRule, 'upliftPercent', eventOf(rampRule, 'price.ramp')!.params.upliftPercent, facts) : null
-      if (uplift && (uplift.num < 0n || uplift.num >= 100n * uplift.den)) throw new RuleEvaluationError(rampRule!.id, `event param upliftPercent ${uplift.text} is outside 0..100`)
+      const uplift =
+        rampRule && line.termMonths! > 12 ? decimalParam(rampRule, 'upliftPercent', eventOf(rampRule, 'price.ramp')!.params.upliftPercent, facts) : null
+      if (uplift && (uplift.num < 0n || uplift.num >= 100n * uplift.den))
+        throw new RuleEvaluationError(rampRule!.id, `event param upliftPercent ${uplift.text} is outside 0..100`)
       if (rampRule && !uplift) suppress(rampRule, 'a ramp needs a term over 12 months')
       const years = rampSchedule(running, line.termMonths!, periodMonths, uplift)
       contractAmount = years.reduce((sum, y) => sum + y.amountMinor, 0n)
@@ -620,8 +732,15 @@ function amountParamLiteral(rule: LoadedRule, value: string, currency: string): 
  * cost is not free to make), and says which share of the net amount it covers.
  */
 function computeTotals(lines: PricedLine[], currency: string): Totals {
-  let listMinor = 0n, netBeforeRamp = 0n, baseMinor = 0n, netMinor = 0n, oneTimeMinor = 0n, annualRecurringMinor = 0n
-  let costMinor = 0n, costedNetMinor = 0n, costed = 0
+  let listMinor = 0n,
+    netBeforeRamp = 0n,
+    baseMinor = 0n,
+    netMinor = 0n,
+    oneTimeMinor = 0n,
+    annualRecurringMinor = 0n
+  let costMinor = 0n,
+    costedNetMinor = 0n,
+    costed = 0
   for (const l of lines) {
     const periods = BigInt(l.periods)
     listMinor += l.listAmount.minor * periods
@@ -686,27 +805,44 @@ function breachOf(rule: LoadedRule, facts: RuleFacts, metric: Metric | null): Om
   const bound = (name: 'min' | 'max', value: unknown) => (value === undefined ? undefined : decimalParam(rule, name, value, facts))
   const min = bound('min', p.min)
   const max = bound('max', p.max)
-  const [part, whole, actual] = metric.kind === 'percent'
-    ? [metric.hundredths, 100n, formatPercent(metric.hundredths)]
-    : [metric.units, 10n ** BigInt(metric.decimals), formatScaled(metric.units, metric.decimals)]
+  const [part, whole, actual] =
+    metric.kind === 'percent'
+      ? [metric.hundredths, 100n, formatPercent(metric.hundredths)]
+      : [metric.units, 10n ** BigInt(metric.decimals), formatScaled(metric.units, metric.decimals)]
   const below = min !== undefined && compareRatio(part, whole, min) < 0
   const above = max !== undefined && compareRatio(part, whole, max) > 0
   if (!below && !above) return null
   return { metric: p.metric, ...(min !== undefined ? { min: min.text } : {}), ...(max !== undefined ? { max: max.text } : {}), actual }
 }
 
-async function guard(ctx: Context, work: WorkLine[], lines: PricedLine[], quoteBase: Record<string, unknown>, totals: Totals): Promise<Evaluation['guardrails']> {
+async function guard(
+  ctx: Context,
+  work: WorkLine[],
+  lines: PricedLine[],
+  quoteBase: Record<string, unknown>,
+  totals: Totals,
+): Promise<Evaluation['guardrails']> {
   const quote = pricedQuoteFacts(quoteBase, lines, totals)
   const withinLimits = (o: TracedOutcome, metric: Metric | null) =>
-    notApplied(o.entry, metric === null ? 'the metric is unknown for this line (no cost)' : `within its limits (actual ${metric.kind === 'percent' ? formatPercent(metric.hundredths) : formatScaled(metric.units, metric.decimals)})`)
+    notApplied(
+      o.entry,
+      metric === null
+        ? 'the metric is unknown for this line (no cost)'
+        : `within its limits (actual ${metric.kind === 'percent' ? formatPercent(metric.hundredths) : formatScaled(metric.units, metric.decimals)})`,
+    )
   for (const [i, line] of lines.entries()) {
     const facts: RuleFacts = { line: lineFacts(work[i]!, i, work, ctx.scale, line), quote, account: ctx.account }
     for (const o of await runRules(ctx, 'guardrails', 'line', facts, i)) {
       if (!o.fired) continue
       const p = eventOf(o.rule, 'guardrail.limit')!.params
-      const metric: Metric | null = p.metric === 'discountPercent' ? { kind: 'percent', hundredths: line.discountHundredths }
-        : p.metric === 'marginPercent' ? (line.marginHundredths === null ? null : { kind: 'percent', hundredths: line.marginHundredths })
-        : { kind: 'unitPrice', ...line.netUnitPrice }
+      const metric: Metric | null =
+        p.metric === 'discountPercent'
+          ? { kind: 'percent', hundredths: line.discountHundredths }
+          : p.metric === 'marginPercent'
+            ? line.marginHundredths === null
+              ? null
+              : { kind: 'percent', hundredths: line.marginHundredths }
+            : { kind: 'unitPrice', ...line.netUnitPrice }
       const breach = breachOf(o.rule, facts, metric)
       if (!breach) {
         withinLimits(o, metric)
@@ -721,8 +857,12 @@ async function guard(ctx: Context, work: WorkLine[], lines: PricedLine[], quoteB
   for (const o of await runRules(ctx, 'guardrails', 'quote', facts)) {
     if (!o.fired) continue
     const p = eventOf(o.rule, 'guardrail.limit')!.params
-    const metric: Metric | null = p.metric === 'discountPercent' ? { kind: 'percent', hundredths: totals.discountHundredths }
-      : p.metric === 'marginPercent' && totals.marginHundredths !== null ? { kind: 'percent', hundredths: totals.marginHundredths } : null
+    const metric: Metric | null =
+      p.metric === 'discountPercent'
+        ? { kind: 'percent', hundredths: totals.discountHundredths }
+        : p.metric === 'marginPercent' && totals.marginHundredths !== null
+          ? { kind: 'percent', hundredths: totals.marginHundredths }
+          : null
     const breach = breachOf(o.rule, facts, metric)
     if (breach) breaches.push({ ruleId: o.rule.id, ...breach, outcome: p.outcome, reason: p.reason })
     else withinLimits(o, metric)
@@ -759,7 +899,11 @@ async function routeApprovals(ctx: Context, quote: Record<string, unknown>, outc
   // A guardrail asked for approval but no routing rule named an approver: the deal desk decides rather than nobody.
   if (outcome === 'needs_approval' && steps.size === 0) {
     steps.set('1|deal_desk', {
-      level: 1, role: 'deal_desk', mode: 'all', reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }], upTo: {},
+      level: 1,
+      role: 'deal_desk',
+      mode: 'all',
+      reasons: [{ ruleId: null, reason: 'A guardrail requires approval and no approval rule routed it' }],
+      upTo: {},
       // The engine's own routing is bound to the guardrail outcome.
       facts: { 'quote.guardrailOutcome': outcome },
     })
@@ -788,7 +932,15 @@ async function recommend(ctx: Context, quote: Record<string, unknown>, lines: Pr
       notApplied(o.entry, `${p.sku} is not sold in price book ${ctx.book.id}`)
       continue
     }
-    out.set(p.sku, { sku: p.sku, name: product.name, quantity: quantityParam(o.rule, 'quantity', p.quantity, facts), kind: p.kind, ruleId: o.rule.id, reason: p.reason, listUnitPrice: moneyOf(entry.listMinor, ctx.cart.currency) })
+    out.set(p.sku, {
+      sku: p.sku,
+      name: product.name,
+      quantity: quantityParam(o.rule, 'quantity', p.quantity, facts),
+      kind: p.kind,
+      ruleId: o.rule.id,
+      reason: p.reason,
+      listUnitPrice: moneyOf(entry.listMinor, ctx.cart.currency),
+    })
   }
   return [...out.values()]
 }
@@ -806,10 +958,24 @@ export async function evaluateQuote(ruleSet: RuleSet, cart: Cart, options: { tra
   const { book, lines: cartLines } = resolveCart(ruleSet, cart, channel, configuration.errors)
   const purchasedSkus = [...new Set((cart.account.purchaseHistory ?? []).map((h) => h.sku))].sort()
   const account = {
-    id: cart.account.id, segment: cart.account.segment, country: cart.account.country,
-    vatId: cart.account.vatId ?? null, hasVatId: Boolean(cart.account.vatId), purchasedSkus,
+    id: cart.account.id,
+    segment: cart.account.segment,
+    country: cart.account.country,
+    vatId: cart.account.vatId ?? null,
+    hasVatId: Boolean(cart.account.vatId),
+    purchasedSkus,
   }
-  const ctx: Context = { ruleSet, cart, book, channel, trace: options.trace, traceEntries: [], account, scale: 10 ** currencyExponent(cart.currency), runners: {} }
+  const ctx: Context = {
+    ruleSet,
+    cart,
+    book,
+    channel,
+    trace: options.trace,
+    traceEntries: [],
+    account,
+    scale: 10 ** currencyExponent(cart.currency),
+    runners: {},
+  }
 
   const work = await configure(ctx, cartLines, configuration)
   const lines = await price(ctx, work, configuration.warnings)
@@ -842,4 +1008,3 @@ export async function evaluateQuote(ruleSet: RuleSet, cart: Cart, options: { tra
     trace: ctx.traceEntries,
   }
 }
-

@@ -76,14 +76,24 @@ export async function evaluateCart(
   // Rounded to microseconds: a timing, reported beside (never inside) the deterministic result.
   const evaluationMs = Math.round((performance.now() - started) * 1000) / 1000
   if (!options.record) return { status: 200, body: { ...rendered, whatIf, evaluationMs, decisionId: null }, replayed: false }
-  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const id = newId('dec')
-    await decisions.insertDecision(trx, {
-      id, ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, principalId: principal.id,
-      input: cart, output: encodeSnapshot(snapshot), now: deps.clock.now(),
-    })
-    return { status: 201, body: { ...rendered, whatIf, evaluationMs, decisionId: id } }
-  })
+  return runIdempotent(
+    deps.db,
+    idempotency,
+    () => deps.clock.now(),
+    async (trx) => {
+      const id = newId('dec')
+      await decisions.insertDecision(trx, {
+        id,
+        ruleSetHash: ruleSet.hash,
+        priceBookHash: ruleSet.priceBookHash,
+        principalId: principal.id,
+        input: cart,
+        output: encodeSnapshot(snapshot),
+        now: deps.clock.now(),
+      })
+      return { status: 201, body: { ...rendered, whatIf, evaluationMs, decisionId: id } }
+    },
+  )
 }
 
 /**
@@ -92,7 +102,10 @@ export async function evaluateCart(
  * explanation at the level asked for, is not compared). Decisions recorded before snapshots
  * (version 0: the API rendering was stored) are compared in that rendering.
  */
-export async function replayDecision(deps: EvaluationDeps, id: string): Promise<{ original: RenderedEvaluation; replayed: RenderedEvaluation; identical: boolean }> {
+export async function replayDecision(
+  deps: EvaluationDeps,
+  id: string,
+): Promise<{ original: RenderedEvaluation; replayed: RenderedEvaluation; identical: boolean }> {
   const decision = await decisions.findDecision(deps.db, id)
   if (!decision) throw new AppError('NOT_FOUND', `No decision ${id}.`)
   const ruleSet = await deps.ruleSets.find(decision.rule_set_hash, decision.price_book_hash)
@@ -103,7 +116,11 @@ export async function replayDecision(deps: EvaluationDeps, id: string): Promise<
   const comparable = (value: object) => canonicalJson({ ...value, trace: null })
   if (stored.version === SNAPSHOT_VERSION) {
     const original = decodeSnapshot(stored)
-    return { original: renderEvaluation(original, 'fired'), replayed: renderEvaluation(replayed, 'fired'), identical: comparable(encodeSnapshot(original) as object) === comparable(encodeSnapshot(replayed) as object) }
+    return {
+      original: renderEvaluation(original, 'fired'),
+      replayed: renderEvaluation(replayed, 'fired'),
+      identical: comparable(encodeSnapshot(original) as object) === comparable(encodeSnapshot(replayed) as object),
+    }
   }
   const original = stored as unknown as RenderedEvaluation
   const rendered = renderEvaluation(replayed, original.trace === undefined ? 'none' : 'fired')

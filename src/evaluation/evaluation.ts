@@ -33,7 +33,14 @@ const Int = Type.Integer()
 const AdjustmentSchema = Type.Object({
   /** The rule that made it; null for the price book's own tiers and the rep's manual discount. */
   ruleId: Nullable(Type.String()),
-  kind: Type.Union([Type.Literal('book_tier'), Type.Literal('tier'), Type.Literal('set'), Type.Literal('percent'), Type.Literal('amount'), Type.Literal('manual')]),
+  kind: Type.Union([
+    Type.Literal('book_tier'),
+    Type.Literal('tier'),
+    Type.Literal('set'),
+    Type.Literal('percent'),
+    Type.Literal('amount'),
+    Type.Literal('manual'),
+  ]),
   label: Type.String(),
   percent: Type.Optional(Type.String()),
   promoCode: Type.Optional(Type.String()),
@@ -144,7 +151,13 @@ const RecommendationSchema = Type.Object({
 })
 
 const TraceEntrySchema = Type.Object({
-  stage: Type.Union([Type.Literal('configuration'), Type.Literal('pricing'), Type.Literal('guardrails'), Type.Literal('approvals'), Type.Literal('recommendations')]) satisfies TSchema,
+  stage: Type.Union([
+    Type.Literal('configuration'),
+    Type.Literal('pricing'),
+    Type.Literal('guardrails'),
+    Type.Literal('approvals'),
+    Type.Literal('recommendations'),
+  ]) satisfies TSchema,
   ruleId: Type.String(),
   line: Type.Optional(Int),
   /** The rule's conditions held (json-rules-engine's "fired"). */
@@ -157,7 +170,9 @@ const TraceEntrySchema = Type.Object({
   applied: Type.Optional(Type.Boolean()),
   reason: Type.Optional(Type.String()),
   facts: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  failed: Type.Optional(Type.Object({ fact: Type.String(), path: Type.Optional(Type.String()), operator: Type.String(), value: Type.Unknown(), actual: Type.Unknown() })),
+  failed: Type.Optional(
+    Type.Object({ fact: Type.String(), path: Type.Optional(Type.String()), operator: Type.String(), value: Type.Unknown(), actual: Type.Unknown() }),
+  ),
 })
 
 /**
@@ -216,7 +231,7 @@ export type ApprovalStep = StaticDecode<typeof ApprovalStepSchema>
 export type Recommendation = StaticDecode<typeof RecommendationSchema>
 export type TraceEntry = StaticDecode<typeof TraceEntrySchema>
 // The trace names the same stages as the rule sets: a new set without a trace stage fails to compile.
-true satisfies (RuleSetName extends TraceEntry['stage'] ? (TraceEntry['stage'] extends RuleSetName ? true : false) : false)
+true satisfies RuleSetName extends TraceEntry['stage'] ? (TraceEntry['stage'] extends RuleSetName ? true : false) : false
 export type Totals = StaticDecode<typeof TotalsSchema>
 export type RampYear = StaticDecode<typeof RampYearSchema>
 

@@ -53,7 +53,8 @@ export function registerAuthentication(app: FastifyInstance, authenticate: (key:
     const token = bearerToken(request.headers.authorization)
     const principal = token ? await authenticate(token) : undefined
     if (principal) request.principal = principal
-    else request.authFailure = new AppError('UNAUTHENTICATED', token ? 'The API key is unknown or revoked.' : 'Send an API key as "Authorization: Bearer <key>".')
+    else
+      request.authFailure = new AppError('UNAUTHENTICATED', token ? 'The API key is unknown or revoked.' : 'Send an API key as "Authorization: Bearer <key>".')
   })
   app.addHook('onSend', async (request, reply) => {
     if (!request.routeOptions.config.public) reply.header('cache-control', 'no-store')

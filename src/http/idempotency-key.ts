@@ -9,7 +9,11 @@ import { principalOf } from './auth.js'
 /** Header schema for creating POSTs, so OpenAPI documents the key. */
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 255, description: 'Makes the POST safe to retry: the first response is stored for 24 h and replayed byte for byte.' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: 'Makes the POST safe to retry: the first response is stored for 24 h and replayed byte for byte.',
+    }),
   ),
 })
 

@@ -35,9 +35,12 @@ export function registerJsonBody(app: FastifyInstance): void {
       }
       const poisoned = findPoisonedKey(plain)
       if (!poisoned) return done(error, undefined)
-      done(new AppError('MALFORMED_REQUEST', `The key ${poisoned.key} is not accepted in a request body (prototype pollution).`, {
-        errors: [{ pointer: poisoned.pointer, in: 'body', detail: `the key ${poisoned.key} is not accepted (prototype pollution)` }],
-      }), undefined)
+      done(
+        new AppError('MALFORMED_REQUEST', `The key ${poisoned.key} is not accepted in a request body (prototype pollution).`, {
+          errors: [{ pointer: poisoned.pointer, in: 'body', detail: `the key ${poisoned.key} is not accepted (prototype pollution)` }],
+        }),
+        undefined,
+      )
     })
   })
 }

@@ -14,11 +14,14 @@ export const ProblemSchema = Type.Object(
     instance: Type.String({ description: 'The request id, to quote when reporting the problem' }),
     errors: Type.Optional(
       Type.Array(
-        Type.Object({
-          pointer: Type.String({ description: 'JSON pointer into the request part named by `in`' }),
-          in: Type.Optional(Type.String()),
-          detail: Type.String(),
-        }, { additionalProperties: true }),
+        Type.Object(
+          {
+            pointer: Type.String({ description: 'JSON pointer into the request part named by `in`' }),
+            in: Type.Optional(Type.String()),
+            detail: Type.String(),
+          },
+          { additionalProperties: true },
+        ),
       ),
     ),
   },
@@ -26,11 +29,23 @@ export const ProblemSchema = Type.Object(
 )
 
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  408: 'Request Timeout', 409: 'Conflict', 412: 'Precondition Failed', 413: 'Content Too Large', 414: 'URI Too Long',
-  415: 'Unsupported Media Type', 422: 'Unprocessable Content', 428: 'Precondition Required', 429: 'Too Many Requests',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  428: 'Precondition Required',
+  429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error', 503: 'Service Unavailable',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
 }
 
 /**
@@ -110,6 +125,6 @@ export function registerProblemHandling(app: FastifyInstance): void {
   app.addSchema(ProblemSchema)
   app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(request, reply, toAppError(error, request)))
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new AppError('NOT_FOUND', `No route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}.`)),
+    sendProblem(request, reply, new AppError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}.`)),
   )
 }

@@ -15,7 +15,8 @@ export const PATTERN_WORDS: Readonly<Record<string, string>> = {
   '^[A-Z]{3}$': 'must be a currency code: three upper-case letters (ISO 4217), e.g. EUR',
   '^[A-Z]{2}$': 'must be a country code: two upper-case letters (ISO 3166-1), e.g. FR',
   '^[A-Z0-9]+$': 'must be upper-case letters and digits only, without spaces or punctuation',
-  '^[A-Z0-9][A-Z0-9_-]{0,31}$': 'must be a promotion code: upper-case letters, digits, dashes and underscores, up to 32, not starting with a dash or underscore',
+  '^[A-Z0-9][A-Z0-9_-]{0,31}$':
+    'must be a promotion code: upper-case letters, digits, dashes and underscores, up to 32, not starting with a dash or underscore',
   '^\\d{1,3}(\\.\\d{1,4})?$': 'must be a percentage written as a string, e.g. "12.5": up to 3 digits and 4 decimals',
   '^(0|[1-9][0-9]{0,18})$': 'must be a whole number written as a string, without leading zeros, up to 19 digits',
   '^[0-9a-f]{64}$': 'must be a SHA-256 digest: 64 lower-case hexadecimal digits',
@@ -87,7 +88,12 @@ export function fieldErrors(validation: AjvError[], context: string | undefined,
     // "must be null" says nothing to a caller who sent a value of the wrong form.
     if (e.keyword === 'type' && e.params.type === 'null' && unions.some(branchOf)) return false
     // The union's own summary adds nothing when its branches said what is wrong.
-    if (e.keyword === 'anyOf' && !constUnions.includes(e) && validation.some((b) => b !== e && b.schemaPath.startsWith(`${e.schemaPath}/`) && !(b.keyword === 'type' && b.params.type === 'null'))) return false
+    if (
+      e.keyword === 'anyOf' &&
+      !constUnions.includes(e) &&
+      validation.some((b) => b !== e && b.schemaPath.startsWith(`${e.schemaPath}/`) && !(b.keyword === 'type' && b.params.type === 'null'))
+    )
+      return false
     return true
   })
   const seen = new Set<string>()

@@ -1,20 +1,20 @@
 /** Machine-readable reason for a MoneyError; every code means "the caller sent bad data" (HTTP 422). */
-export type MoneyErrorCode = 'UNKNOWN_CURRENCY' | 'INVALID_AMOUNT' | 'TOO_MANY_DECIMALS' | 'OUT_OF_RANGE';
+export type MoneyErrorCode = 'UNKNOWN_CURRENCY' | 'INVALID_AMOUNT' | 'TOO_MANY_DECIMALS' | 'OUT_OF_RANGE'
 
 /** Invariant: thrown only for bad input data, never for internal bugs, so it is always safe to map to HTTP 422. */
 export class MoneyError extends Error {
-  readonly code: MoneyErrorCode;
+  readonly code: MoneyErrorCode
 
   constructor(code: MoneyErrorCode, message: string) {
-    super(message);
-    this.name = 'MoneyError';
-    this.code = code;
+    super(message)
+    this.name = 'MoneyError'
+    this.code = code
   }
 }
 
 interface CurrencyInfo {
-  readonly exponent: number;
-  readonly name: string;
+  readonly exponent: number
+  readonly name: string
 }
 
 // Exponents are the ISO 4217 "minor unit" column, not what a country uses in practice
@@ -81,23 +81,23 @@ const TABLE: Record<string, CurrencyInfo> = {
   XOF: { exponent: 0, name: 'CFA Franc BCEAO' },
   XPF: { exponent: 0, name: 'CFP Franc' },
   ZAR: { exponent: 2, name: 'Rand' },
-};
+}
 
-for (const info of Object.values(TABLE)) Object.freeze(info);
+for (const info of Object.values(TABLE)) Object.freeze(info)
 
 /** Invariant: frozen; keys are upper-case ISO 4217 alphabetic codes, exponent is the ISO minor-unit count (0, 2 or 3). */
-export const CURRENCIES: Readonly<Record<string, { exponent: number; name: string }>> = Object.freeze(TABLE);
+export const CURRENCIES: Readonly<Record<string, { exponent: number; name: string }>> = Object.freeze(TABLE)
 
 /** Invariant: true only for an exact (case-sensitive) key of CURRENCIES, never for inherited names like "toString". */
 export function isCurrency(code: string): boolean {
   // Object.hasOwn, not `in`: a request body saying currency "constructor" must not pass.
-  return typeof code === 'string' && Object.hasOwn(CURRENCIES, code);
+  return typeof code === 'string' && Object.hasOwn(CURRENCIES, code)
 }
 
 /** Invariant: returns CURRENCIES[code].exponent, or throws MoneyError UNKNOWN_CURRENCY. */
 export function currencyExponent(code: string): number {
   if (!isCurrency(code)) {
-    throw new MoneyError('UNKNOWN_CURRENCY', `unknown currency ${JSON.stringify(String(code))}`);
+    throw new MoneyError('UNKNOWN_CURRENCY', `unknown currency ${JSON.stringify(String(code))}`)
   }
-  return (CURRENCIES[code] as CurrencyInfo).exponent;
+  return (CURRENCIES[code] as CurrencyInfo).exponent
 }

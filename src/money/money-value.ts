@@ -26,6 +26,11 @@ export const BigIntString = Type.Transform(Type.String({ pattern: '^-?(0|[1-9][0
   .Encode((value: bigint) => value.toString())
 
 /** Money stored in JSON: `{ "minor": "123450", "currency": "EUR" }`. */
-export const MoneyJson = Type.Transform(Type.Object({ minor: Type.String({ pattern: '^-?(0|[1-9][0-9]{0,30})$' }), currency: Type.String({ pattern: '^[A-Z]{3}$' }) }, { additionalProperties: false }))
+export const MoneyJson = Type.Transform(
+  Type.Object(
+    { minor: Type.String({ pattern: '^-?(0|[1-9][0-9]{0,30})$' }), currency: Type.String({ pattern: '^[A-Z]{3}$' }) },
+    { additionalProperties: false },
+  ),
+)
   .Decode((json): Money => ({ minor: BigInt(json.minor), currency: json.currency }))
   .Encode((money: Money) => ({ minor: money.minor.toString(), currency: money.currency }))

@@ -48,7 +48,10 @@ export async function findPrincipalByKeyHash(db: Executor, keyHash: string): Pro
 }
 
 export async function countPrincipals(db: Executor): Promise<number> {
-  const row = await db.selectFrom('principals').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('principals')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
@@ -64,10 +67,7 @@ export async function insertPrincipal(
   return toPrincipal(row)
 }
 
-export async function insertApiKey(
-  db: Executor,
-  values: { id: string; principalId: string; keyHash: string; keyPrefix: string; now: Date },
-): Promise<void> {
+export async function insertApiKey(db: Executor, values: { id: string; principalId: string; keyHash: string; keyPrefix: string; now: Date }): Promise<void> {
   await db
     .insertInto('api_keys')
     .values({ id: values.id, principal_id: values.principalId, key_hash: values.keyHash, key_prefix: values.keyPrefix, created_at: values.now })

@@ -34,78 +34,121 @@ function view(p: Principal | (Omit<Principal, 'createdAt' | 'updatedAt'> & { cre
 }
 
 export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }> = async (app, { deps }) => {
-  app.post('/v1/principals', {
-    config: { roles: ['admin'] },
-    schema: {
-      tags: ['principals'],
-      summary: 'Create a principal and its API key (admin). The key is in this response only.',
-      headers: IdempotencyHeaders,
-      body: Type.Object(
-        { name: Name, roles: Roles, managerId: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])) },
-        { additionalProperties: false },
-      ),
-      response: {
-        201: Type.Object({ principal: Type.Ref('Principal'), apiKey: Type.Optional(Type.String()) }),
-        200: Type.Object({ principal: Type.Ref('Principal'), apiKey: Type.Optional(Type.String()) }),
-        ...problemResponses(403, 409, 422),
+  app.post(
+    '/v1/principals',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['principals'],
+        summary: 'Create a principal and its API key (admin). The key is in this response only.',
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          { name: Name, roles: Roles, managerId: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])) },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ principal: Type.Ref('Principal'), apiKey: Type.Optional(Type.String()) }),
+          200: Type.Object({ principal: Type.Ref('Principal'), apiKey: Type.Optional(Type.String()) }),
+          ...problemResponses(403, 409, 422),
+        },
       },
     },
-  }, async (request, reply) => {
-    const stored = await service.createPrincipal(deps, request.body, idempotencyOf(request), principalOf(request).id)
-    const body = stored.body
-    return sendStored(reply, { ...stored, body: { ...body, principal: view(body.principal) } })
-  })
-
-  app.get('/v1/principals', {
-    config: { roles: ['admin'] },
-    schema: { tags: ['principals'], summary: 'List principals (admin)', querystring: PageQuery, response: { 200: PageOf(Type.Ref('Principal')), ...problemResponses(403) } },
-  }, async (request) => {
-    const { limit = DEFAULT_PAGE_LIMIT } = request.query
-    const rows = await service.listPrincipals(deps, limit + 1, request.query.starting_after)
-    const page = pageFrom(rows, limit)
-    return { ...page, data: page.data.map(view) }
-  })
-
-  app.get('/v1/principals/me', {
-    schema: { tags: ['principals'], summary: 'The principal behind the API key of this request', response: { 200: Type.Ref('Principal'), ...problemResponses() } },
-  }, async (request, reply) => {
-    const me = principalOf(request)
-    setEtag(reply, me.version)
-    return view(me)
-  })
-
-  app.get('/v1/principals/:id', {
-    config: { roles: ['admin'] },
-    schema: { tags: ['principals'], summary: 'Read a principal (admin)', params: IdParams, response: { 200: Type.Ref('Principal'), ...problemResponses(403, 404) } },
-  }, async (request, reply) => {
-    const principal = await service.getPrincipal(deps, request.params.id)
-    setEtag(reply, principal.version)
-    return view(principal)
-  })
-
-  app.patch('/v1/principals/:id', {
-    config: { roles: ['admin'] },
-    schema: {
-      tags: ['principals'],
-      summary: 'Change name, roles or manager (admin); needs If-Match',
-      params: IdParams,
-      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),
-      body: Type.Object(
-        { name: Type.Optional(Name), roles: Type.Optional(Roles), managerId: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])) },
-        { additionalProperties: false, minProperties: 1 },
-      ),
-      response: { 200: Type.Ref('Principal'), ...problemResponses(403, 404, 412, 428) },
+    async (request, reply) => {
+      const stored = await service.createPrincipal(deps, request.body, idempotencyOf(request), principalOf(request).id)
+      const body = stored.body
+      return sendStored(reply, { ...stored, body: { ...body, principal: view(body.principal) } })
     },
-  }, async (request, reply) => {
-    const updated = await service.updatePrincipal(deps, request.params.id, expectedVersion(request), request.body, principalOf(request).id)
-    setEtag(reply, updated.version)
-    return view(updated)
-  })
+  )
 
-  app.post('/v1/principals/:id/revoke', {
-    config: { roles: ['admin'] },
-    schema: { tags: ['principals'], summary: 'Revoke a principal and all its keys (admin)', params: IdParams, response: { 200: Type.Ref('Principal'), ...problemResponses(403, 404) } },
-  }, async (request) => view(await service.revokePrincipal(deps, principalOf(request), request.params.id)))
+  app.get(
+    '/v1/principals',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['principals'],
+        summary: 'List principals (admin)',
+        querystring: PageQuery,
+        response: { 200: PageOf(Type.Ref('Principal')), ...problemResponses(403) },
+      },
+    },
+    async (request) => {
+      const { limit = DEFAULT_PAGE_LIMIT } = request.query
+      const rows = await service.listPrincipals(deps, limit + 1, request.query.starting_after)
+      const page = pageFrom(rows, limit)
+      return { ...page, data: page.data.map(view) }
+    },
+  )
+
+  app.get(
+    '/v1/principals/me',
+    {
+      schema: {
+        tags: ['principals'],
+        summary: 'The principal behind the API key of this request',
+        response: { 200: Type.Ref('Principal'), ...problemResponses() },
+      },
+    },
+    async (request, reply) => {
+      const me = principalOf(request)
+      setEtag(reply, me.version)
+      return view(me)
+    },
+  )
+
+  app.get(
+    '/v1/principals/:id',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['principals'],
+        summary: 'Read a principal (admin)',
+        params: IdParams,
+        response: { 200: Type.Ref('Principal'), ...problemResponses(403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const principal = await service.getPrincipal(deps, request.params.id)
+      setEtag(reply, principal.version)
+      return view(principal)
+    },
+  )
+
+  app.patch(
+    '/v1/principals/:id',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['principals'],
+        summary: 'Change name, roles or manager (admin); needs If-Match',
+        params: IdParams,
+        headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),
+        body: Type.Object(
+          { name: Type.Optional(Name), roles: Type.Optional(Roles), managerId: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: Type.Ref('Principal'), ...problemResponses(403, 404, 412, 428) },
+      },
+    },
+    async (request, reply) => {
+      const updated = await service.updatePrincipal(deps, request.params.id, expectedVersion(request), request.body, principalOf(request).id)
+      setEtag(reply, updated.version)
+      return view(updated)
+    },
+  )
+
+  app.post(
+    '/v1/principals/:id/revoke',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['principals'],
+        summary: 'Revoke a principal and all its keys (admin)',
+        params: IdParams,
+        response: { 200: Type.Ref('Principal'), ...problemResponses(403, 404) },
+      },
+    },
+    async (request) => view(await service.revokePrincipal(deps, principalOf(request), request.params.id)),
+  )
 }
 
 export { PrincipalView }

@@ -63,13 +63,24 @@ export async function createPrincipal(
   idempotency: IdempotencyRequest | null,
   actorId: string | null = null,
 ): Promise<StoredResponse<CreatedPrincipal>> {
-  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const now = deps.clock.now()
-    const created = await createWithKey(trx, input, now)
-    // Role grants are audited: who may approve what is part of every approval's evidence.
-    await appendAudit(trx, now, { actorId, action: 'principal.created', entityType: 'principal', entityId: created.principal.id, after: { name: created.principal.name, roles: created.principal.roles, managerId: created.principal.managerId } })
-    return { status: 201, body: created, replayBody: { principal: created.principal } }
-  })
+  return runIdempotent(
+    deps.db,
+    idempotency,
+    () => deps.clock.now(),
+    async (trx) => {
+      const now = deps.clock.now()
+      const created = await createWithKey(trx, input, now)
+      // Role grants are audited: who may approve what is part of every approval's evidence.
+      await appendAudit(trx, now, {
+        actorId,
+        action: 'principal.created',
+        entityType: 'principal',
+        entityId: created.principal.id,
+        after: { name: created.principal.name, roles: created.principal.roles, managerId: created.principal.managerId },
+      })
+      return { status: 201, body: created, replayBody: { principal: created.principal } }
+    },
+  )
 }
 
 /** The active principal holding this key, or undefined for an unknown, revoked or malformed key. */
@@ -101,18 +112,30 @@ export async function updatePrincipal(
     const current = await repo.findPrincipal(trx, id)
     if (!current) throw new AppError('NOT_FOUND', `No principal ${id}.`)
     if (patch.managerId === id) {
-      throw new AppError('VALIDATION_FAILED', 'A principal cannot manage itself.', { errors: [{ pointer: '/managerId', detail: 'must differ from the principal' }] })
+      throw new AppError('VALIDATION_FAILED', 'A principal cannot manage itself.', {
+        errors: [{ pointer: '/managerId', detail: 'must differ from the principal' }],
+      })
     }
     if (patch.managerId && !(await repo.findPrincipal(trx, patch.managerId))) {
       throw new AppError('VALIDATION_FAILED', 'The manager does not exist.', { errors: [{ pointer: '/managerId', detail: 'no principal with this id' }] })
     }
-    const updated = await repo.updatePrincipal(trx, id, expectedVersion, { ...patch, ...(patch.roles ? { roles: [...new Set(patch.roles)].sort() } : {}) }, deps.clock.now())
+    const updated = await repo.updatePrincipal(
+      trx,
+      id,
+      expectedVersion,
+      { ...patch, ...(patch.roles ? { roles: [...new Set(patch.roles)].sort() } : {}) },
+      deps.clock.now(),
+    )
     if (!updated) {
       throw new AppError('PRECONDITION_FAILED', `Principal ${id} changed since you read it (now version ${current.version}).`)
     }
     await appendAudit(trx, deps.clock.now(), {
-      actorId, action: 'principal.updated', entityType: 'principal', entityId: id,
-      before: { name: current.name, roles: current.roles, managerId: current.managerId }, after: { name: updated.name, roles: updated.roles, managerId: updated.managerId },
+      actorId,
+      action: 'principal.updated',
+      entityType: 'principal',
+      entityId: id,
+      before: { name: current.name, roles: current.roles, managerId: current.managerId },
+      after: { name: updated.name, roles: updated.roles, managerId: updated.managerId },
     })
     return updated
   })
@@ -128,7 +151,14 @@ export async function revokePrincipal(deps: PrincipalDeps, actor: Principal, id:
     await repo.revokeApiKeysOf(trx, id, now)
     if (current.status === 'revoked') return current
     const updated = await repo.updatePrincipal(trx, id, current.version, { status: 'revoked' }, now)
-    await appendAudit(trx, now, { actorId: actor.id, action: 'principal.revoked', entityType: 'principal', entityId: id, before: { status: current.status }, after: { status: 'revoked' } })
+    await appendAudit(trx, now, {
+      actorId: actor.id,
+      action: 'principal.revoked',
+      entityType: 'principal',
+      entityId: id,
+      before: { status: current.status },
+      after: { status: 'revoked' },
+    })
     return updated ?? current
   })
 }

@@ -10,10 +10,17 @@ import { addDays, assertDates, cartFor, storeRevision, today } from './quote-pri
 import * as repo from './quote.repository.js'
 
 /** Creates a quote with revision 1, priced and recorded; idempotent. Reps quote only for accounts they may see. */
-export async function createQuote(deps: QuoteDeps, actor: Principal, input: QuoteInput & { accountId: string; currency?: string }, idempotency: IdempotencyRequest | null): Promise<StoredResponse<QuoteView>> {
+export async function createQuote(
+  deps: QuoteDeps,
+  actor: Principal,
+  input: QuoteInput & { accountId: string; currency?: string },
+  idempotency: IdempotencyRequest | null,
+): Promise<StoredResponse<QuoteView>> {
   const account = await getAccount(deps, actor, input.accountId).catch((error: unknown) => {
     if (error instanceof AppError && error.code === 'NOT_FOUND') {
-      throw new AppError('VALIDATION_FAILED', 'No such account.', { errors: [{ pointer: '/accountId', detail: 'no account with this id that you may quote for' }] })
+      throw new AppError('VALIDATION_FAILED', 'No such account.', {
+        errors: [{ pointer: '/accountId', detail: 'no account with this id that you may quote for' }],
+      })
     }
     throw error
   })
@@ -23,16 +30,41 @@ export async function createQuote(deps: QuoteDeps, actor: Principal, input: Quot
   const currency = input.currency ?? account.currency
   const cart = cartFor(account, input, currency, day, paymentTermsDays)
   const evaluation = await evaluateWith(deps.ruleSets.get(), cart, 'fired')
-  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const now = deps.clock.now()
-    const quote = await repo.insertQuote(trx, {
-      id: newId('qt'), number: await repo.nextQuoteNumber(trx, now.getUTCFullYear()), accountId: account.id, ownerId: actor.id,
-      currency, status: 'draft', currentRevision: 1, validUntil: input.validUntil ?? addDays(day, deps.quoteValidityDays), paymentTermsDays,
-      notes: input.notes ?? null, createdAt: now, updatedAt: now,
-    })
-    const revision = await storeRevision(trx, actor, quote.id, 1, cart, evaluation, now)
-    await appendAudit(trx, now, { actorId: actor.id, action: 'quote.created', entityType: 'quote', entityId: quote.id, after: { status: 'draft', revision: 1, fingerprintHash: revision.fingerprintHash, number: quote.number } })
-    await appendEvent(trx, now, { type: 'quote.created', aggregateType: 'quote', aggregateId: quote.id, payload: { quoteId: quote.id, number: quote.number } })
-    return { status: 201, body: { ...quote, revision, approval: null } }
-  })
+  return runIdempotent(
+    deps.db,
+    idempotency,
+    () => deps.clock.now(),
+    async (trx) => {
+      const now = deps.clock.now()
+      const quote = await repo.insertQuote(trx, {
+        id: newId('qt'),
+        number: await repo.nextQuoteNumber(trx, now.getUTCFullYear()),
+        accountId: account.id,
+        ownerId: actor.id,
+        currency,
+        status: 'draft',
+        currentRevision: 1,
+        validUntil: input.validUntil ?? addDays(day, deps.quoteValidityDays),
+        paymentTermsDays,
+        notes: input.notes ?? null,
+        createdAt: now,
+        updatedAt: now,
+      })
+      const revision = await storeRevision(trx, actor, quote.id, 1, cart, evaluation, now)
+      await appendAudit(trx, now, {
+        actorId: actor.id,
+        action: 'quote.created',
+        entityType: 'quote',
+        entityId: quote.id,
+        after: { status: 'draft', revision: 1, fingerprintHash: revision.fingerprintHash, number: quote.number },
+      })
+      await appendEvent(trx, now, {
+        type: 'quote.created',
+        aggregateType: 'quote',
+        aggregateId: quote.id,
+        payload: { quoteId: quote.id, number: quote.number },
+      })
+      return { status: 201, body: { ...quote, revision, approval: null } }
+    },
+  )
 }

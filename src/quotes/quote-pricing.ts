@@ -48,7 +48,9 @@ export function cartFor(account: Account, input: QuoteInput, currency: string, d
     date: input.pricingDate ?? day,
     channel: input.channel ?? 'direct',
     account: {
-      id: account.id, segment: account.segment, country: account.country,
+      id: account.id,
+      segment: account.segment,
+      country: account.country,
       ...(account.vatId ? { vatId: account.vatId } : {}),
       ...(input.purchaseHistory ? { purchaseHistory: input.purchaseHistory } : {}),
     },
@@ -59,13 +61,37 @@ export function cartFor(account: Account, input: QuoteInput, currency: string, d
 }
 
 /** Stores a priced cart as a revision with its decision record, in the caller's transaction. */
-export async function storeRevision(trx: Transaction<Database>, actor: Principal, quoteId: string, revision: number, cart: Cart, evaluation: EvaluationSnapshot, now: Date): Promise<QuoteRevision> {
+export async function storeRevision(
+  trx: Transaction<Database>,
+  actor: Principal,
+  quoteId: string,
+  revision: number,
+  cart: Cart,
+  evaluation: EvaluationSnapshot,
+  now: Date,
+): Promise<QuoteRevision> {
   const decisionId = newId('dec')
   await decisions.insertDecision(trx, {
-    id: decisionId, ruleSetHash: evaluation.ruleSetHash, priceBookHash: evaluation.priceBookHash, principalId: actor.id, input: cart, output: encodeSnapshot(evaluation), now,
+    id: decisionId,
+    ruleSetHash: evaluation.ruleSetHash,
+    priceBookHash: evaluation.priceBookHash,
+    principalId: actor.id,
+    input: cart,
+    output: encodeSnapshot(evaluation),
+    now,
   })
   const fingerprint = fingerprintOf(evaluation, cart.paymentTermsDays ?? DEFAULT_PAYMENT_TERMS_DAYS)
-  const stored: QuoteRevision = { quoteId, revision, cart, evaluation, decisionId, fingerprint, fingerprintHash: fingerprintHash(fingerprint), createdBy: actor.id, createdAt: now }
+  const stored: QuoteRevision = {
+    quoteId,
+    revision,
+    cart,
+    evaluation,
+    decisionId,
+    fingerprint,
+    fingerprintHash: fingerprintHash(fingerprint),
+    createdBy: actor.id,
+    createdAt: now,
+  }
   await repo.insertRevision(trx, stored)
   return stored
 }

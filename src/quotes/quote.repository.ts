@@ -14,16 +14,33 @@ type Executor = Kysely<Database>
 
 function toQuote(r: Selectable<QuotesTable>): Quote {
   return {
-    id: r.id, number: r.number, accountId: r.account_id, ownerId: r.owner_id, currency: r.currency, status: r.status as QuoteStatus,
-    currentRevision: r.current_revision, validUntil: r.valid_until, paymentTermsDays: r.payment_terms_days, notes: r.notes,
-    version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
+    id: r.id,
+    number: r.number,
+    accountId: r.account_id,
+    ownerId: r.owner_id,
+    currency: r.currency,
+    status: r.status as QuoteStatus,
+    currentRevision: r.current_revision,
+    validUntil: r.valid_until,
+    paymentTermsDays: r.payment_terms_days,
+    notes: r.notes,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   }
 }
 
 function toRevision(r: Selectable<QuoteRevisionsTable>): QuoteRevision {
   return {
-    quoteId: r.quote_id, revision: r.revision, cart: r.cart as Cart, evaluation: decodeSnapshot(r.evaluation), decisionId: r.decision_id,
-    fingerprint: r.fingerprint, fingerprintHash: r.fingerprint_hash, createdBy: r.created_by, createdAt: r.created_at,
+    quoteId: r.quote_id,
+    revision: r.revision,
+    cart: r.cart as Cart,
+    evaluation: decodeSnapshot(r.evaluation),
+    decisionId: r.decision_id,
+    fingerprint: r.fingerprint,
+    fingerprintHash: r.fingerprint_hash,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
   }
 }
 
@@ -37,9 +54,18 @@ export async function insertQuote(db: Executor, q: Omit<Quote, 'version'>): Prom
   const row = await db
     .insertInto('quotes')
     .values({
-      id: q.id, number: q.number, account_id: q.accountId, owner_id: q.ownerId, currency: q.currency, status: q.status,
-      current_revision: q.currentRevision, valid_until: q.validUntil, payment_terms_days: q.paymentTermsDays, notes: q.notes,
-      created_at: q.createdAt, updated_at: q.updatedAt,
+      id: q.id,
+      number: q.number,
+      account_id: q.accountId,
+      owner_id: q.ownerId,
+      currency: q.currency,
+      status: q.status,
+      current_revision: q.currentRevision,
+      valid_until: q.validUntil,
+      payment_terms_days: q.paymentTermsDays,
+      notes: q.notes,
+      created_at: q.createdAt,
+      updated_at: q.updatedAt,
     })
     .returningAll()
     .executeTakeFirstOrThrow()
@@ -50,8 +76,16 @@ export async function insertRevision(db: Executor, r: QuoteRevision): Promise<vo
   await db
     .insertInto('quote_revisions')
     .values({
-      quote_id: r.quoteId, revision: r.revision, cart: JSON.stringify(r.cart), evaluation: JSON.stringify(encodeSnapshot(r.evaluation)), snapshot_version: r.evaluation.version, decision_id: r.decisionId,
-      fingerprint: JSON.stringify(r.fingerprint), fingerprint_hash: r.fingerprintHash, created_by: r.createdBy, created_at: r.createdAt,
+      quote_id: r.quoteId,
+      revision: r.revision,
+      cart: JSON.stringify(r.cart),
+      evaluation: JSON.stringify(encodeSnapshot(r.evaluation)),
+      snapshot_version: r.evaluation.version,
+      decision_id: r.decisionId,
+      fingerprint: JSON.stringify(r.fingerprint),
+      fingerprint_hash: r.fingerprintHash,
+      created_by: r.createdBy,
+      created_at: r.createdAt,
     })
     .execute()
 }
@@ -90,7 +124,13 @@ export async function updateQuote(
   const row = await db
     .updateTable('quotes')
     .set((eb) => ({
-      ...givenColumns(patch, { status: 'status', currentRevision: 'current_revision', validUntil: 'valid_until', paymentTermsDays: 'payment_terms_days', notes: 'notes' }),
+      ...givenColumns(patch, {
+        status: 'status',
+        currentRevision: 'current_revision',
+        validUntil: 'valid_until',
+        paymentTermsDays: 'payment_terms_days',
+        notes: 'notes',
+      }),
       version: eb('version', '+', 1),
       updated_at: now,
     }))

@@ -16,27 +16,47 @@ import type { StoredResponse } from '../shared/idempotency.js'
 import type { FastifyRequest } from 'fastify'
 
 const QuoteSummary = {
-  id: Type.String(), number: Type.String(), accountId: Type.String(), ownerId: Type.String(), currency: Type.String(),
-  status: Type.Union(QUOTE_STATUSES.map((s) => Type.Literal(s))), currentRevision: Type.Integer(), validUntil: Type.String(),
-  paymentTermsDays: Type.Integer(), notes: Type.Union([Type.String(), Type.Null()]), version: Type.Integer(),
-  createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }),
+  id: Type.String(),
+  number: Type.String(),
+  accountId: Type.String(),
+  ownerId: Type.String(),
+  currency: Type.String(),
+  status: Type.Union(QUOTE_STATUSES.map((s) => Type.Literal(s))),
+  currentRevision: Type.Integer(),
+  validUntil: Type.String(),
+  paymentTermsDays: Type.Integer(),
+  notes: Type.Union([Type.String(), Type.Null()]),
+  version: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
 }
 export const QuoteRevisionSchema = Type.Object(
   {
     quoteId: Type.String(),
     revision: Type.Integer(),
     // The cart as the evaluate route takes it, without a line limit: a stored cart is not checked again.
-    cart: Type.Composite([Type.Omit(cartSchema(1), ['lines']), Type.Object({ lines: Type.Array(CartLineSchema) })], { description: 'The cart that was priced, with what the account supplied' }),
+    cart: Type.Composite([Type.Omit(cartSchema(1), ['lines']), Type.Object({ lines: Type.Array(CartLineSchema) })], {
+      description: 'The cart that was priced, with what the account supplied',
+    }),
     evaluation: Type.Ref('StoredEvaluation'),
     decisionId: Type.String({ description: 'The recorded decision of this pricing (see /v1/decisions/{id}/replay)' }),
     fingerprint: Type.Object(
       {
         currency: Type.String(),
         paymentTermsDays: Type.Integer(),
-        lines: Type.Array(Type.Object({
-          sku: Type.String(), quantity: Type.Number(), termMonths: Type.Union([Type.Integer(), Type.Null()]),
-          netUnitPrice: Type.String(), netAmount: Type.String(), discountPercent: Type.Union([Type.String(), Type.Null()]),
-        }, { additionalProperties: true })),
+        lines: Type.Array(
+          Type.Object(
+            {
+              sku: Type.String(),
+              quantity: Type.Number(),
+              termMonths: Type.Union([Type.Integer(), Type.Null()]),
+              netUnitPrice: Type.String(),
+              netAmount: Type.String(),
+              discountPercent: Type.Union([Type.String(), Type.Null()]),
+            },
+            { additionalProperties: true },
+          ),
+        ),
         totals: Type.Object({ net: Type.String(), discountPercent: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: true }),
       },
       { additionalProperties: true, description: 'What approvals are bound to; fingerprintHash is its content hash' },
@@ -86,7 +106,10 @@ function idempotentView(request: FastifyRequest) {
   return idempotency && { ...idempotency, present: viewJson }
 }
 
-export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; maxCartLines: number; cartBodyLimit: number }> = async (app, { deps, maxCartLines, cartBodyLimit }) => {
+export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; maxCartLines: number; cartBodyLimit: number }> = async (
+  app,
+  { deps, maxCartLines, cartBodyLimit },
+) => {
   const config = { roles: SELLING_ROLES }
   const Editable = editable(maxCartLines)
   // Every route answering a Quote or a revision carries a whole evaluation: see serializeAsJson.
@@ -97,40 +120,60 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
     schema: { tags: ['quotes'], summary, params: IdParams, ...extra, response: { 200: Type.Ref('Quote'), ...problemResponses(403, 404, 409, 412) } },
   })
 
-  app.post('/v1/quotes', {
-    config: { ...config, maxCartLines },
-    bodyLimit: cartBodyLimit,
-    serializerCompiler,
-    schema: {
-      tags: ['quotes'], summary: 'Create a quote (revision 1, priced and recorded) for an account', headers: IdempotencyHeaders,
-      body: Type.Object({
-        accountId: Type.String({ minLength: 1, maxLength: 64 }),
-        currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
-        lines: Editable.lines,
-        promoCodes: Type.Optional(Editable.promoCodes), channel: Type.Optional(Editable.channel), pricingDate: Type.Optional(Editable.pricingDate),
-        paymentTermsDays: Type.Optional(Editable.paymentTermsDays), validUntil: Type.Optional(Editable.validUntil), notes: Type.Optional(Editable.notes),
-      }, { additionalProperties: false }),
-      response: { 201: Type.Ref('Quote'), 200: Type.Ref('Quote'), ...problemResponses(403, 409, 422) },
+  app.post(
+    '/v1/quotes',
+    {
+      config: { ...config, maxCartLines },
+      bodyLimit: cartBodyLimit,
+      serializerCompiler,
+      schema: {
+        tags: ['quotes'],
+        summary: 'Create a quote (revision 1, priced and recorded) for an account',
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          {
+            accountId: Type.String({ minLength: 1, maxLength: 64 }),
+            currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+            lines: Editable.lines,
+            promoCodes: Type.Optional(Editable.promoCodes),
+            channel: Type.Optional(Editable.channel),
+            pricingDate: Type.Optional(Editable.pricingDate),
+            paymentTermsDays: Type.Optional(Editable.paymentTermsDays),
+            validUntil: Type.Optional(Editable.validUntil),
+            notes: Type.Optional(Editable.notes),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Ref('Quote'), 200: Type.Ref('Quote'), ...problemResponses(403, 409, 422) },
+      },
     },
-  }, async (request, reply) => {
-    const stored = await service.createQuote(deps, principalOf(request), request.body, idempotentView(request))
-    setEtag(reply, stored.body.version)
-    return sendStored(reply, presented(stored))
-  })
+    async (request, reply) => {
+      const stored = await service.createQuote(deps, principalOf(request), request.body, idempotentView(request))
+      setEtag(reply, stored.body.version)
+      return sendStored(reply, presented(stored))
+    },
+  )
 
-  app.get('/v1/quotes', {
-    config,
-    schema: {
-      tags: ['quotes'], summary: 'Quotes the caller may see',
-      querystring: Type.Composite([PageQuery, Type.Object({ status: Type.Optional(Type.Union(QUOTE_STATUSES.map((s) => Type.Literal(s)))) })], { additionalProperties: false }),
-      response: { 200: PageOf(Type.Object(QuoteSummary)), ...problemResponses(403) },
+  app.get(
+    '/v1/quotes',
+    {
+      config,
+      schema: {
+        tags: ['quotes'],
+        summary: 'Quotes the caller may see',
+        querystring: Type.Composite([PageQuery, Type.Object({ status: Type.Optional(Type.Union(QUOTE_STATUSES.map((s) => Type.Literal(s)))) })], {
+          additionalProperties: false,
+        }),
+        response: { 200: PageOf(Type.Object(QuoteSummary)), ...problemResponses(403) },
+      },
     },
-  }, async (request) => {
-    const { limit = DEFAULT_PAGE_LIMIT } = request.query
-    const rows = await service.listQuotes(deps, principalOf(request), limit + 1, request.query.starting_after, request.query.status)
-    const page = pageFrom(rows, limit)
-    return { ...page, data: page.data.map(json) }
-  })
+    async (request) => {
+      const { limit = DEFAULT_PAGE_LIMIT } = request.query
+      const rows = await service.listQuotes(deps, principalOf(request), limit + 1, request.query.starting_after, request.query.status)
+      const page = pageFrom(rows, limit)
+      return { ...page, data: page.data.map(json) }
+    },
+  )
 
   app.get('/v1/quotes/:id', Action('Read a quote (expires it if past its validity)'), async (request, reply) => {
     const quote = await service.getQuote(deps, principalOf(request), request.params.id)
@@ -138,38 +181,54 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
     return viewJson(quote)
   })
 
-  app.get('/v1/quotes/:id/revisions/:n', {
-    config,
-    serializerCompiler,
-    schema: {
-      tags: ['quotes'], summary: 'Read an earlier revision', params: Type.Object({ id: Type.String({ maxLength: 64 }), n: Type.Integer({ minimum: 1, maximum: 100_000 }) }),
-      response: { 200: Type.Ref('QuoteRevision'), ...problemResponses(403, 404) },
+  app.get(
+    '/v1/quotes/:id/revisions/:n',
+    {
+      config,
+      serializerCompiler,
+      schema: {
+        tags: ['quotes'],
+        summary: 'Read an earlier revision',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }), n: Type.Integer({ minimum: 1, maximum: 100_000 }) }),
+        response: { 200: Type.Ref('QuoteRevision'), ...problemResponses(403, 404) },
+      },
     },
-  }, async (request) => {
-    return revisionJson(await service.getRevision(deps, principalOf(request), request.params.id, request.params.n))
-  })
-
-  app.patch('/v1/quotes/:id', {
-    config: { ...config, maxCartLines },
-    bodyLimit: cartBodyLimit,
-    serializerCompiler,
-    schema: {
-      tags: ['quotes'], summary: 'Revise a quote: a new draft revision, priced again; needs If-Match', params: IdParams,
-      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),
-      body: Type.Partial(Type.Object(Editable), { additionalProperties: false, minProperties: 1 }),
-      response: { 200: Type.Ref('Quote'), ...problemResponses(403, 404, 409, 412, 422, 428) },
+    async (request) => {
+      return revisionJson(await service.getRevision(deps, principalOf(request), request.params.id, request.params.n))
     },
-  }, async (request, reply) => {
-    const quote = await service.reviseQuote(deps, principalOf(request), request.params.id, expectedVersion(request), request.body)
-    setEtag(reply, quote.version)
-    return viewJson(quote)
-  })
+  )
 
-  app.post('/v1/quotes/:id/submit', Action('Submit for approval (or approve at once when nothing needs approval)', { headers: IdempotencyHeaders }), async (request, reply) => {
-    const stored = await service.submitQuote(deps, principalOf(request), request.params.id, idempotentView(request))
-    setEtag(reply, stored.body.version)
-    return sendStored(reply, presented(stored))
-  })
+  app.patch(
+    '/v1/quotes/:id',
+    {
+      config: { ...config, maxCartLines },
+      bodyLimit: cartBodyLimit,
+      serializerCompiler,
+      schema: {
+        tags: ['quotes'],
+        summary: 'Revise a quote: a new draft revision, priced again; needs If-Match',
+        params: IdParams,
+        headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 64 })) }),
+        body: Type.Partial(Type.Object(Editable), { additionalProperties: false, minProperties: 1 }),
+        response: { 200: Type.Ref('Quote'), ...problemResponses(403, 404, 409, 412, 422, 428) },
+      },
+    },
+    async (request, reply) => {
+      const quote = await service.reviseQuote(deps, principalOf(request), request.params.id, expectedVersion(request), request.body)
+      setEtag(reply, quote.version)
+      return viewJson(quote)
+    },
+  )
+
+  app.post(
+    '/v1/quotes/:id/submit',
+    Action('Submit for approval (or approve at once when nothing needs approval)', { headers: IdempotencyHeaders }),
+    async (request, reply) => {
+      const stored = await service.submitQuote(deps, principalOf(request), request.params.id, idempotentView(request))
+      setEtag(reply, stored.body.version)
+      return sendStored(reply, presented(stored))
+    },
+  )
 
   app.post('/v1/quotes/:id/present', Action('Present an approved quote to the buyer'), async (request, reply) => {
     const quote = await service.presentQuote(deps, principalOf(request), request.params.id)

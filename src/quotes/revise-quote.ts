@@ -28,33 +28,50 @@ export async function reviseQuote(deps: QuoteDeps, actor: Principal, id: string,
   const paymentTermsDays = patch.paymentTermsDays ?? before.paymentTermsDays
   const input: QuoteInput = {
     lines: patch.lines ?? prevCart.lines,
-    ...(patch.promoCodes ?? prevCart.promoCodes ? { promoCodes: patch.promoCodes ?? prevCart.promoCodes } : {}),
+    ...((patch.promoCodes ?? prevCart.promoCodes) ? { promoCodes: patch.promoCodes ?? prevCart.promoCodes } : {}),
     channel: patch.channel ?? prevCart.channel,
     // A revision is priced again as of today (or the later date the quote was set to start).
     // biome-ignore lint/complexity/useMathMinMax: ISO dates are strings; Math.max would compare numbers
     pricingDate: patch.pricingDate ?? (prevCart.date < day ? day : prevCart.date),
-    ...(patch.purchaseHistory ?? prevCart.account.purchaseHistory ? { purchaseHistory: patch.purchaseHistory ?? prevCart.account.purchaseHistory } : {}),
+    ...((patch.purchaseHistory ?? prevCart.account.purchaseHistory) ? { purchaseHistory: patch.purchaseHistory ?? prevCart.account.purchaseHistory } : {}),
   }
   const cart = cartFor(account, input, before.currency, day, paymentTermsDays)
   const evaluation = await evaluateWith(deps.ruleSets.get(), cart, 'fired')
   return deps.db.transaction().execute(async (trx) => {
     const quote = await lockExisting(trx, id)
-    if (quote.version !== expectedVersion) throw new AppError('PRECONDITION_FAILED', `Quote ${quote.number} changed since you read it (now version ${quote.version}).`)
+    if (quote.version !== expectedVersion)
+      throw new AppError('PRECONDITION_FAILED', `Quote ${quote.number} changed since you read it (now version ${quote.version}).`)
     const now = deps.clock.now()
     return runTransition(QUOTE_MACHINE, { trx, quote, actor, now }, quote.status, 'revise', async (to) => {
       const revision = await storeRevision(trx, actor, quote.id, quote.currentRevision + 1, cart, evaluation, now)
-      const updated = await repo.updateQuote(trx, quote.id, quote.version, {
-        status: to, currentRevision: revision.revision, paymentTermsDays,
-        ...(patch.validUntil !== undefined ? { validUntil: patch.validUntil } : {}),
-        ...(patch.notes !== undefined ? { notes: patch.notes } : {}),
-      }, now)
+      const updated = await repo.updateQuote(
+        trx,
+        quote.id,
+        quote.version,
+        {
+          status: to,
+          currentRevision: revision.revision,
+          paymentTermsDays,
+          ...(patch.validUntil !== undefined ? { validUntil: patch.validUntil } : {}),
+          ...(patch.notes !== undefined ? { notes: patch.notes } : {}),
+        },
+        now,
+      )
       assert(updated, `quote ${quote.number} is locked at version ${quote.version}`)
       await appendAudit(trx, now, {
-        actorId: actor.id, action: 'quote.revised', entityType: 'quote', entityId: quote.id,
+        actorId: actor.id,
+        action: 'quote.revised',
+        entityType: 'quote',
+        entityId: quote.id,
         before: { status: quote.status, revision: quote.currentRevision, fingerprintHash: previous.fingerprintHash },
         after: { status: to, revision: revision.revision, fingerprintHash: revision.fingerprintHash },
       })
-      await appendEvent(trx, now, { type: 'quote.revised', aggregateType: 'quote', aggregateId: quote.id, payload: { quoteId: quote.id, revision: revision.revision, from: quote.status } })
+      await appendEvent(trx, now, {
+        type: 'quote.revised',
+        aggregateType: 'quote',
+        aggregateId: quote.id,
+        payload: { quoteId: quote.id, revision: revision.revision, from: quote.status },
+      })
       return view(trx, updated)
     })
   })

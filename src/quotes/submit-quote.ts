@@ -16,24 +16,33 @@ import { lockExisting, view, visibleQuote } from './quote-view.js'
  */
 export async function submitQuote(deps: QuoteDeps, actor: Principal, id: string, idempotency: IdempotencyRequest | null): Promise<StoredResponse<QuoteView>> {
   await visibleQuote(deps.db, actor, id)
-  return runIdempotent(deps.db, idempotency, () => deps.clock.now(), async (trx) => {
-    const quote = await lockExisting(trx, id)
-    assertTransition(QUOTE_MACHINE, quote.status, 'submit')
-    const revision = await repo.findRevision(trx, quote.id, quote.currentRevision)
-    assert(revision, `quote ${quote.number} has its current revision ${quote.currentRevision}`)
-    const evaluation = revision.evaluation
-    if (!evaluation.valid || evaluation.guardrails.outcome === 'blocked') {
-      throw new AppError('QUOTE_NOT_SUBMITTABLE', evaluation.valid ? 'A guardrail blocks this quote; revise it first.' : 'The configuration is invalid; revise it first.', {
-        configurationErrors: evaluation.configuration.errors,
-        breaches: evaluation.guardrails.breaches,
-        lineBreaches: evaluation.lines.flatMap((l) => l.guardrail.breaches.map((b) => ({ line: l.index, sku: l.sku, ...b }))),
-      })
-    }
-    const now = deps.clock.now()
-    const { allApproved } = await openApprovalRequest(trx, quote, revision, actor, now)
-    let updated = await transitionQuote(trx, quote, 'submit', actor, now, { fingerprintHash: revision.fingerprintHash })
-    // Approved by the rules, not by the submitter: the audit entry has no actor.
-    if (allApproved) updated = await transitionQuote(trx, updated, 'approve', null, now, { reason: 'nothing to approve' })
-    return { status: 200, body: await view(trx, updated) }
-  })
+  return runIdempotent(
+    deps.db,
+    idempotency,
+    () => deps.clock.now(),
+    async (trx) => {
+      const quote = await lockExisting(trx, id)
+      assertTransition(QUOTE_MACHINE, quote.status, 'submit')
+      const revision = await repo.findRevision(trx, quote.id, quote.currentRevision)
+      assert(revision, `quote ${quote.number} has its current revision ${quote.currentRevision}`)
+      const evaluation = revision.evaluation
+      if (!evaluation.valid || evaluation.guardrails.outcome === 'blocked') {
+        throw new AppError(
+          'QUOTE_NOT_SUBMITTABLE',
+          evaluation.valid ? 'A guardrail blocks this quote; revise it first.' : 'The configuration is invalid; revise it first.',
+          {
+            configurationErrors: evaluation.configuration.errors,
+            breaches: evaluation.guardrails.breaches,
+            lineBreaches: evaluation.lines.flatMap((l) => l.guardrail.breaches.map((b) => ({ line: l.index, sku: l.sku, ...b }))),
+          },
+        )
+      }
+      const now = deps.clock.now()
+      const { allApproved } = await openApprovalRequest(trx, quote, revision, actor, now)
+      let updated = await transitionQuote(trx, quote, 'submit', actor, now, { fingerprintHash: revision.fingerprintHash })
+      // Approved by the rules, not by the submitter: the audit entry has no actor.
+      if (allApproved) updated = await transitionQuote(trx, updated, 'approve', null, now, { reason: 'nothing to approve' })
+      return { status: 200, body: await view(trx, updated) }
+    },
+  )
 }

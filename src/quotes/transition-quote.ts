@@ -37,15 +37,31 @@ export const QUOTE_MACHINE: StateMachine<QuoteStatus, QuoteAction, QuoteTransiti
  * update, its audit entry (`quote.<action>`) and outbox event (`quote.<status>`), all in the
  * caller's transaction, which holds the quote's row lock.
  */
-export async function transitionQuote(trx: Trx, quote: Quote, action: QuoteAction, actor: Principal | null, now: Date, details: Record<string, unknown> = {}): Promise<Quote> {
+export async function transitionQuote(
+  trx: Trx,
+  quote: Quote,
+  action: QuoteAction,
+  actor: Principal | null,
+  now: Date,
+  details: Record<string, unknown> = {},
+): Promise<Quote> {
   return runTransition(QUOTE_MACHINE, { trx, quote, actor, now }, quote.status, action, async (to) => {
     const updated = await repo.updateQuote(trx, quote.id, quote.version, { status: to }, now)
     if (!updated) throw new AppError('PRECONDITION_FAILED', `Quote ${quote.number} changed meanwhile; read it again.`)
     await appendAudit(trx, now, {
-      actorId: actor?.id ?? null, action: `quote.${action}`, entityType: 'quote', entityId: quote.id,
-      before: { status: quote.status, revision: quote.currentRevision }, after: { status: to, revision: updated.currentRevision, ...details },
+      actorId: actor?.id ?? null,
+      action: `quote.${action}`,
+      entityType: 'quote',
+      entityId: quote.id,
+      before: { status: quote.status, revision: quote.currentRevision },
+      after: { status: to, revision: updated.currentRevision, ...details },
     })
-    await appendEvent(trx, now, { type: `quote.${to}`, aggregateType: 'quote', aggregateId: quote.id, payload: { quoteId: quote.id, number: quote.number, from: quote.status, to, ...details } })
+    await appendEvent(trx, now, {
+      type: `quote.${to}`,
+      aggregateType: 'quote',
+      aggregateId: quote.id,
+      payload: { quoteId: quote.id, number: quote.number, from: quote.status, to, ...details },
+    })
     return updated
   })
 }
@@ -56,7 +72,8 @@ async function transitionByRequest(deps: QuoteDeps, actor: Principal, id: string
   return deps.db.transaction().execute(async (trx) => {
     const quote = await lockExisting(trx, id)
     const now = deps.clock.now()
-    if (action === 'present' && quote.validUntil < today(deps.clock)) throw new AppError('INVALID_STATE_TRANSITION', `Quote ${quote.number} expired on ${quote.validUntil}.`, { from: quote.status, to: 'presented', action })
+    if (action === 'present' && quote.validUntil < today(deps.clock))
+      throw new AppError('INVALID_STATE_TRANSITION', `Quote ${quote.number} expired on ${quote.validUntil}.`, { from: quote.status, to: 'presented', action })
     return view(trx, await transitionQuote(trx, quote, action, actor, now))
   })
 }

@@ -1,5 +1,17 @@
 import { CUSTOM_OPERATORS, DYNAMIC_FACTS, isFactReference, own, type OperatorFn } from './facts.js'
-import { byPriority, collectFacts, compilePath, factAtPath, firstFailure, RuleEvaluationError, type EvaluatedCondition, type RuleFacts, type RuleOutcome, type RuleRunner, type RunTrace } from './rule-runner.js'
+import {
+  byPriority,
+  collectFacts,
+  compilePath,
+  factAtPath,
+  firstFailure,
+  RuleEvaluationError,
+  type EvaluatedCondition,
+  type RuleFacts,
+  type RuleOutcome,
+  type RuleRunner,
+  type RunTrace,
+} from './rule-runner.js'
 import type { LoadedRule } from './rule-set.js'
 
 /**
@@ -25,19 +37,21 @@ type Getter = (facts: Facts) => unknown
 
 /** json-rules-engine's operators with the same semantics, including its fact-value validators. */
 const isNumeric = (v: unknown) => Number.parseFloat(v as string).toString() !== 'NaN'
-const OPERATORS = new Map<string, OperatorFn>(Object.entries({
-  equal: (a, b) => a === b,
-  notEqual: (a, b) => a !== b,
-  in: (a, b) => (b as unknown[]).indexOf(a) > -1,
-  notIn: (a, b) => (b as unknown[]).indexOf(a) === -1,
-  contains: (a, b) => Array.isArray(a) && a.indexOf(b) > -1,
-  doesNotContain: (a, b) => Array.isArray(a) && a.indexOf(b) === -1,
-  lessThan: (a, b) => isNumeric(a) && (a as number) < (b as number),
-  lessThanInclusive: (a, b) => isNumeric(a) && (a as number) <= (b as number),
-  greaterThan: (a, b) => isNumeric(a) && (a as number) > (b as number),
-  greaterThanInclusive: (a, b) => isNumeric(a) && (a as number) >= (b as number),
-  ...CUSTOM_OPERATORS,
-} satisfies Record<string, OperatorFn>))
+const OPERATORS = new Map<string, OperatorFn>(
+  Object.entries({
+    equal: (a, b) => a === b,
+    notEqual: (a, b) => a !== b,
+    in: (a, b) => (b as unknown[]).indexOf(a) > -1,
+    notIn: (a, b) => (b as unknown[]).indexOf(a) === -1,
+    contains: (a, b) => Array.isArray(a) && a.indexOf(b) > -1,
+    doesNotContain: (a, b) => Array.isArray(a) && a.indexOf(b) === -1,
+    lessThan: (a, b) => isNumeric(a) && (a as number) < (b as number),
+    lessThanInclusive: (a, b) => isNumeric(a) && (a as number) <= (b as number),
+    greaterThan: (a, b) => isNumeric(a) && (a as number) > (b as number),
+    greaterThanInclusive: (a, b) => isNumeric(a) && (a as number) >= (b as number),
+    ...CUSTOM_OPERATORS,
+  } satisfies Record<string, OperatorFn>),
+)
 
 /** A fact's whole value, found as json-rules-engine's almanac finds it: given facts first, then the dynamic ones. */
 function root(fact: unknown, params: unknown): Getter {
@@ -87,11 +101,12 @@ function compileLeaf(leaf: Leaf): CompiledLeaf {
   const valueRoot = ref ? root(ref.fact, ref.params) : undefined
   const literal = leaf.value
   const badPath = (path: unknown) => Boolean(path) && typeof path !== 'string'
-  const mayThrow = !op
-    || (ref !== undefined && (typeof ref.fact !== 'string' || badPath(ref.path)))
-    || badPath(leaf.path)
+  const mayThrow =
+    !op ||
+    (ref !== undefined && (typeof ref.fact !== 'string' || badPath(ref.path))) ||
+    badPath(leaf.path) ||
     // json-rules-engine's `in` calls value.indexOf: anything but a list or a string throws.
-    || ((leaf.operator === 'in' || leaf.operator === 'notIn') && (ref !== undefined || !(Array.isArray(literal) || typeof literal === 'string')))
+    ((leaf.operator === 'in' || leaf.operator === 'notIn') && (ref !== undefined || !(Array.isArray(literal) || typeof literal === 'string')))
   const factAt = pathOf(leaf.path)
   const valueAt = pathOf(ref?.path)
   const factPresent = presentRoot(leaf.fact, leaf.params)

@@ -39,7 +39,11 @@ export const LINE_FACT: Record<string, FactProperty> = {
   netUnitPrice: { type: 'number', description: 'Unit price after every adjustment', priced: true },
   netAmount: { type: 'number', description: 'Line amount per billing period after every adjustment', priced: true },
   contractAmount: { type: 'number', description: 'Line amount over the whole term (one-time lines: the net amount)', priced: true },
-  discountPercent: { type: 'number', description: 'Discount off the standard price (list after volume tiers and set prices): rule adjustments and manual discount, in percent', priced: true },
+  discountPercent: {
+    type: 'number',
+    description: 'Discount off the standard price (list after volume tiers and set prices): rule adjustments and manual discount, in percent',
+    priced: true,
+  },
   offListPercent: { type: 'number', description: 'Everything off the list price, volume tiers included, in percent', priced: true },
   marginPercent: { type: 'number|null', description: 'Margin over cost, in percent of the net amount (null without cost)', priced: true },
 }
@@ -57,13 +61,20 @@ export const QUOTE_FACT: Record<string, FactProperty> = {
   lineCount: { type: 'number', description: 'Number of lines' },
   hasRecurring: { type: 'boolean', description: 'Whether any line is a subscription' },
   maxTermMonths: { type: 'number', description: 'Longest subscription term (0 if none)' },
-  quantityBySku: { type: 'object', description: 'Quantity per sku, for json-logic params: { "var": "quote.quantityBySku.GW-200" } (conditions use cartQuantity)' },
+  quantityBySku: {
+    type: 'object',
+    description: 'Quantity per sku, for json-logic params: { "var": "quote.quantityBySku.GW-200" } (conditions use cartQuantity)',
+  },
   quantityByCategory: { type: 'object', description: 'Quantity per product category, for json-logic params (conditions use categoryQuantity)' },
   listTotal: { type: 'number', description: 'Sum of list amounts over the contract', priced: true },
   netTotal: { type: 'number', description: 'Sum of net amounts over the contract (total contract value)', priced: true },
   oneTimeTotal: { type: 'number', description: 'Net amount of one-time lines', priced: true },
   annualRecurringTotal: { type: 'number', description: 'Net recurring amount per year (first year)', priced: true },
-  discountPercent: { type: 'number', description: 'Discount of the whole quote off its standard price, in percent (first-year amounts over the term)', priced: true },
+  discountPercent: {
+    type: 'number',
+    description: 'Discount of the whole quote off its standard price, in percent (first-year amounts over the term)',
+    priced: true,
+  },
   maxLineDiscountPercent: { type: 'number', description: 'Largest discount of any line, in percent', priced: true },
   minLineMarginPercent: { type: 'number|null', description: 'Smallest margin of any line with a cost, in percent', priced: true },
   guardrailOutcome: { type: 'string', description: 'allowed, needs_approval or blocked (approvals and recommendations only)', priced: true, guarded: true },
@@ -117,15 +128,21 @@ function countOf(counts: unknown, key: string | undefined): unknown {
 /** Facts computed on demand by name, with params. Their values are numbers or booleans, so they take no path. */
 export const DYNAMIC_FACTS: Record<string, DynamicFact> = {
   cartQuantity: {
-    params: { sku: 'string' }, type: 'number', description: 'Total quantity of a sku over the cart (0 if absent)',
+    params: { sku: 'string' },
+    type: 'number',
+    description: 'Total quantity of a sku over the cart (0 if absent)',
     compute: (facts, params) => countOf(facts.quote?.quantityBySku, param(params, 'sku')),
   },
   categoryQuantity: {
-    params: { category: 'string' }, type: 'number', description: 'Total quantity of a product category over the cart (0 if absent)',
+    params: { category: 'string' },
+    type: 'number',
+    description: 'Total quantity of a product category over the cart (0 if absent)',
     compute: (facts, params) => countOf(facts.quote?.quantityByCategory, param(params, 'category')),
   },
   purchased: {
-    params: { sku: 'string' }, type: 'boolean', description: 'Whether the account bought the sku before (purchase history)',
+    params: { sku: 'string' },
+    type: 'boolean',
+    description: 'Whether the account bought the sku before (purchase history)',
     compute: (facts, params) => {
       const skus = facts.account?.purchasedSkus
       const sku = param(params, 'sku')
@@ -192,8 +209,7 @@ export type OperatorFn = (factValue: unknown, value: unknown) => boolean
 export const CUSTOM_OPERATORS: Record<string, OperatorFn> = {
   startsWith: (fact, value) => typeof fact === 'string' && typeof value === 'string' && fact.startsWith(value),
   containsAny: (fact, value) => Array.isArray(fact) && Array.isArray(value) && value.some((v) => fact.includes(v)),
-  between: (fact, value) =>
-    typeof fact === 'number' && Array.isArray(value) && value.length === 2 && fact >= Number(value[0]) && fact <= Number(value[1]),
+  between: (fact, value) => typeof fact === 'number' && Array.isArray(value) && value.length === 2 && fact >= Number(value[0]) && fact <= Number(value[1]),
   onOrAfter: (fact, value) => typeof fact === 'string' && typeof value === 'string' && fact >= value,
   before: (fact, value) => typeof fact === 'string' && typeof value === 'string' && fact < value,
 }

@@ -9,7 +9,8 @@ import jsonLogic from 'json-logic-js'
  */
 function round(value: unknown, decimals: unknown = 0): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`round: ${JSON.stringify(value)} is not a finite number`)
-  if (typeof decimals !== 'number' || !Number.isInteger(decimals) || decimals < 0 || decimals > 10) throw new Error('round: decimals must be a whole number from 0 to 10')
+  if (typeof decimals !== 'number' || !Number.isInteger(decimals) || decimals < 0 || decimals > 10)
+    throw new Error('round: decimals must be a whole number from 0 to 10')
   return Number(new Big(String(value)).round(decimals, Big.roundHalfEven).toString())
 }
 jsonLogic.add_operation('round', round)
@@ -19,9 +20,41 @@ jsonLogic.add_operation('round', round)
  * given (`method` calls functions on objects) or write to the console (`log`) is left out.
  */
 export const ALLOWED_LOGIC_OPS = new Set([
-  'var', 'missing', 'missing_some', 'if', '?:', '==', '===', '!=', '!==', '!', '!!', 'or', 'and',
-  '>', '>=', '<', '<=', 'max', 'min', '+', '-', '*', '/', '%', 'in', 'cat', 'substr',
-  'map', 'filter', 'reduce', 'all', 'none', 'some', 'merge', 'round',
+  'var',
+  'missing',
+  'missing_some',
+  'if',
+  '?:',
+  '==',
+  '===',
+  '!=',
+  '!==',
+  '!',
+  '!!',
+  'or',
+  'and',
+  '>',
+  '>=',
+  '<',
+  '<=',
+  'max',
+  'min',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  'in',
+  'cat',
+  'substr',
+  'map',
+  'filter',
+  'reduce',
+  'all',
+  'none',
+  'some',
+  'merge',
+  'round',
 ])
 
 export const MAX_LOGIC_DEPTH = 32

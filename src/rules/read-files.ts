@@ -90,7 +90,12 @@ export function unrepresentableValues(file: string, content: unknown): LoadError
   const visit = (value: unknown, path: string): void => {
     if (errors.length >= 50) return
     if (typeof value === 'number' && !Number.isFinite(value)) {
-      report(path, Number.isNaN(value) ? 'must be a finite number, not NaN (.nan)' : `must be a finite number, not ${value > 0 ? '' : '-'}Infinity (.inf, or too large, like 1e400)`)
+      report(
+        path,
+        Number.isNaN(value)
+          ? 'must be a finite number, not NaN (.nan)'
+          : `must be a finite number, not ${value > 0 ? '' : '-'}Infinity (.inf, or too large, like 1e400)`,
+      )
     } else if (typeof value === 'string') {
       const problem = textProblem(value)
       if (problem) report(path, problem)

@@ -11,7 +11,10 @@ export const RULE_SETS = ['configuration', 'pricing', 'guardrails', 'approvals',
 export type RuleSetName = (typeof RULE_SETS)[number]
 
 /** A value given literally or computed by json-logic over { line, quote, account }. */
-export const Logic = Type.Object({ $logic: Type.Unknown() }, { additionalProperties: false, description: 'json-logic expression over { line, quote, account }' })
+export const Logic = Type.Object(
+  { $logic: Type.Unknown() },
+  { additionalProperties: false, description: 'json-logic expression over { line, quote, account }' },
+)
 function computed<T extends TSchema>(literal: T) {
   return Type.Union([literal, Logic])
 }
@@ -63,70 +66,126 @@ function event<N extends string, P extends TSchema>(type: N, params: P) {
 /** The closed event catalogue, per rule set. */
 export const EVENTS = {
   configuration: [
-    event('config.require', Type.Object({
-      sku: Sku,
-      quantity: Type.Optional(computed(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
-      termMonths: Type.Optional(Type.Integer({ minimum: 1, maximum: 120, description: 'Term of an added subscription; default: the longest term in the cart (the deal\'s term), else the product\'s default' })),
-      reason: Reason,
-    }, { additionalProperties: false })),
+    event(
+      'config.require',
+      Type.Object(
+        {
+          sku: Sku,
+          quantity: Type.Optional(computed(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
+          termMonths: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 120,
+              description: "Term of an added subscription; default: the longest term in the cart (the deal's term), else the product's default",
+            }),
+          ),
+          reason: Reason,
+        },
+        { additionalProperties: false },
+      ),
+    ),
     event('config.exclude', Type.Object({ skus: Type.Array(Sku, { minItems: 1, maxItems: 100 }), reason: Reason }, { additionalProperties: false })),
     event('config.invalid', Type.Object({ message: Reason }, { additionalProperties: false })),
     event('config.warn', Type.Object({ message: Reason }, { additionalProperties: false })),
   ],
   pricing: [
     event('price.set', Type.Object({ unitPrice: computed(Price), label: Reason }, { additionalProperties: false })),
-    event('price.tiered', Type.Object({
-      mode: Type.Union([Type.Literal('range'), Type.Literal('slab')]),
-      tiers: Type.Array(Type.Object({ upTo: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), unitPrice: Price }, { additionalProperties: false }), { minItems: 1, maxItems: 50 }),
-      label: Reason,
-    }, { additionalProperties: false })),
-    event('price.adjust', Type.Object({
-      percent: Type.Optional(Percent),
-      amount: Type.Optional(computed(DecimalString)),
-      per: Type.Optional(Type.Union([Type.Literal('unit'), Type.Literal('line')], { description: 'amount per unit (default) or per line and period' })),
-      label: Reason,
-      promoCode: Type.Optional(Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{0,31}$' })),
-      group: Type.Optional(Identifier),
-      exclusive: Type.Optional(Type.Boolean()),
-      appliesTo: Type.Optional(Target),
-    }, { additionalProperties: false })),
-    event('price.ramp', Type.Object({ upliftPercent: computed(Type.String({ pattern: '^\\d{1,2}(\\.\\d{1,4})?$', description: 'Yearly uplift in percent, 0 to 99.9999' })), label: Reason }, { additionalProperties: false })),
+    event(
+      'price.tiered',
+      Type.Object(
+        {
+          mode: Type.Union([Type.Literal('range'), Type.Literal('slab')]),
+          tiers: Type.Array(Type.Object({ upTo: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), unitPrice: Price }, { additionalProperties: false }), {
+            minItems: 1,
+            maxItems: 50,
+          }),
+          label: Reason,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    event(
+      'price.adjust',
+      Type.Object(
+        {
+          percent: Type.Optional(Percent),
+          amount: Type.Optional(computed(DecimalString)),
+          per: Type.Optional(Type.Union([Type.Literal('unit'), Type.Literal('line')], { description: 'amount per unit (default) or per line and period' })),
+          label: Reason,
+          promoCode: Type.Optional(Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{0,31}$' })),
+          group: Type.Optional(Identifier),
+          exclusive: Type.Optional(Type.Boolean()),
+          appliesTo: Type.Optional(Target),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    event(
+      'price.ramp',
+      Type.Object(
+        { upliftPercent: computed(Type.String({ pattern: '^\\d{1,2}(\\.\\d{1,4})?$', description: 'Yearly uplift in percent, 0 to 99.9999' })), label: Reason },
+        { additionalProperties: false },
+      ),
+    ),
   ],
   guardrails: [
-    event('guardrail.limit', Type.Object({
-      metric: Type.Optional(Type.Union([Type.Literal('discountPercent'), Type.Literal('marginPercent'), Type.Literal('netUnitPrice')], {
-        description: 'Compared with min/max; without a metric, the rule firing is itself the breach',
-      })),
-      min: Type.Optional(computed(DecimalString)),
-      max: Type.Optional(computed(DecimalString)),
-      outcome: Type.Union([Type.Literal('needs_approval'), Type.Literal('blocked')]),
-      reason: Reason,
-    }, { additionalProperties: false })),
+    event(
+      'guardrail.limit',
+      Type.Object(
+        {
+          metric: Type.Optional(
+            Type.Union([Type.Literal('discountPercent'), Type.Literal('marginPercent'), Type.Literal('netUnitPrice')], {
+              description: 'Compared with min/max; without a metric, the rule firing is itself the breach',
+            }),
+          ),
+          min: Type.Optional(computed(DecimalString)),
+          max: Type.Optional(computed(DecimalString)),
+          outcome: Type.Union([Type.Literal('needs_approval'), Type.Literal('blocked')]),
+          reason: Reason,
+        },
+        { additionalProperties: false },
+      ),
+    ),
   ],
   approvals: [
-    event('approval.require', Type.Object({
-      role: Type.Union(['sales_manager', 'deal_desk', 'finance', 'admin'].map((r) => Type.Literal(r))),
-      level: Type.Integer({ minimum: 1, maximum: 10 }),
-      mode: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('any')], { description: 'all: every step of the level must approve; any: one is enough' })),
-      reason: Reason,
-      upTo: Type.Optional(Type.Record(Type.String({ pattern: '^quote\\.[A-Za-z]+$' }), DecimalString, {
-        description: 'Authority ceiling per fact (e.g. quote.maxLineDiscountPercent: "20"): a revision keeps this approval while the fact, capped at the ceiling, is not worse than when approved',
-      })),
-    }, { additionalProperties: false })),
+    event(
+      'approval.require',
+      Type.Object(
+        {
+          role: Type.Union(['sales_manager', 'deal_desk', 'finance', 'admin'].map((r) => Type.Literal(r))),
+          level: Type.Integer({ minimum: 1, maximum: 10 }),
+          mode: Type.Optional(
+            Type.Union([Type.Literal('all'), Type.Literal('any')], { description: 'all: every step of the level must approve; any: one is enough' }),
+          ),
+          reason: Reason,
+          upTo: Type.Optional(
+            Type.Record(Type.String({ pattern: '^quote\\.[A-Za-z]+$' }), DecimalString, {
+              description:
+                'Authority ceiling per fact (e.g. quote.maxLineDiscountPercent: "20"): a revision keeps this approval while the fact, capped at the ceiling, is not worse than when approved',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   ],
   recommendations: [
-    event('recommend.add', Type.Object({
-      sku: Sku,
-      quantity: Type.Optional(computed(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
-      kind: Type.Union([Type.Literal('cross_sell'), Type.Literal('upsell')]),
-      reason: Reason,
-    }, { additionalProperties: false })),
+    event(
+      'recommend.add',
+      Type.Object(
+        {
+          sku: Sku,
+          quantity: Type.Optional(computed(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
+          kind: Type.Union([Type.Literal('cross_sell'), Type.Literal('upsell')]),
+          reason: Reason,
+        },
+        { additionalProperties: false },
+      ),
+    ),
   ],
 } as const satisfies Record<RuleSetName, readonly TSchema[]>
 
-const AnyEvent = Type.Union([
-  ...EVENTS.configuration, ...EVENTS.pricing, ...EVENTS.guardrails, ...EVENTS.approvals, ...EVENTS.recommendations,
-])
+const AnyEvent = Type.Union([...EVENTS.configuration, ...EVENTS.pricing, ...EVENTS.guardrails, ...EVENTS.approvals, ...EVENTS.recommendations])
 /** Any event of the catalogue, as the domain code sees it after validation. */
 export type RuleEvent = Static<typeof AnyEvent>
 export type EventOf<T extends RuleEvent['type']> = Extract<RuleEvent, { type: T }>

@@ -48,7 +48,10 @@ export interface RuleOutcome {
 /** An exception inside one rule (bad json-logic, an operator on the wrong type…), naming it. */
 export class RuleEvaluationError extends Error {
   override name = 'RuleEvaluationError'
-  constructor(readonly ruleId: string, message: string) {
+  constructor(
+    readonly ruleId: string,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -88,10 +91,17 @@ function buildEngine(rules: LoadedRule[]): Engine {
   const engine = new Engine([], { allowUndefinedFacts: false, pathResolver: resolvePath, replaceFactsInEventParams: false })
   for (const [name, fn] of Object.entries(CUSTOM_OPERATORS)) engine.addOperator(name, fn)
   for (const [name, fact] of Object.entries(DYNAMIC_FACTS)) {
-    engine.addFact(name, async (params: unknown, almanac) => {
-      const base = { quote: (await almanac.factValue('quote')) as Record<string, unknown>, account: (await almanac.factValue('account')) as Record<string, unknown> }
-      return fact.compute(base, params)
-    }, { cache: true })
+    engine.addFact(
+      name,
+      async (params: unknown, almanac) => {
+        const base = {
+          quote: (await almanac.factValue('quote')) as Record<string, unknown>,
+          account: (await almanac.factValue('account')) as Record<string, unknown>,
+        }
+        return fact.compute(base, params)
+      },
+      { cache: true },
+    )
   }
   for (const rule of rules) {
     engine.addRule({ name: rule.id, priority: rule.priority, conditions: rule.conditions as never, event: { type: rule.event.type } })
@@ -145,9 +155,20 @@ export function firstFailure(c: EvaluatedCondition | undefined): FailedCondition
   if (!c || c.result === true) return undefined
   if (c.fact !== undefined) {
     if (c.result !== false) return undefined
-    return { fact: c.fact, ...(c.path ? { path: c.path } : {}), operator: c.operator!, value: c.value, actual: c.factResult, ...(isFactReference(c.value) ? { compared: c.valueResult } : {}) }
+    return {
+      fact: c.fact,
+      ...(c.path ? { path: c.path } : {}),
+      operator: c.operator!,
+      value: c.value,
+      actual: c.factResult,
+      ...(isFactReference(c.value) ? { compared: c.valueResult } : {}),
+    }
   }
-  if (c.all) for (const x of c.all) { const f = firstFailure(x); if (f) return f }
+  if (c.all)
+    for (const x of c.all) {
+      const f = firstFailure(x)
+      if (f) return f
+    }
   if (c.any) return firstFailure(c.any[0])
   if (c.not) return { fact: 'not', operator: 'not', value: 'the negated condition held', actual: true }
   return undefined

@@ -51,7 +51,10 @@ export async function lockActivations(trx: Executor): Promise<void> {
 }
 
 /** Records that a set was put into service; returns the activation's id. */
-export async function insertActivation(db: Executor, values: { ruleSetHash: string; priceBookHash: string; activatedBy: string | null; now: Date }): Promise<bigint> {
+export async function insertActivation(
+  db: Executor,
+  values: { ruleSetHash: string; priceBookHash: string; activatedBy: string | null; now: Date },
+): Promise<bigint> {
   const row = await db
     .insertInto('rule_set_activations')
     .values({ rule_set_hash: values.ruleSetHash, price_book_hash: values.priceBookHash, activated_by: values.activatedBy, activated_at: values.now })
@@ -62,11 +65,6 @@ export async function insertActivation(db: Executor, values: { ruleSetHash: stri
 
 /** The set put into service last (one primary-key lookup: cheap enough to poll). */
 export async function findLatestActivation(db: Executor): Promise<Activation | undefined> {
-  const row = await db
-    .selectFrom('rule_set_activations')
-    .select(['id', 'rule_set_hash', 'price_book_hash'])
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst()
+  const row = await db.selectFrom('rule_set_activations').select(['id', 'rule_set_hash', 'price_book_hash']).orderBy('id', 'desc').limit(1).executeTakeFirst()
   return row && { id: row.id, ruleSetHash: row.rule_set_hash, priceBookHash: row.price_book_hash }
 }

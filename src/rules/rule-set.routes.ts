@@ -16,26 +16,34 @@ const Summary = Type.Object({
 })
 
 export const ruleSetRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistry }> = async (app, { ruleSets }) => {
-  app.get('/v1/rule-sets/current', {
-    config: { roles: [...SELLING_ROLES, 'pricing_analyst'] },
-    schema: { tags: ['rules'], summary: 'The serving rule set: hashes, files and rule counts', response: { 200: Summary, ...problemResponses(403, 503) } },
-  }, async () => summarize(ruleSets.get()))
-
-  app.post('/v1/rule-sets/reload', {
-    config: { roles: ['pricing_analyst', 'admin'] },
-    schema: {
-      tags: ['rules'],
-      summary: 'Load rules/ and price-books/ again; a valid set replaces the serving one atomically, an invalid one is refused with every error',
-      response: { 200: Type.Composite([Summary, Type.Object({ changed: Type.Boolean() })]), ...problemResponses(403, 422) },
+  app.get(
+    '/v1/rule-sets/current',
+    {
+      config: { roles: [...SELLING_ROLES, 'pricing_analyst'] },
+      schema: { tags: ['rules'], summary: 'The serving rule set: hashes, files and rule counts', response: { 200: Summary, ...problemResponses(403, 503) } },
     },
-  }, async (request) => {
-    const { ruleSet, errors, changed } = await ruleSets.reload(principalOf(request).id)
-    if (!ruleSet) {
-      throw new AppError('RULE_SET_INVALID', `The rule files have ${errors.length} error(s); the serving rule set is unchanged.`, {
-        errors: errors.map((e) => ({ pointer: e.path, detail: e.message, file: e.file, ...(e.ruleId ? { ruleId: e.ruleId } : {}) })),
-      })
-    }
-    request.log.info({ ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, changed }, 'rule set reloaded')
-    return { ...summarize(ruleSet), changed }
-  })
+    async () => summarize(ruleSets.get()),
+  )
+
+  app.post(
+    '/v1/rule-sets/reload',
+    {
+      config: { roles: ['pricing_analyst', 'admin'] },
+      schema: {
+        tags: ['rules'],
+        summary: 'Load rules/ and price-books/ again; a valid set replaces the serving one atomically, an invalid one is refused with every error',
+        response: { 200: Type.Composite([Summary, Type.Object({ changed: Type.Boolean() })]), ...problemResponses(403, 422) },
+      },
+    },
+    async (request) => {
+      const { ruleSet, errors, changed } = await ruleSets.reload(principalOf(request).id)
+      if (!ruleSet) {
+        throw new AppError('RULE_SET_INVALID', `The rule files have ${errors.length} error(s); the serving rule set is unchanged.`, {
+          errors: errors.map((e) => ({ pointer: e.path, detail: e.message, file: e.file, ...(e.ruleId ? { ruleId: e.ruleId } : {}) })),
+        })
+      }
+      request.log.info({ ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, changed }, 'rule set reloaded')
+      return { ...summarize(ruleSet), changed }
+    },
+  )
 }

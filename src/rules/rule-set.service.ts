@@ -84,7 +84,8 @@ export class RuleSetRegistry {
   /** Why this instance should not take traffic, or null: no set at all, or the activated set cannot be built here. */
   problem(): string | null {
     if (!this.current) return 'no valid rule set loaded'
-    if (this.failed) return `cannot serve the activated rule set ${this.failed.ruleSetHash} (${this.failed.errors.length} error(s), see the log); still serving ${this.current.hash}`
+    if (this.failed)
+      return `cannot serve the activated rule set ${this.failed.ruleSetHash} (${this.failed.errors.length} error(s), see the log); still serving ${this.current.hash}`
     return null
   }
 
@@ -121,7 +122,8 @@ export class RuleSetRegistry {
       await this.exclusive(async () => {
         const latest = await repo.findLatestActivation(this.deps.db)
         if (!latest) return this.deps.log.error('no rule set has ever been in service: not ready until a valid set is reloaded')
-        if (await this.switchTo(latest)) this.deps.log.warn({ ruleSetHash: latest.ruleSetHash, priceBookHash: latest.priceBookHash }, 'serving the last rule set in service instead')
+        if (await this.switchTo(latest))
+          this.deps.log.warn({ ruleSetHash: latest.ruleSetHash, priceBookHash: latest.priceBookHash }, 'serving the last rule set in service instead')
       })
     } catch (error) {
       this.deps.log.error({ err: error }, 'the last rule set in service could not be loaded')
@@ -194,7 +196,10 @@ export class RuleSetRegistry {
       return
     }
     if (await this.switchTo(latest)) {
-      this.deps.log.info({ ruleSetHash: latest.ruleSetHash, priceBookHash: latest.priceBookHash, activationId: String(latest.id) }, 'serving the rule set activated by another instance')
+      this.deps.log.info(
+        { ruleSetHash: latest.ruleSetHash, priceBookHash: latest.priceBookHash, activationId: String(latest.id) },
+        'serving the rule set activated by another instance',
+      )
     }
   }
 
@@ -203,7 +208,10 @@ export class RuleSetRegistry {
     const { ruleSet, errors } = await this.findStored(activation.ruleSetHash, activation.priceBookHash)
     if (!ruleSet) {
       this.failed = { id: activation.id, ruleSetHash: activation.ruleSetHash, errors }
-      this.deps.log.error({ ruleSetHash: activation.ruleSetHash, errors: errors.slice(0, 50).map(formatLoadError) }, 'the activated rule set cannot be built here; the previous one keeps serving')
+      this.deps.log.error(
+        { ruleSetHash: activation.ruleSetHash, errors: errors.slice(0, 50).map(formatLoadError) },
+        'the activated rule set cannot be built here; the previous one keeps serving',
+      )
       return false
     }
     this.serve(ruleSet, activation.id)
@@ -226,7 +234,12 @@ export class RuleSetRegistry {
     const now = this.deps.clock.now()
     return this.deps.db.transaction().execute(async (trx) => {
       await repo.insertRuleSetVersion(trx, {
-        ruleSetHash: ruleSet.hash, priceBookHash: ruleSet.priceBookHash, sources: ruleSet.sources, summary: summarize(ruleSet), publishedBy, now,
+        ruleSetHash: ruleSet.hash,
+        priceBookHash: ruleSet.priceBookHash,
+        sources: ruleSet.sources,
+        summary: summarize(ruleSet),
+        publishedBy,
+        now,
       })
       await repo.lockActivations(trx)
       const latest = await repo.findLatestActivation(trx)

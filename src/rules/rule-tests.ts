@@ -34,10 +34,22 @@ function viewOf(e: RenderedEvaluation) {
     priceBook: e.priceBook.id,
     lineCount: e.lines.length,
     lines: e.lines.map((l) => ({
-      index: l.index, sku: l.sku, source: l.source, quantity: l.quantity, listAmount: l.listAmount, baseAmount: l.baseAmount,
-      netUnitPrice: l.netUnitPrice, netAmount: l.netAmount, contractAmount: l.contractAmount, discountPercent: l.discountPercent,
-      marginPercent: l.marginPercent, adjustments: l.adjustments.map((a) => a.ruleId ?? a.kind), suppressed: l.suppressed.map((s) => s.ruleId),
-      ramp: l.ramp?.map((y) => y.amountPerPeriod) ?? [], guardrail: l.guardrail.outcome, breaches: l.guardrail.breaches.map((b) => b.ruleId),
+      index: l.index,
+      sku: l.sku,
+      source: l.source,
+      quantity: l.quantity,
+      listAmount: l.listAmount,
+      baseAmount: l.baseAmount,
+      netUnitPrice: l.netUnitPrice,
+      netAmount: l.netAmount,
+      contractAmount: l.contractAmount,
+      discountPercent: l.discountPercent,
+      marginPercent: l.marginPercent,
+      adjustments: l.adjustments.map((a) => a.ruleId ?? a.kind),
+      suppressed: l.suppressed.map((s) => s.ruleId),
+      ramp: l.ramp?.map((y) => y.amountPerPeriod) ?? [],
+      guardrail: l.guardrail.outcome,
+      breaches: l.guardrail.breaches.map((b) => b.ruleId),
     })),
     added: e.configuration.added.map((a) => a.sku),
     errors: e.configuration.errors.map((i) => i.ruleId ?? i.code),
@@ -102,7 +114,8 @@ export async function runRuleTest(ruleSet: RuleSet, file: string, test: RuleTest
     if (!refused) mismatches.push({ path: '/refused', expected: 'an evaluation', actual })
     else {
       for (const [field, value] of Object.entries(refused)) {
-        if (!same((actual as Record<string, unknown>)[field], value)) mismatches.push({ path: `/refused/${field}`, expected: value, actual: (actual as Record<string, unknown>)[field] })
+        if (!same((actual as Record<string, unknown>)[field], value))
+          mismatches.push({ path: `/refused/${field}`, expected: value, actual: (actual as Record<string, unknown>)[field] })
       }
     }
     return { file, name: test.name, mismatches, fired: [] }

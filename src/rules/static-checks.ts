@@ -46,11 +46,13 @@ function checkFact(rule: LoadedRule, use: FactUse, at: string, catalog: Catalog,
       if (!Object.hasOwn(dynamic.params, name)) errors.push(errorAt(rule, `${at}/params/${name}`, `fact ${use.fact} takes no param "${name}"`))
     }
     const sku = use.params?.sku
-    if (Object.hasOwn(dynamic.params, 'sku') && typeof sku === 'string' && !catalog.products.has(sku)) errors.push(errorAt(rule, `${at}/params/sku`, `unknown sku ${sku}`))
+    if (Object.hasOwn(dynamic.params, 'sku') && typeof sku === 'string' && !catalog.products.has(sku))
+      errors.push(errorAt(rule, `${at}/params/sku`, `unknown sku ${sku}`))
     const category = use.params?.category
     if (Object.hasOwn(dynamic.params, 'category') && typeof category === 'string') {
       const categories = new Set([...catalog.products.values()].map((p) => p.category))
-      if (!categories.has(category)) errors.push(errorAt(rule, `${at}/params/category`, `unknown category ${category}; known: ${[...categories].sort().join(', ')}`))
+      if (!categories.has(category))
+        errors.push(errorAt(rule, `${at}/params/category`, `unknown category ${category}; known: ${[...categories].sort().join(', ')}`))
     }
     // json-rules-engine would ignore the path and use the number itself: say so instead.
     if (use.path !== undefined) errors.push(errorAt(rule, `${at}/path`, `${use.fact} is a ${dynamic.type}, not an object: remove the path`))
@@ -83,10 +85,14 @@ function checkFact(rule: LoadedRule, use: FactUse, at: string, catalog: Catalog,
 
 /** A `value` that names a fact must be exactly `{ fact, path?, params? }`, each well formed. */
 function isWellFormedReference(value: Record<string, unknown>): value is Record<string, unknown> & FactUse {
-  return Object.keys(value).every((k) => k === 'fact' || k === 'path' || k === 'params')
-    && typeof value.fact === 'string' && value.fact.length > 0 && value.fact.length <= 100
-    && (value.path === undefined || (typeof value.path === 'string' && PATH.test(value.path)))
-    && (value.params === undefined || (value.params !== null && typeof value.params === 'object' && !Array.isArray(value.params)))
+  return (
+    Object.keys(value).every((k) => k === 'fact' || k === 'path' || k === 'params') &&
+    typeof value.fact === 'string' &&
+    value.fact.length > 0 &&
+    value.fact.length <= 100 &&
+    (value.path === undefined || (typeof value.path === 'string' && PATH.test(value.path))) &&
+    (value.params === undefined || (value.params !== null && typeof value.params === 'object' && !Array.isArray(value.params)))
+  )
 }
 
 const LIST_OPERATORS = ['in', 'notIn', 'containsAny']
@@ -107,16 +113,22 @@ function checkLeaf(rule: LoadedRule, leaf: Leaf, at: string, catalog: Catalog): 
     } else {
       const type = checkFact(rule, ref, `${at}/value`, catalog, errors)
       if (type && LIST_OPERATORS.includes(leaf.operator) && type !== 'string[]') {
-        errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} compares with a list fact; ${ref.fact}${ref.path ? `.${ref.path.slice(2)}` : ''} is ${type}`))
+        errors.push(
+          errorAt(rule, `${at}/value`, `operator ${leaf.operator} compares with a list fact; ${ref.fact}${ref.path ? `.${ref.path.slice(2)}` : ''} is ${type}`),
+        )
       }
     }
   } else {
     // json-rules-engine compares objects by identity: a literal object equals no fact, ever.
     const scalar = (v: unknown) => v === null || typeof v !== 'object'
     const message = 'value is a string, a number, true/false, null, a list of those, or a fact comparison { fact, path, params }'
-    if (Array.isArray(leaf.value)) leaf.value.forEach((v, i) => { if (!scalar(v)) errors.push(errorAt(rule, `${at}/value/${i}`, message)) })
+    if (Array.isArray(leaf.value))
+      leaf.value.forEach((v, i) => {
+        if (!scalar(v)) errors.push(errorAt(rule, `${at}/value/${i}`, message))
+      })
     else if (!scalar(leaf.value)) errors.push(errorAt(rule, `${at}/value`, message))
-    if (LIST_OPERATORS.includes(leaf.operator) && !Array.isArray(leaf.value)) errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} needs a list`))
+    if (LIST_OPERATORS.includes(leaf.operator) && !Array.isArray(leaf.value))
+      errors.push(errorAt(rule, `${at}/value`, `operator ${leaf.operator} needs a list`))
   }
   if (leaf.operator === 'between' && !(Array.isArray(leaf.value) && leaf.value.length === 2 && leaf.value.every((v) => typeof v === 'number'))) {
     errors.push(errorAt(rule, `${at}/value`, 'operator between needs [min, max] numbers'))
@@ -135,7 +147,8 @@ function walkConditions(rule: LoadedRule, node: Node, at: string, depth: number,
   }
   // json-rules-engine holds an empty `any` (an empty `all` too, which is the usual meaning
   // of "no condition"): an empty list of alternatives is almost surely a list emptied by mistake.
-  if ('any' in node && node.any.length === 0) errors.push(errorAt(rule, `${at}/any`, 'an empty "any" holds in json-rules-engine, whatever it was meant to test: give it conditions or remove it'))
+  if ('any' in node && node.any.length === 0)
+    errors.push(errorAt(rule, `${at}/any`, 'an empty "any" holds in json-rules-engine, whatever it was meant to test: give it conditions or remove it'))
   if ('all' in node) node.all.forEach((c, i) => walkConditions(rule, c, `${at}/all/${i}`, depth + 1, visit, errors))
   else if ('any' in node) node.any.forEach((c, i) => walkConditions(rule, c, `${at}/any/${i}`, depth + 1, visit, errors))
   else walkConditions(rule, node.not, `${at}/not`, depth + 1, visit, errors)
@@ -175,16 +188,46 @@ export function topLevelConstraints(rule: LoadedRule): Map<string, Constraint> {
     }
     const v = child.value
     switch (child.operator) {
-      case 'equal': intersect([v]); break
-      case 'in': if (Array.isArray(v)) intersect(v); break
-      case 'greaterThan': if (typeof v === 'number' && (c.min === undefined || v >= c.min)) { c.min = v; c.minStrict = true } break
-      case 'greaterThanInclusive': if (typeof v === 'number' && (c.min === undefined || v > c.min)) { c.min = v; c.minStrict = false } break
-      case 'lessThan': if (typeof v === 'number' && (c.max === undefined || v <= c.max)) { c.max = v; c.maxStrict = true } break
-      case 'lessThanInclusive': if (typeof v === 'number' && (c.max === undefined || v < c.max)) { c.max = v; c.maxStrict = false } break
+      case 'equal':
+        intersect([v])
+        break
+      case 'in':
+        if (Array.isArray(v)) intersect(v)
+        break
+      case 'greaterThan':
+        if (typeof v === 'number' && (c.min === undefined || v >= c.min)) {
+          c.min = v
+          c.minStrict = true
+        }
+        break
+      case 'greaterThanInclusive':
+        if (typeof v === 'number' && (c.min === undefined || v > c.min)) {
+          c.min = v
+          c.minStrict = false
+        }
+        break
+      case 'lessThan':
+        if (typeof v === 'number' && (c.max === undefined || v <= c.max)) {
+          c.max = v
+          c.maxStrict = true
+        }
+        break
+      case 'lessThanInclusive':
+        if (typeof v === 'number' && (c.max === undefined || v < c.max)) {
+          c.max = v
+          c.maxStrict = false
+        }
+        break
       case 'between':
         if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'number') {
-          if (c.min === undefined || v[0] > c.min) { c.min = v[0]; c.minStrict = false }
-          if (c.max === undefined || v[1] < c.max) { c.max = v[1]; c.maxStrict = false }
+          if (c.min === undefined || v[0] > c.min) {
+            c.min = v[0]
+            c.minStrict = false
+          }
+          if (c.max === undefined || v[1] < c.max) {
+            c.max = v[1]
+            c.maxStrict = false
+          }
         }
         break
     }
@@ -197,7 +240,11 @@ function isEmpty(c: Constraint): boolean {
   if (c.values && c.values.size === 0) return true
   if (c.min !== undefined && c.max !== undefined && (c.min > c.max || (c.min === c.max && (c.minStrict || c.maxStrict)))) return true
   if (c.values && (c.min !== undefined || c.max !== undefined)) {
-    const inBounds = [...c.values].some((v) => typeof v !== 'number' || ((c.min === undefined || (c.minStrict ? v > c.min : v >= c.min)) && (c.max === undefined || (c.maxStrict ? v < c.max : v <= c.max))))
+    const inBounds = [...c.values].some(
+      (v) =>
+        typeof v !== 'number' ||
+        ((c.min === undefined || (c.minStrict ? v > c.min : v >= c.min)) && (c.max === undefined || (c.maxStrict ? v < c.max : v <= c.max))),
+    )
     if (!inBounds) return true
   }
   return false
@@ -210,8 +257,14 @@ function disjoint(a: Map<string, Constraint>, b: Map<string, Constraint>): boole
     if (!cb) continue
     const merged: Constraint = { ...ca }
     if (cb.values) merged.values = new Set(ca.values ? [...cb.values].filter((v) => ca.values!.has(v)) : cb.values)
-    if (cb.min !== undefined && (merged.min === undefined || cb.min > merged.min || (cb.min === merged.min && cb.minStrict))) { merged.min = cb.min; merged.minStrict = cb.minStrict }
-    if (cb.max !== undefined && (merged.max === undefined || cb.max < merged.max || (cb.max === merged.max && cb.maxStrict))) { merged.max = cb.max; merged.maxStrict = cb.maxStrict }
+    if (cb.min !== undefined && (merged.min === undefined || cb.min > merged.min || (cb.min === merged.min && cb.minStrict))) {
+      merged.min = cb.min
+      merged.minStrict = cb.minStrict
+    }
+    if (cb.max !== undefined && (merged.max === undefined || cb.max < merged.max || (cb.max === merged.max && cb.maxStrict))) {
+      merged.max = cb.max
+      merged.maxStrict = cb.maxStrict
+    }
     if (isEmpty(merged)) return true
   }
   return false
@@ -247,9 +300,11 @@ function checkEvent(rule: LoadedRule, catalog: Catalog): LoadError[] {
   for (const [path, sku] of skuRefs) if (!catalog.products.has(sku)) errors.push(errorAt(rule, path, `unknown sku ${sku}`))
 
   if (e.type === 'price.adjust') {
-    if ((e.params.percent === undefined) === (e.params.amount === undefined)) errors.push(errorAt(rule, '/event/params', 'give exactly one of percent or amount'))
+    if ((e.params.percent === undefined) === (e.params.amount === undefined))
+      errors.push(errorAt(rule, '/event/params', 'give exactly one of percent or amount'))
     if (e.params.per && e.params.percent !== undefined) errors.push(errorAt(rule, '/event/params/per', '"per" applies to amounts only'))
-    if (rule.scope === 'line' && e.params.appliesTo) errors.push(errorAt(rule, '/event/params/appliesTo', 'appliesTo is for quote-scope rules; a line rule adjusts its own line'))
+    if (rule.scope === 'line' && e.params.appliesTo)
+      errors.push(errorAt(rule, '/event/params/appliesTo', 'appliesTo is for quote-scope rules; a line rule adjusts its own line'))
   }
   if ((e.type === 'price.set' || e.type === 'price.tiered' || e.type === 'price.ramp') && rule.scope !== 'line') {
     errors.push(errorAt(rule, '/scope', `${e.type} prices a line: use scope: line`))
@@ -276,7 +331,8 @@ function checkEvent(rule: LoadedRule, catalog: Catalog): LoadError[] {
     const bounded = e.params.min !== undefined || e.params.max !== undefined
     if (e.params.metric && !bounded) errors.push(errorAt(rule, '/event/params', 'a metric needs min, max or both'))
     if (!e.params.metric && bounded) errors.push(errorAt(rule, '/event/params/metric', 'min and max need a metric to compare'))
-    if (e.params.metric === 'netUnitPrice' && rule.scope === 'quote') errors.push(errorAt(rule, '/event/params/metric', 'netUnitPrice is a line metric: use scope: line'))
+    if (e.params.metric === 'netUnitPrice' && rule.scope === 'quote')
+      errors.push(errorAt(rule, '/event/params/metric', 'netUnitPrice is a line metric: use scope: line'))
   }
   return errors
 }
@@ -312,7 +368,8 @@ export function staticChecks(rules: LoadedRule[], catalog: Catalog): LoadError[]
     if (first) errors.push(errorAt(rule, '/id', `duplicate rule id; first defined in ${first.file}`))
     else seen.set(rule.id, rule)
     if (!allowedScopes(rule.set).includes(rule.scope)) errors.push(errorAt(rule, '/scope', `${rule.set} rules decide per quote: use scope: quote`))
-    if (rule.effective.to && rule.effective.to < rule.effective.from) errors.push(errorAt(rule, '/effective/to', 'is before effective.from: the rule can never fire'))
+    if (rule.effective.to && rule.effective.to < rule.effective.from)
+      errors.push(errorAt(rule, '/effective/to', 'is before effective.from: the rule can never fire'))
     walkConditions(rule, rule.conditions as Node, '/conditions', 0, (leaf, at) => errors.push(...checkLeaf(rule, leaf, at, catalog)), errors)
     errors.push(...nonFiniteNumbers(rule))
     for (const [key, c] of topLevelConstraints(rule)) {
@@ -330,7 +387,9 @@ export function staticChecks(rules: LoadedRule[], catalog: Catalog): LoadError[]
     const firstMode = (first?.event.params as { mode?: string } | undefined)?.mode ?? 'all'
     if (!first) levelModes.set(rule.event.params.level, rule)
     else if (firstMode !== (rule.event.params.mode ?? 'all')) {
-      errors.push(errorAt(rule, '/event/params/mode', `level ${rule.event.params.level} is "${firstMode}" in ${first.id}: all rules of one level need the same mode`))
+      errors.push(
+        errorAt(rule, '/event/params/mode', `level ${rule.event.params.level} is "${firstMode}" in ${first.id}: all rules of one level need the same mode`),
+      )
     }
   }
 
@@ -344,7 +403,13 @@ export function staticChecks(rules: LoadedRule[], catalog: Catalog): LoadError[]
       const b = pricing[j]!
       if (a.priority !== b.priority || conflictClass(a) !== conflictClass(b) || !windowsOverlap(a, b)) continue
       if (disjoint(constraints.get(a)!, constraints.get(b)!)) continue
-      errors.push(errorAt(b, '/priority', `conflicts with ${a.id} (${a.file}): same priority ${a.priority}, both ${a.event.type}${a.event.type === 'price.adjust' ? ` in group ${(a.event.params as { group?: string }).group}` : ''}, and their conditions can overlap; give them different priorities or disjoint conditions`))
+      errors.push(
+        errorAt(
+          b,
+          '/priority',
+          `conflicts with ${a.id} (${a.file}): same priority ${a.priority}, both ${a.event.type}${a.event.type === 'price.adjust' ? ` in group ${(a.event.params as { group?: string }).group}` : ''}, and their conditions can overlap; give them different priorities or disjoint conditions`,
+        ),
+      )
     }
   }
   return errors

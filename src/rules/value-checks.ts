@@ -45,7 +45,12 @@ function amountErrors(rule: LoadedRule, currencies: string[], value: unknown, pa
       parseAmount(value.startsWith('-') ? value.slice(1) : value, currency)
     } catch (error) {
       if (!(error instanceof MoneyError)) throw error
-      errors.push({ file: rule.file, ruleId: rule.id, path: `${rule.pointer}${path}`, message: `${value} is not an amount in ${currency} (${currencyExponent(currency)} decimals), a currency this rule can price in: amounts are never rounded` })
+      errors.push({
+        file: rule.file,
+        ruleId: rule.id,
+        path: `${rule.pointer}${path}`,
+        message: `${value} is not an amount in ${currency} (${currencyExponent(currency)} decimals), a currency this rule can price in: amounts are never rounded`,
+      })
       break
     }
   }
@@ -60,7 +65,8 @@ export function valueChecks(rule: LoadedRule, priceBooks: PriceBooks): LoadError
   const e = rule.event
   const currencies = currenciesOf(rule, priceBooks)
   if (e.type === 'price.set') errors.push(...amountErrors(rule, currencies, e.params.unitPrice, '/event/params/unitPrice'))
-  if (e.type === 'price.tiered') e.params.tiers.forEach((t, i) => errors.push(...amountErrors(rule, currencies, t.unitPrice, `/event/params/tiers/${i}/unitPrice`)))
+  if (e.type === 'price.tiered')
+    e.params.tiers.forEach((t, i) => errors.push(...amountErrors(rule, currencies, t.unitPrice, `/event/params/tiers/${i}/unitPrice`)))
   if (e.type === 'price.adjust') errors.push(...amountErrors(rule, currencies, e.params.amount, '/event/params/amount'))
   if (e.type === 'guardrail.limit' && e.params.metric === 'netUnitPrice') {
     errors.push(...amountErrors(rule, currencies, e.params.min, '/event/params/min'), ...amountErrors(rule, currencies, e.params.max, '/event/params/max'))
@@ -68,7 +74,11 @@ export function valueChecks(rule: LoadedRule, priceBooks: PriceBooks): LoadError
   if (e.type === 'config.require' && e.params.termMonths !== undefined) {
     const product = catalog.products.get(e.params.sku)
     if (product?.type !== 'recurring') errorAt('/event/params/termMonths', `${e.params.sku} is not a subscription: it has no term`)
-    else if (e.params.termMonths % PERIOD_MONTHS[product.billingPeriod!] !== 0) errorAt('/event/params/termMonths', `must be a multiple of ${PERIOD_MONTHS[product.billingPeriod!]} (${e.params.sku} is billed per ${product.billingPeriod})`)
+    else if (e.params.termMonths % PERIOD_MONTHS[product.billingPeriod!] !== 0)
+      errorAt(
+        '/event/params/termMonths',
+        `must be a multiple of ${PERIOD_MONTHS[product.billingPeriod!]} (${e.params.sku} is billed per ${product.billingPeriod})`,
+      )
   }
 
   // Closed lists: what a condition compares account.segment, quote.channel, account.country or quote.currency with must exist.

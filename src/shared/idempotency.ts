@@ -60,7 +60,13 @@ export function requestHashOf(request: Pick<IdempotencyRequest, 'method' | 'path
  * different request (which `runIdempotent` then refuses under the key's lock). Read without
  * the lock: a row is only ever visible once its work has committed, so replaying it is safe.
  */
-export async function findReplay(db: Db, principalId: string, key: string, requestHash: string, now: Date): Promise<{ status: number; rendered: RenderedResponse } | null> {
+export async function findReplay(
+  db: Db,
+  principalId: string,
+  key: string,
+  requestHash: string,
+  now: Date,
+): Promise<{ status: number; rendered: RenderedResponse } | null> {
   const row = await db
     .selectFrom('idempotency_keys')
     .select(['request_hash', 'response_status', 'response_bytes', 'response_type', 'created_at'])

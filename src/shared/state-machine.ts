@@ -37,7 +37,11 @@ export function actionsFrom<S extends string, A extends string>(transitions: Tra
  * INVALID_STATE_TRANSITION naming the state, the action, where it would lead elsewhere and
  * what the state allows.
  */
-export function assertTransition<S extends string, A extends string>(machine: Pick<StateMachine<S, A, unknown>, 'entity' | 'transitions'>, from: S, action: A): S {
+export function assertTransition<S extends string, A extends string>(
+  machine: Pick<StateMachine<S, A, unknown>, 'entity' | 'transitions'>,
+  from: S,
+  action: A,
+): S {
   const to = targetOf(machine.transitions, from, action)
   if (to !== undefined) return to
   // Where the action leads from the states that allow it, so the refusal names both states.

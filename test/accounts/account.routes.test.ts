@@ -53,7 +53,15 @@ async function create(headers: Headers, name: string, extra: Record<string, unkn
 
 /** The distinct pointers of a problem (a union reports one error per branch). */
 const pointers = (body: { errors?: Array<{ pointer: string }> }) => [...new Set((body.errors ?? []).map((e) => e.pointer))].sort()
-const countAccounts = async () => Number((await db.selectFrom('accounts').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n)
+const countAccounts = async () =>
+  Number(
+    (
+      await db
+        .selectFrom('accounts')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  )
 
 t.test('create: 201, a prefixed id, owned by the caller, audited and in the outbox', async (t) => {
   const res = await post(rep.headers, account('Bayerische Motoren GmbH', { vatId: 'DE129273398' }))
@@ -70,7 +78,10 @@ t.test('create: 201, a prefixed id, owned by the caller, audited and in the outb
   t.equal(withoutVat.json().vatId, null, 'an omitted VAT id is stored as null')
 
   const audit = await db.selectFrom('audit_log').selectAll().where('entity_id', '=', body.id).execute()
-  t.same(audit.map((a) => [a.action, a.actor_id]), [['account.created', rep.id]])
+  t.same(
+    audit.map((a) => [a.action, a.actor_id]),
+    [['account.created', rep.id]],
+  )
   const events = await db.selectFrom('outbox_events').select(['type', 'payload']).where('aggregate_id', '=', body.id).execute()
   t.same(events, [{ type: 'account.created', payload: { accountId: body.id } }])
 })
@@ -122,7 +133,10 @@ t.test('validation: 400 with a pointer at each offending field, nothing stored',
   t.same(pointers(vat.json()), ['/vatId'])
 
   // Closed lists: a typo must not create an account that silently loses its discounts.
-  const typo = await post(rep.headers, account('X', { segment: 'pubic_sector', currency: 'XXX', country: 'ZZ', billingAddress: { line1: 'a', city: 'b', postalCode: 'c', country: 'QQ' } }))
+  const typo = await post(
+    rep.headers,
+    account('X', { segment: 'pubic_sector', currency: 'XXX', country: 'ZZ', billingAddress: { line1: 'a', city: 'b', postalCode: 'c', country: 'QQ' } }),
+  )
   t.equal(typo.statusCode, 400)
   t.same(typo.json().errors, [
     { pointer: '/segment', detail: 'unknown segment; one of smb, mid_market, enterprise, public_sector, nonprofit, education' },
@@ -181,7 +195,11 @@ t.test('per-object visibility: own, team, all; 404 for the rest; 403 without a s
   const peek = await get(outsider.headers, repAccount)
   t.equal(peek.statusCode, 404)
   t.equal(peek.json().code, 'NOT_FOUND')
-  t.same(peek.json().detail, (await get(outsider.headers, 'acc_doesnotexist')).json().detail.replace('acc_doesnotexist', repAccount), 'the same answer as for an account that does not exist')
+  t.same(
+    peek.json().detail,
+    (await get(outsider.headers, 'acc_doesnotexist')).json().detail.replace('acc_doesnotexist', repAccount),
+    'the same answer as for an account that does not exist',
+  )
   t.equal((await get(rep.headers, teammateAccount)).statusCode, 404, 'a teammate is not a manager')
   t.equal((await get(rep.headers, managerAccount)).statusCode, 404, "a rep does not see their manager's accounts")
   t.equal((await get(rep.headers, repAccount)).statusCode, 200)
@@ -190,7 +208,9 @@ t.test('per-object visibility: own, team, all; 404 for the rest; 403 without a s
     const ids: string[] = []
     let cursor: string | null = null
     do {
-      const page: { data: Array<{ id: string; ownerId: string }>; nextCursor: string | null } = (await list(headers, `?limit=100${cursor ? `&starting_after=${cursor}` : ''}`)).json()
+      const page: { data: Array<{ id: string; ownerId: string }>; nextCursor: string | null } = (
+        await list(headers, `?limit=100${cursor ? `&starting_after=${cursor}` : ''}`)
+      ).json()
       ids.push(...page.data.map((a) => a.id))
       cursor = page.nextCursor
     } while (cursor)
@@ -216,7 +236,11 @@ t.test('per-object visibility: own, team, all; 404 for the rest; 403 without a s
     t.equal((await idsOf(ctx.as(role))).length, total, `${role} lists every account`)
   }
 
-  for (const res of [await get(ctx.as('pricing_analyst'), repAccount), await list(ctx.as('pricing_analyst')), await post(ctx.as('pricing_analyst'), account('Analyst'))]) {
+  for (const res of [
+    await get(ctx.as('pricing_analyst'), repAccount),
+    await list(ctx.as('pricing_analyst')),
+    await post(ctx.as('pricing_analyst'), account('Analyst')),
+  ]) {
     t.equal(res.statusCode, 403)
     t.equal(res.json().code, 'FORBIDDEN')
   }
@@ -251,10 +275,13 @@ t.test('PATCH: If-Match required, stale ETags refused, a new ETag per version', 
   t.equal((await patch(rep.headers, id, {}, '"v3"')).statusCode, 400, 'an empty patch')
   const unknown = await patch(rep.headers, id, { id: 'acc_mine' }, '"v3"')
   t.same([unknown.statusCode, pointers(unknown.json())], [400, ['/id']], 'no mass assignment of the id')
-  t.equal((await patch(outsider.headers, id, { name: 'Hijack' }, '"v3"')).statusCode, 404, "another rep cannot change it, nor learn it exists")
+  t.equal((await patch(outsider.headers, id, { name: 'Hijack' }, '"v3"')).statusCode, 404, 'another rep cannot change it, nor learn it exists')
 
   const audit = await db.selectFrom('audit_log').select(['action', 'before', 'after']).where('entity_id', '=', id).orderBy('seq').execute()
-  t.same(audit.map((a) => a.action), ['account.created', 'account.updated', 'account.updated'])
+  t.same(
+    audit.map((a) => a.action),
+    ['account.created', 'account.updated', 'account.updated'],
+  )
   t.match(audit[1], { before: { name: 'Versioned SA', version: 1 }, after: { name: 'Renamed SA', version: 2 } })
 })
 
@@ -299,7 +326,8 @@ t.test('owner assignment: a rep keeps their accounts, a manager moves them withi
 t.test('contacts: create with a checked email, list, per-object visibility', async (t) => {
   const id = await create(rep.headers, 'Contacts SARL')
   const url = `/v1/accounts/${id}/contacts`
-  const add = (headers: Headers, payload: object, extra: Record<string, string> = {}) => app.inject({ method: 'POST', url, headers: { ...headers, ...extra }, payload })
+  const add = (headers: Headers, payload: object, extra: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url, headers: { ...headers, ...extra }, payload })
 
   const first = await add(rep.headers, { name: 'Claire Dubois', email: 'claire.dubois@contacts.example', role: 'CFO' })
   t.equal(first.statusCode, 201, first.body)
@@ -320,11 +348,15 @@ t.test('contacts: create with a checked email, list, per-object visibility', asy
 
   const listed = await app.inject({ method: 'GET', url, headers: rep.headers })
   t.equal(listed.statusCode, 200)
-  t.same(listed.json().data.map((c: { name: string }) => c.name), ['Claire Dubois', 'Marc Petit'], 'in id (creation) order, no duplicate from the replay')
+  t.same(
+    listed.json().data.map((c: { name: string }) => c.name),
+    ['Claire Dubois', 'Marc Petit'],
+    'in id (creation) order, no duplicate from the replay',
+  )
   const paged = await app.inject({ method: 'GET', url: `${url}?limit=1`, headers: rep.headers })
   t.same([paged.json().data.length, paged.json().hasMore, paged.json().nextCursor], [1, true, first.json().id])
 
-  t.equal((await add(outsider.headers, { name: 'Spy', email: 'spy@x.example' })).statusCode, 404, "another rep cannot add to it")
+  t.equal((await add(outsider.headers, { name: 'Spy', email: 'spy@x.example' })).statusCode, 404, 'another rep cannot add to it')
   t.equal((await app.inject({ method: 'GET', url, headers: outsider.headers })).statusCode, 404, 'nor list its contacts')
   t.equal((await app.inject({ method: 'GET', url, headers: manager.headers })).json().data.length, 2, "the rep's manager lists them")
   t.equal((await app.inject({ method: 'GET', url: '/v1/accounts/acc_nope/contacts', headers: ctx.as('admin') })).statusCode, 404)

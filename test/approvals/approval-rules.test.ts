@@ -29,7 +29,9 @@ const otherManager = await principal('Other sales manager', ['sales_manager'])
 const ACCOUNT = {
   name: 'Northwind Client GmbH',
   billingAddress: { line1: 'Hafenstraße 1', city: 'Hamburg', postalCode: '20457', country: 'DE' },
-  country: 'DE', currency: 'EUR', segment: 'mid_market',
+  country: 'DE',
+  currency: 'EUR',
+  segment: 'mid_market',
 }
 async function accountOf(headers: Headers): Promise<string> {
   const res = await app.inject({ method: 'POST', url: '/v1/accounts', headers, payload: ACCOUNT })
@@ -39,18 +41,44 @@ async function accountOf(headers: Headers): Promise<string> {
 const accountId = await accountOf(rep)
 
 interface Step {
-  id: string; level: number; role: string; mode: string; status: string
+  id: string
+  level: number
+  role: string
+  mode: string
+  status: string
   reasons: Array<{ ruleId: string | null; reason: string }>
   boundFacts: { facts: Record<string, unknown>; upTo: Record<string, string> }
-  decidedBy: string | null; actingFor: string | null; comment: string | null; rerequestReason: string | null
+  decidedBy: string | null
+  actingFor: string | null
+  comment: string | null
+  rerequestReason: string | null
 }
-interface Quote { id: string; status: string; version: number; currentRevision: number; approval: { id: string; status: string; revision: number; steps: Step[] } | null; revision: { evaluation: { approvals: { steps: Array<{ level: number; role: string; mode: string; reasons: Array<{ ruleId: string }>; upTo: Record<string, string> }> }; lines: Array<{ guardrail: { outcome: string; breaches: Array<{ ruleId: string }> } }>; guardrails: { outcome: string } } } }
+interface Quote {
+  id: string
+  status: string
+  version: number
+  currentRevision: number
+  approval: { id: string; status: string; revision: number; steps: Step[] } | null
+  revision: {
+    evaluation: {
+      approvals: { steps: Array<{ level: number; role: string; mode: string; reasons: Array<{ ruleId: string }>; upTo: Record<string, string> }> }
+      lines: Array<{ guardrail: { outcome: string; breaches: Array<{ ruleId: string }> } }>
+      guardrails: { outcome: string }
+    }
+  }
+}
 
 const line = (discount: string) => ({ sku: 'PLAT-PRO-SEAT', quantity: 50, termMonths: 12, manualDiscountPercent: discount })
 async function createQuote(payload: { discount: string; paymentTermsDays?: number }, headers: Headers = rep, account = accountId): Promise<Quote> {
   const res = await app.inject({
-    method: 'POST', url: '/v1/quotes', headers,
-    payload: { accountId: account, lines: [line(payload.discount)], ...(payload.paymentTermsDays === undefined ? {} : { paymentTermsDays: payload.paymentTermsDays }) },
+    method: 'POST',
+    url: '/v1/quotes',
+    headers,
+    payload: {
+      accountId: account,
+      lines: [line(payload.discount)],
+      ...(payload.paymentTermsDays === undefined ? {} : { paymentTermsDays: payload.paymentTermsDays }),
+    },
   })
   if (res.statusCode !== 201) throw new Error(res.body)
   return res.json()
@@ -87,7 +115,13 @@ const count = async (table: 'audit_log' | 'outbox_events' | 'approval_requests',
 t.test('one level, one role: net 45 and a 25 % discount merge into a single deal-desk step listing both rules', async (t) => {
   const quote = await createQuote({ discount: '25', paymentTermsDays: 45 })
   const required = quote.revision.evaluation.approvals.steps
-  t.same(required.map((s) => [s.level, s.role, s.mode]), [[1, 'sales_manager', 'any'], [2, 'deal_desk', 'any']])
+  t.same(
+    required.map((s) => [s.level, s.role, s.mode]),
+    [
+      [1, 'sales_manager', 'any'],
+      [2, 'deal_desk', 'any'],
+    ],
+  )
   const desk = required[1]!
   t.same(desk.reasons.map((r) => r.ruleId).sort(), ['appr.discount-over-20-deal-desk', 'appr.payment-terms-nonstandard'])
   t.same(desk.upTo, { 'quote.maxLineDiscountPercent': '30' }, 'the discount rule keeps its ceiling after the merge')
@@ -96,16 +130,33 @@ t.test('one level, one role: net 45 and a 25 % discount merge into a single deal
   t.equal(res.statusCode, 200, res.body)
   const open: Quote = res.json()
   t.equal(open.status, 'pending_approval')
-  t.same(open.approval!.steps.map((s) => [s.level, s.role, s.status]), [[1, 'sales_manager', 'pending'], [2, 'deal_desk', 'waiting']], 'one step per level and role')
+  t.same(
+    open.approval!.steps.map((s) => [s.level, s.role, s.status]),
+    [
+      [1, 'sales_manager', 'pending'],
+      [2, 'deal_desk', 'waiting'],
+    ],
+    'one step per level and role',
+  )
   const deskStep = stepOf(open, 'deal_desk')
   t.same(deskStep.reasons.map((r) => r.ruleId).sort(), ['appr.discount-over-20-deal-desk', 'appr.payment-terms-nonstandard'])
-  t.same(deskStep.boundFacts, { facts: { 'quote.maxLineDiscountPercent': 25, 'quote.paymentTermsDays': 45 }, upTo: { 'quote.maxLineDiscountPercent': '30' } }, 'bound to the facts of both rules')
+  t.same(
+    deskStep.boundFacts,
+    { facts: { 'quote.maxLineDiscountPercent': 25, 'quote.paymentTermsDays': 45 }, upTo: { 'quote.maxLineDiscountPercent': '30' } },
+    'bound to the facts of both rules',
+  )
   t.same(stepOf(open, 'sales_manager').boundFacts.facts, { 'quote.maxLineDiscountPercent': 25 }, 'the manager is bound to the discount only')
 })
 
 t.test('levels run in order: finance (L3) waits until the deal desk (L2) approves; a completed level opens the next', async (t) => {
   const quote = await submitted({ discount: '5', paymentTermsDays: 75 })
-  t.same(quote.approval!.steps.map((s) => [s.level, s.role, s.status]), [[2, 'deal_desk', 'pending'], [3, 'finance', 'waiting']])
+  t.same(
+    quote.approval!.steps.map((s) => [s.level, s.role, s.status]),
+    [
+      [2, 'deal_desk', 'pending'],
+      [3, 'finance', 'waiting'],
+    ],
+  )
   const desk = stepOf(quote, 'deal_desk')
   const finance = stepOf(quote, 'finance')
 
@@ -114,18 +165,31 @@ t.test('levels run in order: finance (L3) waits until the deal desk (L2) approve
   t.equal(early.json().code, 'APPROVAL_STEP_CLOSED')
   t.equal(early.json().detail, 'An earlier approval level is still open.')
   t.ok(Object.values(early.json()).includes('waiting'), "the problem names the step's status")
-  t.notOk((await queueOf(ctx.as('finance'))).some((i) => i.step.id === finance.id), 'a waiting step is in nobody\'s queue')
+  t.notOk(
+    (await queueOf(ctx.as('finance'))).some((i) => i.step.id === finance.id),
+    "a waiting step is in nobody's queue",
+  )
   const deskQueue = await queueOf(ctx.as('deal_desk'))
   const item = deskQueue.find((i) => i.step.id === desk.id)
   t.match(item, { quote: { id: quote.id, netTotal: '25650.00', currency: 'EUR' }, actingFor: null }, 'the queue item says what is being approved')
 
   const l2 = await decide(ctx.as('deal_desk'), desk.id, 'approve', { comment: 'net 75 fine for this customer' })
   t.equal(l2.statusCode, 200, l2.body)
-  t.same(l2.json().steps.map((s: Step) => [s.role, s.status]), [['deal_desk', 'approved'], ['finance', 'pending']], 'level 3 opens')
+  t.same(
+    l2.json().steps.map((s: Step) => [s.role, s.status]),
+    [
+      ['deal_desk', 'approved'],
+      ['finance', 'pending'],
+    ],
+    'level 3 opens',
+  )
   t.match(l2.json().steps[0], { decidedBy: ids.deal_desk, actingFor: null, comment: 'net 75 fine for this customer' })
   t.equal(l2.json().status, 'pending')
   t.equal((await getQuote(quote.id)).status, 'pending_approval', 'not approved until the last level')
-  t.ok((await queueOf(ctx.as('finance'))).some((i) => i.step.id === finance.id), 'now in the finance queue')
+  t.ok(
+    (await queueOf(ctx.as('finance'))).some((i) => i.step.id === finance.id),
+    'now in the finance queue',
+  )
 
   t.equal((await decide(ctx.as('deal_desk'), finance.id, 'approve')).statusCode, 403, 'the deal desk does not hold the finance step')
   // The body is optional by intent (the handler reads `request.body?.comment`), but the schema demands an object.
@@ -137,7 +201,7 @@ t.test('levels run in order: finance (L3) waits until the deal desk (L2) approve
   t.equal((await getQuote(quote.id)).status, 'approved')
 })
 
-t.test('only holders of the role decide; the sales-manager step belongs to the rep\'s own manager', async (t) => {
+t.test("only holders of the role decide; the sales-manager step belongs to the rep's own manager", async (t) => {
   const quote = await submitted({ discount: '25' })
   const l1 = stepOf(quote, 'sales_manager')
   const l2 = stepOf(quote, 'deal_desk')
@@ -148,13 +212,23 @@ t.test('only holders of the role decide; the sales-manager step belongs to the r
   t.equal((await decide(ctx.as('admin'), l1.id, 'approve')).statusCode, 403, 'admin does not hold the sales-manager role either')
   const stranger = await decide(otherManager.headers, l1.id, 'approve')
   t.equal(stranger.statusCode, 404, "a sales manager who is not the rep's manager, and cannot see the quote, learns nothing of it")
-  t.notOk((await queueOf(otherManager.headers)).some((i) => i.step.id === l1.id), "not in the other manager's queue")
+  t.notOk(
+    (await queueOf(otherManager.headers)).some((i) => i.step.id === l1.id),
+    "not in the other manager's queue",
+  )
   t.equal((await decide(rep, l1.id, 'approve')).statusCode, 403, 'the rep holds no approver role')
-  t.same((await getQuote(quote.id)).approval!.steps.map((s) => s.status), ['pending', 'waiting'], 'refusals changed nothing')
+  t.same(
+    (await getQuote(quote.id)).approval!.steps.map((s) => s.status),
+    ['pending', 'waiting'],
+    'refusals changed nothing',
+  )
 
   const ok = await decide(ctx.as('sales_manager'), l1.id, 'approve')
   t.equal(ok.statusCode, 200, ok.body)
-  t.same(ok.json().steps.map((s: Step) => s.status), ['approved', 'pending'])
+  t.same(
+    ok.json().steps.map((s: Step) => s.status),
+    ['approved', 'pending'],
+  )
   t.equal(ok.json().steps[0].decidedBy, ids.sales_manager)
 
   // A rep without a manager: any sales manager may decide their manager step.
@@ -171,7 +245,11 @@ t.test('delegation: the deal desk hands its approvals to a deputy for a date ran
   t.equal(created.statusCode, 201, created.body)
   t.match(created.json(), { id: /^dlg_/, delegatorId: ids.deal_desk, delegateId: deputy.id, startsOn: '2026-11-28', endsOn: '2026-12-04', revokedAt: null })
   const listed = await app.inject({ method: 'GET', url: '/v1/delegations', headers: deputy.headers })
-  t.same(listed.json().data.map((d: { id: string }) => d.id), [created.json().id], 'the delegate sees the delegation they received')
+  t.same(
+    listed.json().data.map((d: { id: string }) => d.id),
+    [created.json().id],
+    'the delegate sees the delegation they received',
+  )
 
   const quote = await submitted({ discount: '5', paymentTermsDays: 45 })
   const step = stepOf(quote, 'deal_desk')
@@ -187,9 +265,19 @@ t.test('delegation: the deal desk hands its approvals to a deputy for a date ran
   const decided = res.json().steps.find((s: Step) => s.id === step.id)
   t.match(decided, { status: 'approved', decidedBy: deputy.id, actingFor: ids.deal_desk, comment: 'covering for the deal desk' })
   t.equal((await getQuote(quote.id)).status, 'approved')
-  const audit = await db.selectFrom('audit_log').select(['actor_id', 'acting_for']).where('entity_id', '=', step.id).where('action', '=', 'approval.approved').execute()
+  const audit = await db
+    .selectFrom('audit_log')
+    .select(['actor_id', 'acting_for'])
+    .where('entity_id', '=', step.id)
+    .where('action', '=', 'approval.approved')
+    .execute()
   t.same(audit, [{ actor_id: deputy.id, acting_for: ids.deal_desk }], 'the audit log says who decided for whom')
-  const event = await db.selectFrom('outbox_events').select('payload').where('type', '=', 'approval.approved').where('aggregate_id', '=', quote.id).executeTakeFirstOrThrow()
+  const event = await db
+    .selectFrom('outbox_events')
+    .select('payload')
+    .where('type', '=', 'approval.approved')
+    .where('aggregate_id', '=', quote.id)
+    .executeTakeFirstOrThrow()
   t.match(event.payload, { stepId: step.id, actingFor: ids.deal_desk })
 
   // A delegation does not reach beyond the delegator's roles: the deputy cannot decide finance steps.
@@ -206,14 +294,20 @@ t.test('delegation: the deal desk hands its approvals to a deputy for a date ran
   t.equal((await delegate(ctx.as('deal_desk'), { delegateId: ended.id, startsOn: '2026-11-01', endsOn: '2026-11-30' })).statusCode, 201)
   const another = await submitted({ discount: '5', paymentTermsDays: 45 })
   const anotherStep = stepOf(another, 'deal_desk')
-  for (const [name, p] of [['not started yet', later], ['already over', ended]] as const) {
+  for (const [name, p] of [
+    ['not started yet', later],
+    ['already over', ended],
+  ] as const) {
     const refused = await decide(p.headers, anotherStep.id, 'approve')
     t.equal(refused.statusCode, 404, `a delegation ${name} (and the quote is not theirs to see)`)
     t.same(await queueOf(p.headers), [], `an empty queue: delegation ${name}`)
   }
   // The last day of the range still counts (2026-12-04), the next does not.
   ctx.clock.advance(3 * 86_400_000)
-  t.ok((await queueOf(deputy.headers)).some((i) => i.step.id === anotherStep.id), 'in force on its last day')
+  t.ok(
+    (await queueOf(deputy.headers)).some((i) => i.step.id === anotherStep.id),
+    'in force on its last day',
+  )
   ctx.clock.advance(86_400_000)
   t.same(await queueOf(deputy.headers), [], 'over the day after')
   t.equal((await decide(deputy.headers, anotherStep.id, 'approve')).statusCode, 404)
@@ -225,13 +319,23 @@ t.test('delegation: the deal desk hands its approvals to a deputy for a date ran
   const own = await decide(deputy.headers, stepOf(ownQuote, 'deal_desk').id, 'approve')
   t.equal(own.statusCode, 403)
   t.match(own.json().detail, /quote they own, revised or submitted/)
-  t.notOk((await queueOf(deputy.headers)).some((i) => i.quote.id === ownQuote.id), 'their own quote is not in their queue')
-  t.ok((await queueOf(ctx.as('deal_desk'))).some((i) => i.quote.id === ownQuote.id), 'the deal desk itself still decides it')
+  t.notOk(
+    (await queueOf(deputy.headers)).some((i) => i.quote.id === ownQuote.id),
+    'their own quote is not in their queue',
+  )
+  t.ok(
+    (await queueOf(ctx.as('deal_desk'))).some((i) => i.quote.id === ownQuote.id),
+    'the deal desk itself still decides it',
+  )
 })
 
 t.test('a delegate needs no approver role of their own', async (t) => {
   const assistant = await principal('Assistant (sales rep)', ['sales_rep'])
-  t.equal((await delegate(ctx.as('deal_desk'), { delegateId: assistant.id, startsOn: '2026-12-01', endsOn: '2026-12-01' })).statusCode, 201, 'the delegation is accepted')
+  t.equal(
+    (await delegate(ctx.as('deal_desk'), { delegateId: assistant.id, startsOn: '2026-12-01', endsOn: '2026-12-01' })).statusCode,
+    201,
+    'the delegation is accepted',
+  )
   const quote = await submitted({ discount: '5', paymentTermsDays: 45 })
   const step = stepOf(quote, 'deal_desk')
   const queue = await app.inject({ method: 'GET', url: '/v1/approvals?assignee=me', headers: assistant.headers })
@@ -282,7 +386,12 @@ t.test('approving after the quote was revised: 409 APPROVAL_STALE, nothing decid
   const quote = await submitted({ discount: '15' })
   const step = stepOf(quote, 'sales_manager')
   const current = await app.inject({ method: 'GET', url: `/v1/quotes/${quote.id}`, headers: rep })
-  const revised = await app.inject({ method: 'PATCH', url: `/v1/quotes/${quote.id}`, headers: { ...rep, 'if-match': current.headers.etag as string }, payload: { notes: 'customer asked for a PO number' } })
+  const revised = await app.inject({
+    method: 'PATCH',
+    url: `/v1/quotes/${quote.id}`,
+    headers: { ...rep, 'if-match': current.headers.etag as string },
+    payload: { notes: 'customer asked for a PO number' },
+  })
   t.equal(revised.statusCode, 200, revised.body)
   t.equal(revised.json().status, 'draft')
   t.equal(revised.json().approval.status, 'withdrawn', 'the open request is withdrawn')
@@ -305,7 +414,10 @@ t.test('approving after the quote was revised: 409 APPROVAL_STALE, nothing decid
 t.test('a quote a guardrail blocks cannot be submitted: 409 QUOTE_NOT_SUBMITTABLE', async (t) => {
   const quote = await createQuote({ discount: '60' })
   t.equal(quote.revision.evaluation.guardrails.outcome, 'blocked')
-  t.ok(quote.revision.evaluation.lines[0]!.guardrail.breaches.some((b) => b.ruleId === 'guard.max-discount-block'), 'the 50 % line ceiling blocks it')
+  t.ok(
+    quote.revision.evaluation.lines[0]!.guardrail.breaches.some((b) => b.ruleId === 'guard.max-discount-block'),
+    'the 50 % line ceiling blocks it',
+  )
   const res = await submit(quote.id)
   t.equal(res.statusCode, 409)
   t.equal(res.json().code, 'QUOTE_NOT_SUBMITTABLE')
@@ -320,7 +432,14 @@ t.test('a quote a guardrail blocks cannot be submitted: 409 QUOTE_NOT_SUBMITTABL
   t.equal(fixed.statusCode, 200)
   const ok = await submit(quote.id)
   t.equal(ok.statusCode, 200)
-  t.same(ok.json().approval.steps.map((s: Step) => [s.level, s.role]), [[1, 'sales_manager'], [2, 'deal_desk'], [3, 'finance']])
+  t.same(
+    ok.json().approval.steps.map((s: Step) => [s.level, s.role]),
+    [
+      [1, 'sales_manager'],
+      [2, 'deal_desk'],
+      [3, 'finance'],
+    ],
+  )
 })
 
 t.test('Idempotency-Key on submit and approve: replays return the same body, nothing happens twice', async (t) => {

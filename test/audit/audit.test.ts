@@ -19,8 +19,16 @@ import { migrateToLatest } from '../../src/db/migrate.js'
 
 const AT = new Date('2026-12-01T09:00:00.000Z')
 const entry = (seq: number, over: Partial<AuditEntry> = {}): AuditEntry => ({
-  seq: BigInt(seq), at: new Date(AT.getTime() + seq * 1000), actorId: 'prn_a', actingFor: null, action: 'quote.created',
-  entityType: 'quote', entityId: `qt_${seq}`, before: null, after: { status: 'draft', revision: seq }, ...over,
+  seq: BigInt(seq),
+  at: new Date(AT.getTime() + seq * 1000),
+  actorId: 'prn_a',
+  actingFor: null,
+  action: 'quote.created',
+  entityType: 'quote',
+  entityId: `qt_${seq}`,
+  before: null,
+  after: { status: 'draft', revision: seq },
+  ...over,
 })
 
 type Row = AuditEntry & { prevHash: string; hash: string }
@@ -44,8 +52,11 @@ function verify(rows: Row[]) {
 t.test('chainHash: sha256 of the previous hash and the canonical JSON of the entry', async (t) => {
   const e = entry(1, { entityId: 'qt_1', at: AT, after: { status: 'draft', revision: 1 } })
   // RFC 8785 by hand: keys sorted by code unit, no whitespace, seq as a string.
-  const canonical = '{"actingFor":null,"action":"quote.created","actorId":"prn_a","after":{"revision":1,"status":"draft"},"at":"2026-12-01T09:00:00.000Z","before":null,"entityId":"qt_1","entityType":"quote","seq":"1"}'
-  const expected = createHash('sha256').update(GENESIS_HASH + canonical).digest('hex')
+  const canonical =
+    '{"actingFor":null,"action":"quote.created","actorId":"prn_a","after":{"revision":1,"status":"draft"},"at":"2026-12-01T09:00:00.000Z","before":null,"entityId":"qt_1","entityType":"quote","seq":"1"}'
+  const expected = createHash('sha256')
+    .update(GENESIS_HASH + canonical)
+    .digest('hex')
   t.equal(chainHash(GENESIS_HASH, e), expected)
   t.equal(GENESIS_HASH, '0'.repeat(64))
   t.match(chainHash(GENESIS_HASH, e), /^[0-9a-f]{64}$/)
@@ -54,8 +65,15 @@ t.test('chainHash: sha256 of the previous hash and the canonical JSON of the ent
 t.test('chainHash is deterministic and independent of key order', async (t) => {
   const a = entry(7, { before: { status: 'draft', revision: 1, fingerprint: { b: 2, a: [1, { y: 1, x: 2 }] } }, after: { z: null, a: 'x' } })
   const b: AuditEntry = {
-    after: { a: 'x', z: null }, before: { fingerprint: { a: [1, { x: 2, y: 1 }], b: 2 }, revision: 1, status: 'draft' },
-    entityId: a.entityId, entityType: a.entityType, action: a.action, actingFor: a.actingFor, actorId: a.actorId, at: new Date(a.at), seq: 7n,
+    after: { a: 'x', z: null },
+    before: { fingerprint: { a: [1, { x: 2, y: 1 }], b: 2 }, revision: 1, status: 'draft' },
+    entityId: a.entityId,
+    entityType: a.entityType,
+    action: a.action,
+    actingFor: a.actingFor,
+    actorId: a.actorId,
+    at: new Date(a.at),
+    seq: 7n,
   }
   const prev = 'ab'.repeat(32)
   t.equal(chainHash(prev, a), chainHash(prev, a), 'same input, same hash')
@@ -102,16 +120,28 @@ t.test('ChainVerifier detects a broken prev_hash link', async (t) => {
   const { pushed, result } = verify([rows[0]!, rows[1]!, forged, rows[3]!])
   t.same(pushed, [true, true, false, false])
   t.same(result, { ok: false, entries: 3, brokenAt: { seq: '3', reason: 'prev_hash does not link to the previous entry' } })
-  t.same(verify([{ ...rows[0]!, prevHash: forgedPrev }]).result.brokenAt, { seq: '1', reason: 'prev_hash does not link to the previous entry' }, 'the first entry links to the genesis hash')
+  t.same(
+    verify([{ ...rows[0]!, prevHash: forgedPrev }]).result.brokenAt,
+    { seq: '1', reason: 'prev_hash does not link to the previous entry' },
+    'the first entry links to the genesis hash',
+  )
 })
 
 t.test('ChainVerifier detects altered content', async (t) => {
   const rows = chain(4)
   const altered: Row[] = [rows[0]!, { ...rows[1]!, after: { status: 'approved', revision: 2 } }, rows[2]!, rows[3]!]
   t.same(verify(altered).result, { ok: false, entries: 2, brokenAt: { seq: '2', reason: 'content does not match its hash (altered)' } })
-  t.same(verify([rows[0]!, { ...rows[1]!, actingFor: 'prn_x' }]).result.brokenAt?.reason, 'content does not match its hash (altered)', 'who acted for whom is covered')
+  t.same(
+    verify([rows[0]!, { ...rows[1]!, actingFor: 'prn_x' }]).result.brokenAt?.reason,
+    'content does not match its hash (altered)',
+    'who acted for whom is covered',
+  )
   t.same(verify([rows[0]!, { ...rows[1]!, at: new Date(0) }]).result.brokenAt?.seq, '2', 'so is the time')
-  t.same(verify([{ ...rows[0]!, hash: 'e'.repeat(64) }, rows[1]!]).result.brokenAt, { seq: '1', reason: 'content does not match its hash (altered)' }, 'a replaced hash')
+  t.same(
+    verify([{ ...rows[0]!, hash: 'e'.repeat(64) }, rows[1]!]).result.brokenAt,
+    { seq: '1', reason: 'content does not match its hash (altered)' },
+    'a replaced hash',
+  )
 })
 
 /** Sets environment variables (undefined deletes) for the duration of `work`, then restores them. */
@@ -173,7 +203,11 @@ t.test('qtc audit verify, end to end', async (t) => {
   try {
     await migrateToLatest(database)
     for (let i = 1; i <= 3; i++) {
-      await database.db.transaction().execute((trx) => appendAudit(trx, new Date(AT.getTime() + i), { actorId: null, action: 'test.entry', entityType: 'test', entityId: `t_${i}`, after: { i } }))
+      await database.db
+        .transaction()
+        .execute((trx) =>
+          appendAudit(trx, new Date(AT.getTime() + i), { actorId: null, action: 'test.entry', entityType: 'test', entityId: `t_${i}`, after: { i } }),
+        )
     }
   } finally {
     await database.close()
@@ -204,5 +238,9 @@ t.test('qtc audit verify, end to end', async (t) => {
   const usage = await cli(env, ['audit', 'verify', '--yaml'])
   t.equal(usage.code, 2, 'an unknown option')
   t.match(usage.stderr, /unknown option/)
-  t.same(keys.map((k) => process.env[k]), envBefore, 'the environment is restored')
+  t.same(
+    keys.map((k) => process.env[k]),
+    envBefore,
+    'the environment is restored',
+  )
 })

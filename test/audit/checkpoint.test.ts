@@ -36,9 +36,21 @@ t.test('a checkpoint is HMAC-SHA256 of the canonical JSON of seq, hash and at', 
 t.test('judgeCheckpoint: matches, cut tail, re-chained, forged', async (t) => {
   const checkpoint = signCheckpoint(KEY, HEAD, AT)
   t.same(judgeCheckpoint(KEY, checkpoint, HEAD.hash, 50n), { seq: '42', ok: true })
-  t.same(judgeCheckpoint(KEY, checkpoint, undefined, 40n), { seq: '42', ok: false, reason: "the chain ends at entry 40, before the checkpoint's entry 42: its tail was cut" })
-  t.same(judgeCheckpoint(KEY, checkpoint, 'ee'.repeat(32), 42n), { seq: '42', ok: false, reason: "entry 42 does not have the checkpoint's hash: the chain was rewritten (edited and re-chained)" })
-  t.same(judgeCheckpoint(KEY, { ...checkpoint, seq: '3' }, HEAD.hash, 50n), { seq: '3', ok: false, reason: 'the checkpoint does not verify with QTC_AUDIT_KEY: forged, altered, or signed with another key' })
+  t.same(judgeCheckpoint(KEY, checkpoint, undefined, 40n), {
+    seq: '42',
+    ok: false,
+    reason: "the chain ends at entry 40, before the checkpoint's entry 42: its tail was cut",
+  })
+  t.same(judgeCheckpoint(KEY, checkpoint, 'ee'.repeat(32), 42n), {
+    seq: '42',
+    ok: false,
+    reason: "entry 42 does not have the checkpoint's hash: the chain was rewritten (edited and re-chained)",
+  })
+  t.same(judgeCheckpoint(KEY, { ...checkpoint, seq: '3' }, HEAD.hash, 50n), {
+    seq: '3',
+    ok: false,
+    reason: 'the checkpoint does not verify with QTC_AUDIT_KEY: forged, altered, or signed with another key',
+  })
   t.same(judgeCheckpoint(KEY, signCheckpoint(KEY, { seq: 0n, hash: GENESIS_HASH }, AT), undefined, 0n), { seq: '0', ok: true }, 'an empty chain')
 })
 
@@ -69,7 +81,11 @@ t.test('QTC_AUDIT_KEY and QTC_AUDIT_CHECKPOINT_MS', async (t) => {
 /** Appends n entries to the chain. */
 async function append(db: Kysely<Database>, n: number, from = 1): Promise<void> {
   for (let i = from; i < from + n; i++) {
-    await db.transaction().execute((trx) => appendAudit(trx, new Date(AT.getTime() + i * 1000), { actorId: null, action: 'test.entry', entityType: 'test', entityId: `t_${i}`, after: { i } }))
+    await db
+      .transaction()
+      .execute((trx) =>
+        appendAudit(trx, new Date(AT.getTime() + i * 1000), { actorId: null, action: 'test.entry', entityType: 'test', entityId: `t_${i}`, after: { i } }),
+      )
   }
 }
 
@@ -77,11 +93,32 @@ async function append(db: Kysely<Database>, n: number, from = 1): Promise<void> 
 async function rechainFrom(db: Kysely<Database>, seq: bigint, after: unknown): Promise<void> {
   await sql`alter table audit_log disable trigger audit_log_append_only`.execute(db)
   const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>=', seq).orderBy('seq').execute()
-  let prev = (await db.selectFrom('audit_log').select('hash').where('seq', '=', seq - 1n).executeTakeFirst())?.hash ?? GENESIS_HASH
+  let prev =
+    (
+      await db
+        .selectFrom('audit_log')
+        .select('hash')
+        .where('seq', '=', seq - 1n)
+        .executeTakeFirst()
+    )?.hash ?? GENESIS_HASH
   for (const r of rows) {
     const content = r.seq === seq ? after : r.after
-    const hash = chainHash(prev, { seq: r.seq, at: r.at, actorId: r.actor_id, actingFor: r.acting_for, action: r.action, entityType: r.entity_type, entityId: r.entity_id, before: r.before, after: content })
-    await db.updateTable('audit_log').set({ after: JSON.stringify(content), prev_hash: prev, hash }).where('seq', '=', r.seq).execute()
+    const hash = chainHash(prev, {
+      seq: r.seq,
+      at: r.at,
+      actorId: r.actor_id,
+      actingFor: r.acting_for,
+      action: r.action,
+      entityType: r.entity_type,
+      entityId: r.entity_id,
+      before: r.before,
+      after: content,
+    })
+    await db
+      .updateTable('audit_log')
+      .set({ after: JSON.stringify(content), prev_hash: prev, hash })
+      .where('seq', '=', r.seq)
+      .execute()
     prev = hash
   }
   await sql`alter table audit_log enable trigger audit_log_append_only`.execute(db)
@@ -124,23 +161,33 @@ t.test('over HTTP: POST /v1/audit/checkpoints, and verify against it', async (t)
 
   // (b) an edit to an entry before the checkpoint's, re-chained: the chain alone verifies, the checkpoint does not.
   await rechainFrom(db, n(2), { i: 2, approvedBy: 'nobody' })
-  t.same((await app.inject({ method: 'GET', url: '/v1/audit/verify', headers: as('admin') })).json(), { ok: true, entries: entries(5) }, 'the chain alone cannot tell')
+  t.same(
+    (await app.inject({ method: 'GET', url: '/v1/audit/verify', headers: as('admin') })).json(),
+    { ok: true, entries: entries(5) },
+    'the chain alone cannot tell',
+  )
   t.same((await verify({ checkpoint })).json(), {
-    ok: false, entries: entries(5), checkpoint: { seq: at(3), ok: false, reason: `entry ${at(3)} does not have the checkpoint's hash: the chain was rewritten (edited and re-chained)` },
+    ok: false,
+    entries: entries(5),
+    checkpoint: { seq: at(3), ok: false, reason: `entry ${at(3)} does not have the checkpoint's hash: the chain was rewritten (edited and re-chained)` },
   })
 
   // (a) a cut tail: the checkpoint's entry and those after it deleted; what is left is a valid chain.
   await cutTail(db, n(3))
   t.same((await app.inject({ method: 'GET', url: '/v1/audit/verify', headers: as('admin') })).json(), { ok: true, entries: entries(2) })
   t.same((await verify({ checkpoint })).json(), {
-    ok: false, entries: entries(2), checkpoint: { seq: at(3), ok: false, reason: `the chain ends at entry ${at(2)}, before the checkpoint's entry ${at(3)}: its tail was cut` },
+    ok: false,
+    entries: entries(2),
+    checkpoint: { seq: at(3), ok: false, reason: `the chain ends at entry ${at(2)}, before the checkpoint's entry ${at(3)}: its tail was cut` },
   })
 
   // (c) a forged checkpoint naming the shortened head.
   const newHead = await db.selectFrom('audit_log').select(['seq', 'hash']).where('seq', '=', n(2)).executeTakeFirstOrThrow()
   const forged = signCheckpoint('another key, long enough to be valid', newHead, clock.now())
   t.same((await verify({ checkpoint: forged })).json(), {
-    ok: false, entries: entries(2), checkpoint: { seq: at(2), ok: false, reason: 'the checkpoint does not verify with QTC_AUDIT_KEY: forged, altered, or signed with another key' },
+    ok: false,
+    entries: entries(2),
+    checkpoint: { seq: at(2), ok: false, reason: 'the checkpoint does not verify with QTC_AUDIT_KEY: forged, altered, or signed with another key' },
   })
   t.same((await verify({ checkpoint: signCheckpoint(KEY, newHead, clock.now()) })).json().ok, true, 'the genuine one for that head verifies')
 
@@ -192,8 +239,11 @@ t.test('qtc audit checkpoint and qtc audit verify --checkpoint, end to end', asy
     if (schema) await dropSchema(process.env.DATABASE_URL!, schema)
   })
   const env = {
-    DATABASE_URL: onPostgres ? process.env.DATABASE_URL : undefined, DATABASE_SCHEMA: schema ?? undefined,
-    QTC_DATA_DIR: dataDir, QTC_SEED_DEMO: 'false', QTC_AUDIT_KEY: KEY,
+    DATABASE_URL: onPostgres ? process.env.DATABASE_URL : undefined,
+    DATABASE_SCHEMA: schema ?? undefined,
+    QTC_DATA_DIR: dataDir,
+    QTC_SEED_DEMO: 'false',
+    QTC_AUDIT_KEY: KEY,
   }
   const open = () => openDatabase({ databaseUrl: onPostgres ? process.env.DATABASE_URL! : null, databaseSchema: schema, dataDir })
 
@@ -230,7 +280,11 @@ t.test('qtc audit checkpoint and qtc audit verify --checkpoint, end to end', asy
     await tampered.close()
   }
   const cut = await cli(env, ['audit', 'verify', '--checkpoint', file])
-  t.same([cut.code, cut.stdout], [1, "audit log verified: 2 entries\ncheckpoint at entry 3 FAILS: the chain ends at entry 2, before the checkpoint's entry 3: its tail was cut\n"], 'exit 1: the tail was cut')
+  t.same(
+    [cut.code, cut.stdout],
+    [1, "audit log verified: 2 entries\ncheckpoint at entry 3 FAILS: the chain ends at entry 2, before the checkpoint's entry 3: its tail was cut\n"],
+    'exit 1: the tail was cut',
+  )
   const forged = await cli(env, ['audit', 'verify', '--checkpoint', JSON.stringify({ ...checkpoint, seq: '2' })])
   t.equal(forged.code, 1)
   t.match(forged.stdout, /checkpoint at entry 2 FAILS: the checkpoint does not verify with QTC_AUDIT_KEY/)
@@ -238,7 +292,11 @@ t.test('qtc audit checkpoint and qtc audit verify --checkpoint, end to end', asy
   t.equal(keyless.code, 2)
   t.match(keyless.stderr, /QTC_AUDIT_KEY/)
 
-  for (const [arg, message] of [['{"seq": 3', /not JSON/], [join(dataDir, 'missing.json'), /cannot read/], ['{"seq":"3"}', /not a checkpoint/]] as const) {
+  for (const [arg, message] of [
+    ['{"seq": 3', /not JSON/],
+    [join(dataDir, 'missing.json'), /cannot read/],
+    ['{"seq":"3"}', /not a checkpoint/],
+  ] as const) {
     const bad = await cli(env, ['audit', 'verify', '--checkpoint', arg])
     t.equal(bad.code, 2, `usage error: ${arg}`)
     t.match(bad.stderr, message)

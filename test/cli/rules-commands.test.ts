@@ -39,7 +39,10 @@ t.test('qtc rules validate|check|test|explain name the file and path of a number
     t.same(result, { code: 1, stdout: expected, stderr: '' }, `qtc rules ${argv[0]}`)
   }
   const json = await cli(['rules', 'check', join(dir, 'rules'), '--json'])
-  t.same(JSON.parse(json.stdout), { ok: false, errors: [{ file: 'eur-list.yaml', path: '/entries/14/cost', message: 'must be a finite number, not Infinity (.inf, or too large, like 1e400)' }] })
+  t.same(JSON.parse(json.stdout), {
+    ok: false,
+    errors: [{ file: 'eur-list.yaml', path: '/entries/14/cost', message: 'must be a finite number, not Infinity (.inf, or too large, like 1e400)' }],
+  })
 })
 
 t.test('qtc rules check names a folder it cannot read', async (t) => {

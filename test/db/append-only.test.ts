@@ -10,7 +10,10 @@ const APPEND_ONLY = ['audit_log', 'decisions', 'rule_set_versions', 'rule_set_ac
 t.test('TRUNCATE is refused on every append-only table, directly or by CASCADE', async (t) => {
   const { db } = await testDatabase(t)
   const at = new Date('2026-12-01T09:00:00Z')
-  await db.insertInto('principals').values({ id: 'prn_t', name: 'T', roles: ['admin'], manager_id: null, created_at: at, updated_at: at }).execute()
+  await db
+    .insertInto('principals')
+    .values({ id: 'prn_t', name: 'T', roles: ['admin'], manager_id: null, created_at: at, updated_at: at })
+    .execute()
   await db.transaction().execute((trx) => appendAudit(trx, at, { actorId: 'prn_t', action: 'test.entry', entityType: 'test', entityId: 't_1' }))
 
   for (const table of APPEND_ONLY) {

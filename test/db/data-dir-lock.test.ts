@@ -23,7 +23,14 @@ function deadPid(): number {
   return Number(child.stdout)
 }
 
-const owner = (over: Partial<LockOwner>): LockOwner => ({ pid: process.pid, host: hostname(), purpose: 'server', started: '2026-12-01T09:00:00.000Z', token: 'feedfacefeedface', ...over })
+const owner = (over: Partial<LockOwner>): LockOwner => ({
+  pid: process.pid,
+  host: hostname(),
+  purpose: 'server',
+  started: '2026-12-01T09:00:00.000Z',
+  token: 'feedfacefeedface',
+  ...over,
+})
 
 t.test('one holder at a time; the refusal names the folder, the pid and what holds it', async (t) => {
   const dir = folder(t)
@@ -97,7 +104,10 @@ t.test('openDatabase holds the embedded folder until close; memory:// takes no l
   const first = await openDatabase(config, { purpose: 'server' })
   t.teardown(() => first.close())
   t.ok(existsSync(join(dir, LOCK_FILE)))
-  await t.rejects(openDatabase(config, { purpose: 'qtc audit verify' }), { name: 'DataDirLockedError', message: new RegExp(`${dir} is in use by process ${process.pid} \\(server`) })
+  await t.rejects(openDatabase(config, { purpose: 'qtc audit verify' }), {
+    name: 'DataDirLockedError',
+    message: new RegExp(`${dir} is in use by process ${process.pid} \\(server`),
+  })
   await first.close()
   t.notOk(existsSync(join(dir, LOCK_FILE)), 'closing releases it')
   const second = await openDatabase(config)

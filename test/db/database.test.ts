@@ -27,7 +27,10 @@ t.test('both dialects return the same JavaScript types', async (t) => {
 t.test('principals reject roles outside the catalogue at the database too', async (t) => {
   const { db } = await testDatabase(t)
   await t.rejects(
-    db.insertInto('principals').values({ id: 'prn_x', name: 'x', roles: ['emperor'], manager_id: null, created_at: new Date(), updated_at: new Date() }).execute(),
+    db
+      .insertInto('principals')
+      .values({ id: 'prn_x', name: 'x', roles: ['emperor'], manager_id: null, created_at: new Date(), updated_at: new Date() })
+      .execute(),
     /check constraint/,
   )
 })

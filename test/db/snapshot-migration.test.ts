@@ -27,16 +27,36 @@ t.test('migration 0007 converts revisions that stored the API rendering into ver
 
   // A revision as version 0 stored it: the rendered evaluation of a real cart, priced with trace=fired.
   const { ruleSet } = await loadRuleSet(join(ROOT, 'rules'), join(ROOT, 'price-books'))
-  const cart = { currency: 'EUR', date: '2026-12-01', channel: 'direct', account: { id: 'acc_1', segment: 'enterprise', country: 'FR' }, lines: [{ sku: 'PLAT-ENT-SEAT', quantity: 120, termMonths: 36 }, { sku: 'GW-200', quantity: 10, manualDiscountPercent: '25' }], paymentTermsDays: 45 }
+  const cart = {
+    currency: 'EUR',
+    date: '2026-12-01',
+    channel: 'direct',
+    account: { id: 'acc_1', segment: 'enterprise', country: 'FR' },
+    lines: [
+      { sku: 'PLAT-ENT-SEAT', quantity: 120, termMonths: 36 },
+      { sku: 'GW-200', quantity: 10, manualDiscountPercent: '25' },
+    ],
+    paymentTermsDays: 45,
+  }
   const { costCoveragePercent: _, ...legacyTotals } = renderEvaluation(await evaluateQuote(ruleSet!, cart, { trace: 'fired' }), 'fired').totals
   const legacy = { ...renderEvaluation(await evaluateQuote(ruleSet!, cart, { trace: 'fired' }), 'fired'), totals: legacyTotals }
   const { db } = database
   await sql`INSERT INTO principals (id, name, roles) VALUES ('prn_1', 'Rep', ARRAY['sales_rep'])`.execute(db)
-  await sql`INSERT INTO rule_set_versions (rule_set_hash, price_book_hash, sources, summary) VALUES (${legacy.ruleSetHash}, ${legacy.priceBookHash}, '{}', '{}')`.execute(db)
-  await sql`INSERT INTO decisions (id, kind, rule_set_hash, price_book_hash, principal_id, input, output, created_at) VALUES ('dec_1', 'evaluation', ${legacy.ruleSetHash}, ${legacy.priceBookHash}, 'prn_1', ${JSON.stringify(cart)}, ${JSON.stringify(legacy)}, now())`.execute(db)
-  await sql`INSERT INTO accounts (id, name, billing_address, country, currency, segment, owner_id, created_at, updated_at) VALUES ('acc_1', 'A', '{}', 'FR', 'EUR', 'enterprise', 'prn_1', now(), now())`.execute(db)
-  await sql`INSERT INTO quotes (id, number, account_id, owner_id, currency, status, current_revision, valid_until, payment_terms_days, created_at, updated_at) VALUES ('qt_1', 'Q-1', 'acc_1', 'prn_1', 'EUR', 'draft', 1, '2026-12-31', 45, now(), now())`.execute(db)
-  await sql`INSERT INTO quote_revisions (quote_id, revision, cart, evaluation, decision_id, fingerprint, fingerprint_hash, created_by, created_at) VALUES ('qt_1', 1, ${JSON.stringify(cart)}, ${JSON.stringify(legacy)}, 'dec_1', '{}', 'h', 'prn_1', now())`.execute(db)
+  await sql`INSERT INTO rule_set_versions (rule_set_hash, price_book_hash, sources, summary) VALUES (${legacy.ruleSetHash}, ${legacy.priceBookHash}, '{}', '{}')`.execute(
+    db,
+  )
+  await sql`INSERT INTO decisions (id, kind, rule_set_hash, price_book_hash, principal_id, input, output, created_at) VALUES ('dec_1', 'evaluation', ${legacy.ruleSetHash}, ${legacy.priceBookHash}, 'prn_1', ${JSON.stringify(cart)}, ${JSON.stringify(legacy)}, now())`.execute(
+    db,
+  )
+  await sql`INSERT INTO accounts (id, name, billing_address, country, currency, segment, owner_id, created_at, updated_at) VALUES ('acc_1', 'A', '{}', 'FR', 'EUR', 'enterprise', 'prn_1', now(), now())`.execute(
+    db,
+  )
+  await sql`INSERT INTO quotes (id, number, account_id, owner_id, currency, status, current_revision, valid_until, payment_terms_days, created_at, updated_at) VALUES ('qt_1', 'Q-1', 'acc_1', 'prn_1', 'EUR', 'draft', 1, '2026-12-31', 45, now(), now())`.execute(
+    db,
+  )
+  await sql`INSERT INTO quote_revisions (quote_id, revision, cart, evaluation, decision_id, fingerprint, fingerprint_hash, created_by, created_at) VALUES ('qt_1', 1, ${JSON.stringify(cart)}, ${JSON.stringify(legacy)}, 'dec_1', '{}', 'h', 'prn_1', now())`.execute(
+    db,
+  )
 
   await migrateToLatest(database)
   const revision = await findRevision(db, 'qt_1', 1)
@@ -50,6 +70,10 @@ t.test('migration 0007 converts revisions that stored the API rendering into ver
   t.ok(snapshot.approvals.steps.length > 0, 'the cart needs approval')
   for (const step of snapshot.approvals.steps) t.ok(Object.keys(step.facts).length > 0, `${step.role} is bound to facts`)
   const fresh = await evaluateQuote(ruleSet!, cart, { trace: 'none' })
-  t.same(snapshot.approvals.steps.map((s) => s.facts), fresh.approvals.steps.map((s) => s.facts), 'the same facts as a new evaluation binds, without any trace')
+  t.same(
+    snapshot.approvals.steps.map((s) => s.facts),
+    fresh.approvals.steps.map((s) => s.facts),
+    'the same facts as a new evaluation binds, without any trace',
+  )
   await t.rejects(sql`UPDATE quote_revisions SET snapshot_version = 0`.execute(db), 'no row may be left unconverted')
 })

@@ -47,7 +47,10 @@ t.test('evaluation over HTTP', async (t) => {
     // Amounts add up: net = standard − discount + ramp uplift, in cents.
     const cents = (s: string) => BigInt(s.replace('.', ''))
     t.equal(cents(body.totals.net), cents(body.totals.standard) - cents(body.totals.discount) + cents(body.totals.rampUplift))
-    t.equal(cents(body.totals.net), body.lines.reduce((sum: bigint, l: { contractAmount: string }) => sum + cents(l.contractAmount), 0n))
+    t.equal(
+      cents(body.totals.net),
+      body.lines.reduce((sum: bigint, l: { contractAmount: string }) => sum + cents(l.contractAmount), 0n),
+    )
     const second = (await evaluate(DEMO_CART)).json()
     const { evaluationMs: _a, ...a } = body
     const { evaluationMs: _b, ...b } = second
@@ -60,7 +63,10 @@ t.test('evaluation over HTTP', async (t) => {
     const full = (await evaluate(DEMO_CART, 'sales_rep', '?trace=full')).json()
     const notFired = full.trace.filter((e: { fired: boolean }) => !e.fired)
     t.ok(notFired.length > 0, 'full trace includes rules that did not fire')
-    t.ok(notFired.some((e: { failed?: { fact: string } }) => e.failed && typeof e.failed.fact === 'string'), 'with the first failed condition')
+    t.ok(
+      notFired.some((e: { failed?: { fact: string } }) => e.failed && typeof e.failed.fact === 'string'),
+      'with the first failed condition',
+    )
     t.equal((await evaluate(DEMO_CART, 'sales_rep', '?trace=verbose')).statusCode, 400)
     const big = { ...DEMO_CART, lines: Array.from({ length: 501 }, () => ({ sku: 'SEN-TEMP', quantity: 1 })) }
     const refused = await evaluate(big, 'sales_rep', '?trace=full')
@@ -74,7 +80,10 @@ t.test('evaluation over HTTP', async (t) => {
     t.equal(res.statusCode, 422)
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
     t.equal(res.json().code, 'CART_INVALID')
-    t.same(res.json().errors.map((e: { pointer: string }) => e.pointer), ['/lines/1/sku'])
+    t.same(
+      res.json().errors.map((e: { pointer: string }) => e.pointer),
+      ['/lines/1/sku'],
+    )
     const fractional = await evaluate({ ...DEMO_CART, lines: [{ sku: 'GW-200', quantity: 1.5 }] })
     t.same(fractional.json().errors[0].pointer, '/lines/0/quantity')
     const noBook = await evaluate({ ...DEMO_CART, currency: 'JPY' })
@@ -89,11 +98,32 @@ t.test('evaluation over HTTP', async (t) => {
 
   await t.test('limits: lines per cart', async (t) => {
     const { app: small, as: asSmall } = await buildTestApp(t, { maxCartLines: 2 })
-    const res = await small.inject({ method: 'POST', url: '/v1/quotes/evaluate', headers: asSmall('sales_rep'), payload: { ...DEMO_CART, lines: [DEMO_CART.lines[1], DEMO_CART.lines[1], DEMO_CART.lines[1]] } })
+    const res = await small.inject({
+      method: 'POST',
+      url: '/v1/quotes/evaluate',
+      headers: asSmall('sales_rep'),
+      payload: { ...DEMO_CART, lines: [DEMO_CART.lines[1], DEMO_CART.lines[1], DEMO_CART.lines[1]] },
+    })
     t.equal(res.statusCode, 400)
     t.equal(res.json().errors[0].pointer, '/lines')
-    const account = await small.inject({ method: 'POST', url: '/v1/accounts', headers: asSmall('sales_rep'), payload: { name: 'Small', billingAddress: { line1: '1 rue', city: 'Lyon', postalCode: '69001', country: 'FR' }, country: 'FR', currency: 'EUR', segment: 'enterprise' } })
-    const quote = await small.inject({ method: 'POST', url: '/v1/quotes', headers: asSmall('sales_rep'), payload: { accountId: account.json().id, lines: [DEMO_CART.lines[1], DEMO_CART.lines[1], DEMO_CART.lines[1]] } })
+    const account = await small.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      headers: asSmall('sales_rep'),
+      payload: {
+        name: 'Small',
+        billingAddress: { line1: '1 rue', city: 'Lyon', postalCode: '69001', country: 'FR' },
+        country: 'FR',
+        currency: 'EUR',
+        segment: 'enterprise',
+      },
+    })
+    const quote = await small.inject({
+      method: 'POST',
+      url: '/v1/quotes',
+      headers: asSmall('sales_rep'),
+      payload: { accountId: account.json().id, lines: [DEMO_CART.lines[1], DEMO_CART.lines[1], DEMO_CART.lines[1]] },
+    })
     t.equal(quote.statusCode, 400, 'quotes have the same line limit')
     t.equal(quote.json().errors[0].pointer, '/lines')
   })
@@ -123,16 +153,29 @@ t.test('evaluation over HTTP', async (t) => {
   })
 
   await t.test('record: the decision is stored with its hashes and replays to the cent', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/v1/quotes/evaluate', headers: { ...as('sales_rep'), 'idempotency-key': 'eval-1' }, payload: { ...DEMO_CART, record: true } })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/quotes/evaluate',
+      headers: { ...as('sales_rep'), 'idempotency-key': 'eval-1' },
+      payload: { ...DEMO_CART, record: true },
+    })
     t.equal(res.statusCode, 201)
     const { decisionId, ruleSetHash } = res.json()
     t.match(decisionId, /^dec_/)
     const row = await database.db.selectFrom('decisions').selectAll().where('id', '=', decisionId).executeTakeFirstOrThrow()
     t.equal(row.rule_set_hash, ruleSetHash)
     t.equal((row.input as { lines: unknown[] }).lines.length, 2)
-    const retry = await app.inject({ method: 'POST', url: '/v1/quotes/evaluate', headers: { ...as('sales_rep'), 'idempotency-key': 'eval-1' }, payload: { ...DEMO_CART, record: true } })
+    const retry = await app.inject({
+      method: 'POST',
+      url: '/v1/quotes/evaluate',
+      headers: { ...as('sales_rep'), 'idempotency-key': 'eval-1' },
+      payload: { ...DEMO_CART, record: true },
+    })
     t.equal(retry.json().decisionId, decisionId, 'a retry replays, it does not record twice')
-    const count = await database.db.selectFrom('decisions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+    const count = await database.db
+      .selectFrom('decisions')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow()
     t.equal(Number(count.n), 1)
     await t.rejects(database.db.updateTable('decisions').set({ kind: 'evaluation' }).where('id', '=', decisionId).execute(), /append-only/)
     const replay = await app.inject({ method: 'GET', url: `/v1/decisions/${decisionId}/replay`, headers: as('finance') })
@@ -150,7 +193,10 @@ t.test('evaluation over HTTP', async (t) => {
     const next = await app.inject({ method: 'GET', url: `/v1/catalog/products?limit=5&starting_after=${products.json().nextCursor}`, headers: as('sales_rep') })
     t.ok(next.json().data[0].sku > products.json().data[4].sku, 'the cursor continues in sku order')
     const books = (await app.inject({ method: 'GET', url: '/v1/price-books', headers: as('sales_rep') })).json()
-    t.same(books.data.map((b: { id: string }) => b.id), ['eur-list', 'eur-partner', 'usd-list'])
+    t.same(
+      books.data.map((b: { id: string }) => b.id),
+      ['eur-list', 'eur-partner', 'usd-list'],
+    )
     const current = (await app.inject({ method: 'GET', url: '/v1/rule-sets/current', headers: as('pricing_analyst') })).json()
     t.match(current.ruleSetHash, /^[0-9a-f]{64}$/)
     t.ok(current.ruleCounts.pricing > 0)
@@ -164,16 +210,24 @@ t.test('evaluation over HTTP', async (t) => {
     t.equal(same.json().changed, false)
 
     const bad = join(dir, 'rules', 'pricing', 'zz-broken.yaml')
-    await writeFile(bad, 'rules:\n  - id: broken.rule\n    description: x\n    owner: me\n    effective: { from: 2026-01-01 }\n    priority: 5\n    scope: line\n    conditions: { all: [ { fact: line, path: $.colour, operator: equal, value: red } ] }\n    event: { type: price.adjust, params: { percent: "5", label: x } }\n')
+    await writeFile(
+      bad,
+      'rules:\n  - id: broken.rule\n    description: x\n    owner: me\n    effective: { from: 2026-01-01 }\n    priority: 5\n    scope: line\n    conditions: { all: [ { fact: line, path: $.colour, operator: equal, value: red } ] }\n    event: { type: price.adjust, params: { percent: "5", label: x } }\n',
+    )
     const refused = await app.inject({ method: 'POST', url: '/v1/rule-sets/reload', headers: as('pricing_analyst') })
     t.equal(refused.statusCode, 422)
     t.equal(refused.json().code, 'RULE_SET_INVALID')
-    t.same(refused.json().errors, [{ pointer: '/rules/0/conditions/all/0/path', detail: 'line has no property "colour"', file: 'pricing/zz-broken.yaml', ruleId: 'broken.rule' }])
+    t.same(refused.json().errors, [
+      { pointer: '/rules/0/conditions/all/0/path', detail: 'line has no property "colour"', file: 'pricing/zz-broken.yaml', ruleId: 'broken.rule' },
+    ])
     const after = (await app.inject({ method: 'GET', url: '/v1/rule-sets/current', headers: as('pricing_analyst') })).json()
     t.equal(after.ruleSetHash, before.ruleSetHash, 'the old set still serves')
     t.equal((await evaluate(DEMO_CART)).statusCode, 200)
 
-    await writeFile(bad, 'rules:\n  - id: extra.rule\n    description: Five percent off gateways for a test\n    owner: me\n    effective: { from: 2026-01-01 }\n    priority: 5\n    scope: line\n    conditions: { all: [ { fact: line, path: $.sku, operator: equal, value: GW-300 } ] }\n    event: { type: price.adjust, params: { percent: "5", label: x } }\n')
+    await writeFile(
+      bad,
+      'rules:\n  - id: extra.rule\n    description: Five percent off gateways for a test\n    owner: me\n    effective: { from: 2026-01-01 }\n    priority: 5\n    scope: line\n    conditions: { all: [ { fact: line, path: $.sku, operator: equal, value: GW-300 } ] }\n    event: { type: price.adjust, params: { percent: "5", label: x } }\n',
+    )
     const swapped = await app.inject({ method: 'POST', url: '/v1/rule-sets/reload', headers: as('admin') })
     t.equal(swapped.statusCode, 200)
     t.equal(swapped.json().changed, true)
@@ -184,7 +238,10 @@ t.test('evaluation over HTTP', async (t) => {
 
   await t.test('a rule failing at run time fails the evaluation with a code naming the rule', async (t) => {
     // Valid at load time (cat is an allowed json-logic operation), but it computes a word where a percentage is needed.
-    await writeFile(join(dir, 'rules', 'pricing', 'zz-broken.yaml'), 'rules:\n  - id: broken.percent\n    description: A percentage computed as text\n    owner: me\n    effective: { from: 2026-01-01 }\n    priority: 5\n    scope: line\n    conditions: { all: [ { fact: line, path: $.sku, operator: equal, value: GW-300 } ] }\n    event: { type: price.adjust, params: { percent: { $logic: { cat: [ten, percent] } }, label: x } }\n')
+    await writeFile(
+      join(dir, 'rules', 'pricing', 'zz-broken.yaml'),
+      'rules:\n  - id: broken.percent\n    description: A percentage computed as text\n    owner: me\n    effective: { from: 2026-01-01 }\n    priority: 5\n    scope: line\n    conditions: { all: [ { fact: line, path: $.sku, operator: equal, value: GW-300 } ] }\n    event: { type: price.adjust, params: { percent: { $logic: { cat: [ten, percent] } }, label: x } }\n',
+    )
     t.equal((await app.inject({ method: 'POST', url: '/v1/rule-sets/reload', headers: as('admin') })).statusCode, 200)
     const res = await evaluate({ ...DEMO_CART, lines: [{ sku: 'GW-300', quantity: 1 }] })
     t.equal(res.statusCode, 500)

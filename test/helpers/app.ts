@@ -54,7 +54,9 @@ let template: Promise<Blob> | undefined
  */
 function pgliteTemplate(): Promise<Blob> {
   template ??= (async () => {
-    const migrations = readdirSync(MIGRATIONS_DIR).sort().map((f) => f + readFileSync(join(MIGRATIONS_DIR, f), 'utf8'))
+    const migrations = readdirSync(MIGRATIONS_DIR)
+      .sort()
+      .map((f) => f + readFileSync(join(MIGRATIONS_DIR, f), 'utf8'))
     const file = join(tmpdir(), `qtc-pglite-template-${sha256Hex(migrations.join('\0')).slice(0, 16)}.tar`)
     if (existsSync(file)) return new Blob([readFileSync(file)])
     const fresh = await openDatabase({ databaseUrl: 'memory://', databaseSchema: null, dataDir: 'memory://' })

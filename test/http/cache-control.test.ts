@@ -19,7 +19,10 @@ t.test('every response of a route that needs a key is no-store, errors included'
     'a 404 object': await app.inject({ method: 'GET', url: '/v1/quotes/qt_nope', headers: ctx.as('sales_rep') }),
     'a 404 route': await app.inject({ method: 'GET', url: '/v1/nowhere', headers: ctx.as('sales_rep') }),
   }
-  t.same(Object.values(cases).map((r) => r.statusCode), [200, 200, 400, 401, 403, 404, 404])
+  t.same(
+    Object.values(cases).map((r) => r.statusCode),
+    [200, 200, 400, 401, 403, 404, 404],
+  )
   for (const [name, res] of Object.entries(cases)) t.equal(res.headers['cache-control'], 'no-store', name)
 })
 

@@ -62,7 +62,7 @@ t.test('headers too large: 431 problem', async (t) => {
   const res = await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: SECRET${'y'.repeat(20_000)}\r\n\r\n`)
   const body = assertProblem(t, res, 431, 'HEADERS_TOO_LARGE', 'SECRET')
   t.equal(body.title, 'Request Header Fields Too Large')
-  t.equal(body.detail, 'The request line and headers are larger than 16384 bytes together.', 'Node\'s default, as documented')
+  t.equal(body.detail, 'The request line and headers are larger than 16384 bytes together.', "Node's default, as documented")
 })
 
 t.test('too many headers: 431 problem', async (t) => {
@@ -102,8 +102,12 @@ t.test('a request not received in time: 408 problem', async (t) => {
   t.match(written, /^HTTP\/1\.1 408 Request Timeout\r\n/)
   const body = JSON.parse(written.split('\r\n\r\n')[1]!)
   t.same(body, {
-    type: 'urn:qtc:problem:request-timeout', title: 'Request Timeout', status: 408, detail: 'The request was not received in time.',
-    code: 'REQUEST_TIMEOUT', instance: 'req_00000000000000000000000000000408',
+    type: 'urn:qtc:problem:request-timeout',
+    title: 'Request Timeout',
+    status: 408,
+    detail: 'The request was not received in time.',
+    code: 'REQUEST_TIMEOUT',
+    instance: 'req_00000000000000000000000000000408',
   })
   t.ok(destroyed, 'the connection is closed')
   written = ''

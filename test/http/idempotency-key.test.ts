@@ -32,13 +32,22 @@ const CART = {
   promoCodes: ['WINTER26'],
   paymentTermsDays: 30,
 }
-const ACCOUNT = { name: 'Bytes SA', billingAddress: { line1: '1 rue de la Paix', city: 'Paris', postalCode: '75002', country: 'FR' }, country: 'FR', currency: 'EUR', segment: 'enterprise' }
+const ACCOUNT = {
+  name: 'Bytes SA',
+  billingAddress: { line1: '1 rue de la Paix', city: 'Paris', postalCode: '75002', country: 'FR' },
+  country: 'FR',
+  currency: 'EUR',
+  segment: 'enterprise',
+}
 
 const post = (url: string, payload: unknown, key: string) =>
   app.inject({ method: 'POST', url, headers: { ...as('sales_rep'), 'idempotency-key': key }, payload: payload as object })
 
 async function count(table: 'decisions' | 'quotes' | 'accounts'): Promise<number> {
-  const row = await ctx.database.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  const row = await ctx.database.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
@@ -66,7 +75,11 @@ t.test('a replay is the first answer byte for byte, key order included', async (
   t.equal(evaluationReplay.headers['idempotent-replayed'], 'true')
   t.equal(evaluationReplay.payload, evaluation.payload, 'an evaluation, evaluationMs included')
 
-  const row = await ctx.database.db.selectFrom('idempotency_keys').select(['response_bytes', 'response_type']).where('key', '=', 'bytes-eval').executeTakeFirstOrThrow()
+  const row = await ctx.database.db
+    .selectFrom('idempotency_keys')
+    .select(['response_bytes', 'response_type'])
+    .where('key', '=', 'bytes-eval')
+    .executeTakeFirstOrThrow()
   t.equal(row.response_bytes.toString('utf8'), evaluation.payload, 'what is stored is what was sent')
   t.equal(row.response_type, 'application/json; charset=utf-8')
 })
@@ -112,7 +125,9 @@ t.test('the same body is the body as sent: key order and blanks do not matter, a
   t.equal(first.statusCode, 201)
   const reordered = Object.fromEntries(Object.entries({ ...CART, record: true }).reverse())
   const spaced = await app.inject({
-    method: 'POST', url: '/v1/quotes/evaluate', headers: { ...as('sales_rep'), 'idempotency-key': 'as-sent', 'content-type': 'application/json' },
+    method: 'POST',
+    url: '/v1/quotes/evaluate',
+    headers: { ...as('sales_rep'), 'idempotency-key': 'as-sent', 'content-type': 'application/json' },
     payload: JSON.stringify(reordered, null, 2),
   })
   t.same([spaced.statusCode, spaced.headers['idempotent-replayed']], [201, 'true'], 'another key order, other blanks: a replay')
@@ -137,9 +152,19 @@ t.test('what is not a replay still goes to the handler', async (t) => {
   t.same([other.statusCode, other.json().code], [422, 'IDEMPOTENCY_KEY_REUSED'], 'the same key, another body')
   const invalid = await post('/v1/accounts', { ...ACCOUNT, name: '' }, 'not-a-replay-2')
   t.same([invalid.statusCode, invalid.json().code], [400, 'VALIDATION_FAILED'], 'a first request is validated')
-  const otherPrincipal = await app.inject({ method: 'POST', url: '/v1/accounts', headers: { ...as('sales_manager'), 'idempotency-key': 'not-a-replay' }, payload: { ...ACCOUNT, name: 'Other SA' } })
+  const otherPrincipal = await app.inject({
+    method: 'POST',
+    url: '/v1/accounts',
+    headers: { ...as('sales_manager'), 'idempotency-key': 'not-a-replay' },
+    payload: { ...ACCOUNT, name: 'Other SA' },
+  })
   t.same([otherPrincipal.statusCode, otherPrincipal.headers['idempotent-replayed']], [201, undefined], 'keys are per principal')
-  const forbidden = await app.inject({ method: 'POST', url: '/v1/accounts', headers: { ...as('pricing_analyst'), 'idempotency-key': 'not-a-replay' }, payload: { ...ACCOUNT, name: 'Other SA' } })
+  const forbidden = await app.inject({
+    method: 'POST',
+    url: '/v1/accounts',
+    headers: { ...as('pricing_analyst'), 'idempotency-key': 'not-a-replay' },
+    payload: { ...ACCOUNT, name: 'Other SA' },
+  })
   t.equal(forbidden.statusCode, 403, 'authorisation comes first')
   const accounts = await count('accounts')
   ctx.clock.advance(24 * 60 * 60 * 1000 + 1)

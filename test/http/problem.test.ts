@@ -43,7 +43,10 @@ app.get('/boom', { config: { public: true } }, async () => {
 })
 
 async function principalCount(): Promise<number> {
-  const row = await database.db.selectFrom('principals').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  const row = await database.db
+    .selectFrom('principals')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
@@ -78,7 +81,10 @@ t.test('schema validation failures: 400 with JSON pointers', async (t) => {
   const badRole = await app.inject({ method: 'POST', url: '/v1/principals', headers: ctx.as('admin'), payload: { name: 'x', roles: ['emperor'] } })
   const b = problem(t, badRole, 400, 'VALIDATION_FAILED')
   t.ok(b.errors.length > 0)
-  t.ok(b.errors.every((e: { pointer: string }) => e.pointer === '/roles/0'), 'pointer into the array element')
+  t.ok(
+    b.errors.every((e: { pointer: string }) => e.pointer === '/roles/0'),
+    'pointer into the array element',
+  )
 
   const tooLong = await app.inject({ method: 'POST', url: '/v1/principals', headers: ctx.as('admin'), payload: { name: 'x'.repeat(201), roles: ['admin'] } })
   const l = problem(t, tooLong, 400, 'VALIDATION_FAILED')
@@ -242,7 +248,10 @@ t.test('log redaction covers credentials', async (t) => {
     },
   })
   const logger = pino({ redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink)
-  logger.info({ req: { headers: { authorization: 'Bearer secret', cookie: 'sid=secret', 'idempotency-key': 'secret', accept: 'application/json' } } }, 'request')
+  logger.info(
+    { req: { headers: { authorization: 'Bearer secret', cookie: 'sid=secret', 'idempotency-key': 'secret', accept: 'application/json' } } },
+    'request',
+  )
   logger.info({ created: { apiKey: 'qtc_secret', name: 'visible' } }, 'created')
   logger.info({ res: { headers: { 'set-cookie': 'sid=secret' } } }, 'response')
   await new Promise((resolve) => setImmediate(resolve))

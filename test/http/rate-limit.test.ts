@@ -20,7 +20,11 @@ t.test('the rate limit counts failed authentications and keys, not header spelli
   const limited = await app.inject({ method: 'GET', url: '/v1/principals/me', headers: { authorization: `Bearer ${keys.admin}` } })
   t.equal(limited.json().code, 'RATE_LIMITED')
   t.equal(limited.headers['content-type'], 'application/problem+json; charset=utf-8')
-  t.equal((await app.inject({ method: 'GET', url: '/v1/principals/me', headers: { authorization: `Bearer ${keys.finance}` } })).statusCode, 200, 'another key has its own bucket')
+  t.equal(
+    (await app.inject({ method: 'GET', url: '/v1/principals/me', headers: { authorization: `Bearer ${keys.finance}` } })).statusCode,
+    200,
+    'another key has its own bucket',
+  )
 })
 
 t.test('rotating junk keys is limited per client address', async (t) => {
@@ -50,7 +54,12 @@ t.test('a flood of junk from many addresses cannot evict a limited key', async (
   t.ok(flood > 5_000 && flood < RATE_LIMIT_BUCKETS.addresses, 'the flood overflows the old store, not the address store')
   for (let i = 0; i < flood; i++) {
     // Short junk: refused without a database lookup, which keeps the flood quick.
-    await app.inject({ method: 'GET', url: '/v1/principals/me', headers: { authorization: `Bearer junk-${i}` }, remoteAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` })
+    await app.inject({
+      method: 'GET',
+      url: '/v1/principals/me',
+      headers: { authorization: `Bearer junk-${i}` },
+      remoteAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    })
   }
   t.equal((await me()).statusCode, 429, 'still limited after the flood')
 })
@@ -81,25 +90,31 @@ t.test('a 429 carries the limit headers and no-store', async (t) => {
 })
 
 const redisUrl = process.env.REDIS_URL
-t.test('several instances share one budget through Redis', { skip: redisUrl ? false : 'set REDIS_URL (e.g. redis://127.0.0.1:6379) to run against a Redis' }, async (t) => {
-  const ctx = await buildTestApp(t, { rateLimitPerMinute: 3, rateLimitRedisUrl: redisUrl! })
-  const second = await buildApp({ config: ctx.config, database: ctx.database, clock: ctx.clock })
-  t.teardown(() => second.close())
-  const instances = [ctx.app, second]
-  const codes = []
-  for (let i = 0; i < 4; i++) codes.push((await instances[i % 2]!.inject({ method: 'GET', url: '/v1/principals/me', headers: ctx.as('deal_desk') })).statusCode)
-  t.same(codes, [200, 200, 200, 429], 'a budget of 3 across both instances')
-  // A random address, so that a run within a minute of the last one starts afresh.
-  const address = `198.51.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
-  const junkCodes = []
-  for (let i = 0; i < 4; i++) junkCodes.push((await instances[i % 2]!.inject({ method: 'GET', url: '/v1/principals/me', headers: junk(), remoteAddress: address })).statusCode)
-  t.same(junkCodes, [401, 401, 401, 429], 'failed authentications too')
-  const redis = new Redis(redisUrl!)
-  t.teardown(() => redis.disconnect())
-  const stored = await redis.keys(`qtc-rate-limit-*principal:${ctx.principalIds.deal_desk}`)
-  t.equal(stored.length, 1, 'the bucket lives in Redis')
-  t.equal(await redis.get(stored[0]!), '4')
-})
+t.test(
+  'several instances share one budget through Redis',
+  { skip: redisUrl ? false : 'set REDIS_URL (e.g. redis://127.0.0.1:6379) to run against a Redis' },
+  async (t) => {
+    const ctx = await buildTestApp(t, { rateLimitPerMinute: 3, rateLimitRedisUrl: redisUrl! })
+    const second = await buildApp({ config: ctx.config, database: ctx.database, clock: ctx.clock })
+    t.teardown(() => second.close())
+    const instances = [ctx.app, second]
+    const codes = []
+    for (let i = 0; i < 4; i++)
+      codes.push((await instances[i % 2]!.inject({ method: 'GET', url: '/v1/principals/me', headers: ctx.as('deal_desk') })).statusCode)
+    t.same(codes, [200, 200, 200, 429], 'a budget of 3 across both instances')
+    // A random address, so that a run within a minute of the last one starts afresh.
+    const address = `198.51.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
+    const junkCodes = []
+    for (let i = 0; i < 4; i++)
+      junkCodes.push((await instances[i % 2]!.inject({ method: 'GET', url: '/v1/principals/me', headers: junk(), remoteAddress: address })).statusCode)
+    t.same(junkCodes, [401, 401, 401, 429], 'failed authentications too')
+    const redis = new Redis(redisUrl!)
+    t.teardown(() => redis.disconnect())
+    const stored = await redis.keys(`qtc-rate-limit-*principal:${ctx.principalIds.deal_desk}`)
+    t.equal(stored.length, 1, 'the bucket lives in Redis')
+    t.equal(await redis.get(stored[0]!), '4')
+  },
+)
 
 t.test('an unreachable Redis does not take the API down', async (t) => {
   // Port 9 (discard) on localhost: nothing listens there.

@@ -11,36 +11,72 @@ const rep = ctx.as('sales_rep')
 // Anything that reads like a regular expression: anchors, escapes, classes, quantifiers.
 const REGEX = /\^|\$"|\\[dws]|\[[A-Za-z0-9]-|\{\d+,\d*\}|must match pattern|anyOf|must be equal to constant/
 
-const ACCOUNT = { name: 'Acme', billingAddress: { line1: 'x', city: 'Paris', postalCode: '75002', country: 'FR' }, country: 'FR', currency: 'EUR', segment: 'enterprise' }
-const CART = { currency: 'EUR', date: '2026-12-01', account: { id: 'acc_1', segment: 'enterprise', country: 'FR' }, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 5 }] }
+const ACCOUNT = {
+  name: 'Acme',
+  billingAddress: { line1: 'x', city: 'Paris', postalCode: '75002', country: 'FR' },
+  country: 'FR',
+  currency: 'EUR',
+  segment: 'enterprise',
+}
+const CART = {
+  currency: 'EUR',
+  date: '2026-12-01',
+  account: { id: 'acc_1', segment: 'enterprise', country: 'FR' },
+  lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 5 }],
+}
 
 t.test('a sample of invalid inputs across routes: details in words', async (t) => {
   const cases: Array<[string, { method: 'GET' | 'POST' | 'PATCH'; url: string; payload?: object }, Record<string, string>]> = [
-    ['sku, date, percent, currency, country, promo code, segment, vat id', {
-      method: 'POST', url: '/v1/quotes/evaluate',
-      payload: { ...CART, currency: 'eur', date: '1.12.2026', account: { id: 'a', segment: 'Enterprise!', country: 'france', vatId: 'fr 123' }, lines: [{ sku: 'plat pro', quantity: 5, manualDiscountPercent: '12,5', startDate: '2026-02-30' }], promoCodes: ['-WINTER'], channel: 'fax' },
-    }, {
-      '/currency': 'must be a currency code: three upper-case letters (ISO 4217), e.g. EUR',
-      '/date': 'must be a calendar date written YYYY-MM-DD',
-      '/account/segment': 'must be an identifier: lower-case letters, digits, dots, dashes and underscores, up to 100, starting with a letter or digit',
-      '/account/country': 'must be a country code: two upper-case letters (ISO 3166-1), e.g. FR',
-      '/account/vatId': 'must be upper-case letters and digits only, without spaces or punctuation',
-      '/lines/0/sku': 'must be a SKU: upper-case letters, digits and dashes, up to 64, not starting with a dash',
-      '/lines/0/manualDiscountPercent': 'must be a percentage written as a string, e.g. "12.5": up to 3 digits and 4 decimals',
-      '/lines/0/startDate': 'must be a calendar date written YYYY-MM-DD',
-      '/promoCodes/0': 'must be a promotion code: upper-case letters, digits, dashes and underscores, up to 32, not starting with a dash or underscore',
-    }],
-    ['account: missing and unknown properties, a bad email', { method: 'POST', url: '/v1/accounts', payload: { ...ACCOUNT, country: 'fr', nickname: 'x', name: undefined } }, {
-      '/name': 'is required',
-      '/nickname': 'unknown property',
-      '/country': 'must be a country code: two upper-case letters (ISO 3166-1), e.g. FR',
-    }],
-    ['a quote\'s notes too long, a nullable union', { method: 'POST', url: '/v1/quotes', payload: { accountId: 'acc_x', lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 1 }], notes: 'n'.repeat(5001) } }, {
-      '/notes': 'must not have more than 5000 characters',
-    }],
-    ['a query string', { method: 'GET', url: '/v1/quotes?status=lost&limit=0' }, {
-      '/limit': 'must be >= 1',
-    }],
+    [
+      'sku, date, percent, currency, country, promo code, segment, vat id',
+      {
+        method: 'POST',
+        url: '/v1/quotes/evaluate',
+        payload: {
+          ...CART,
+          currency: 'eur',
+          date: '1.12.2026',
+          account: { id: 'a', segment: 'Enterprise!', country: 'france', vatId: 'fr 123' },
+          lines: [{ sku: 'plat pro', quantity: 5, manualDiscountPercent: '12,5', startDate: '2026-02-30' }],
+          promoCodes: ['-WINTER'],
+          channel: 'fax',
+        },
+      },
+      {
+        '/currency': 'must be a currency code: three upper-case letters (ISO 4217), e.g. EUR',
+        '/date': 'must be a calendar date written YYYY-MM-DD',
+        '/account/segment': 'must be an identifier: lower-case letters, digits, dots, dashes and underscores, up to 100, starting with a letter or digit',
+        '/account/country': 'must be a country code: two upper-case letters (ISO 3166-1), e.g. FR',
+        '/account/vatId': 'must be upper-case letters and digits only, without spaces or punctuation',
+        '/lines/0/sku': 'must be a SKU: upper-case letters, digits and dashes, up to 64, not starting with a dash',
+        '/lines/0/manualDiscountPercent': 'must be a percentage written as a string, e.g. "12.5": up to 3 digits and 4 decimals',
+        '/lines/0/startDate': 'must be a calendar date written YYYY-MM-DD',
+        '/promoCodes/0': 'must be a promotion code: upper-case letters, digits, dashes and underscores, up to 32, not starting with a dash or underscore',
+      },
+    ],
+    [
+      'account: missing and unknown properties, a bad email',
+      { method: 'POST', url: '/v1/accounts', payload: { ...ACCOUNT, country: 'fr', nickname: 'x', name: undefined } },
+      {
+        '/name': 'is required',
+        '/nickname': 'unknown property',
+        '/country': 'must be a country code: two upper-case letters (ISO 3166-1), e.g. FR',
+      },
+    ],
+    [
+      "a quote's notes too long, a nullable union",
+      { method: 'POST', url: '/v1/quotes', payload: { accountId: 'acc_x', lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 1 }], notes: 'n'.repeat(5001) } },
+      {
+        '/notes': 'must not have more than 5000 characters',
+      },
+    ],
+    [
+      'a query string',
+      { method: 'GET', url: '/v1/quotes?status=lost&limit=0' },
+      {
+        '/limit': 'must be >= 1',
+      },
+    ],
   ]
   for (const [name, request, expected] of cases) {
     const res = await app.inject({ ...request, headers: rep })
@@ -87,7 +123,9 @@ t.test('a __proto__ or constructor.prototype key: says what is refused, not "inv
   t.same(proto.json().errors, [{ pointer: '/billingAddress/__proto__', in: 'body', detail: 'the key __proto__ is not accepted (prototype pollution)' }])
   const ctor = await app.inject({ method: 'POST', url: '/v1/accounts', headers: json, payload: '{"lines":[{"constructor":{"prototype":{"x":1}}}]}' })
   t.equal(ctor.json().detail, 'The key constructor.prototype is not accepted in a request body (prototype pollution).')
-  t.same(ctor.json().errors, [{ pointer: '/lines/0/constructor/prototype', in: 'body', detail: 'the key constructor.prototype is not accepted (prototype pollution)' }])
+  t.same(ctor.json().errors, [
+    { pointer: '/lines/0/constructor/prototype', in: 'body', detail: 'the key constructor.prototype is not accepted (prototype pollution)' },
+  ])
   const broken = await app.inject({ method: 'POST', url: '/v1/accounts', headers: json, payload: '{"name": "x", ' })
   t.equal(broken.json().detail, 'The request body is not valid JSON.', 'real syntax errors still say so')
   const escaped = await app.inject({ method: 'POST', url: '/v1/accounts', headers: json, payload: '{"\\u005f_proto__":{}}' })

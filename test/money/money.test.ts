@@ -1,7 +1,7 @@
-import t from 'tap';
-import fc from 'fast-check';
-import Big from 'big.js';
-import { CURRENCIES, currencyExponent, isCurrency, MoneyError as CurrencyMoneyError } from '../../src/money/currency.js';
+import t from 'tap'
+import fc from 'fast-check'
+import Big from 'big.js'
+import { CURRENCIES, currencyExponent, isCurrency, MoneyError as CurrencyMoneyError } from '../../src/money/currency.js'
 import {
   allocate,
   formatAmount,
@@ -15,87 +15,118 @@ import {
   sumMinor,
   toMinorUnits,
   type RoundingMode,
-} from '../../src/money/money.js';
+} from '../../src/money/money.js'
 
-const MODES: readonly RoundingMode[] = ['half_even', 'half_up', 'down', 'up', 'floor', 'ceil'];
+const MODES: readonly RoundingMode[] = ['half_even', 'half_up', 'down', 'up', 'floor', 'ceil']
 
 /** What fn threw, described so a mismatch shows up in the assertion diff. */
 function errorCode(fn: () => unknown): string {
   try {
-    fn();
+    fn()
   } catch (e) {
-    if (e instanceof MoneyError) return e.code;
-    return `non-MoneyError ${(e as Error)?.name}: ${(e as Error)?.message}`;
+    if (e instanceof MoneyError) return e.code
+    return `non-MoneyError ${(e as Error)?.name}: ${(e as Error)?.message}`
   }
-  return 'no error thrown';
+  return 'no error thrown'
 }
 
 function errorName(fn: () => unknown): string {
   try {
-    fn();
+    fn()
   } catch (e) {
-    return (e as Error).name;
+    return (e as Error).name
   }
-  return 'no error thrown';
+  return 'no error thrown'
 }
 
 /** Runs a fast-check property and turns a counterexample into a tap failure with the seed/path. */
-function holds<Ts extends unknown[]>(
-  t: { ok: (v: unknown, msg: string) => boolean },
-  name: string,
-  prop: fc.IProperty<Ts>,
-  numRuns = 500,
-): void {
-  const out = fc.check(prop, { numRuns });
-  t.ok(!out.failed, out.failed ? `${name}\n${fc.defaultReportMessage(out) ?? ''}` : name);
+function holds<Ts extends unknown[]>(t: { ok: (v: unknown, msg: string) => boolean }, name: string, prop: fc.IProperty<Ts>, numRuns = 500): void {
+  const out = fc.check(prop, { numRuns })
+  t.ok(!out.failed, out.failed ? `${name}\n${fc.defaultReportMessage(out) ?? ''}` : name)
 }
 
 // ---------------------------------------------------------------- currency
 
 t.test('CURRENCIES: ISO 4217 exponents', (t) => {
   const expected: Record<string, number> = {
-    EUR: 2, USD: 2, GBP: 2, CHF: 2, JPY: 0, SEK: 2, NOK: 2, DKK: 2, PLN: 2, CZK: 2, HUF: 2,
-    CAD: 2, AUD: 2, NZD: 2, SGD: 2, HKD: 2, CNY: 2, INR: 2, BRL: 2, MXN: 2, ZAR: 2,
-    KRW: 0, KWD: 3, BHD: 3, TND: 3, CLP: 0, ISK: 0, JOD: 3, OMR: 3, VND: 0,
-  };
+    EUR: 2,
+    USD: 2,
+    GBP: 2,
+    CHF: 2,
+    JPY: 0,
+    SEK: 2,
+    NOK: 2,
+    DKK: 2,
+    PLN: 2,
+    CZK: 2,
+    HUF: 2,
+    CAD: 2,
+    AUD: 2,
+    NZD: 2,
+    SGD: 2,
+    HKD: 2,
+    CNY: 2,
+    INR: 2,
+    BRL: 2,
+    MXN: 2,
+    ZAR: 2,
+    KRW: 0,
+    KWD: 3,
+    BHD: 3,
+    TND: 3,
+    CLP: 0,
+    ISK: 0,
+    JOD: 3,
+    OMR: 3,
+    VND: 0,
+  }
   for (const [code, exp] of Object.entries(expected)) {
-    t.equal(CURRENCIES[code]?.exponent, exp, `${code} exponent`);
-    t.equal(currencyExponent(code), exp, `currencyExponent(${code})`);
+    t.equal(CURRENCIES[code]?.exponent, exp, `${code} exponent`)
+    t.equal(currencyExponent(code), exp, `currencyExponent(${code})`)
   }
-  t.equal(CURRENCIES.EUR?.name, 'Euro');
+  t.equal(CURRENCIES.EUR?.name, 'Euro')
   for (const [code, info] of Object.entries(CURRENCIES)) {
-    t.match(code, /^[A-Z]{3}$/, `${code} is a 3-letter upper-case code`);
-    t.ok([0, 2, 3].includes(info.exponent), `${code} exponent is 0, 2 or 3`);
+    t.match(code, /^[A-Z]{3}$/, `${code} is a 3-letter upper-case code`)
+    t.ok([0, 2, 3].includes(info.exponent), `${code} exponent is 0, 2 or 3`)
   }
-  t.ok(Object.isFrozen(CURRENCIES), 'table is frozen');
-  t.ok(Object.isFrozen(CURRENCIES.EUR), 'entries are frozen');
-  t.end();
-});
+  t.ok(Object.isFrozen(CURRENCIES), 'table is frozen')
+  t.ok(Object.isFrozen(CURRENCIES.EUR), 'entries are frozen')
+  t.end()
+})
 
 t.test('isCurrency / currencyExponent', (t) => {
-  t.equal(isCurrency('EUR'), true);
-  t.equal(isCurrency('KWD'), true);
-  t.equal(isCurrency('eur'), false, 'case-sensitive');
-  t.equal(isCurrency('EURO'), false);
-  t.equal(isCurrency(''), false);
-  t.equal(isCurrency('toString'), false, 'inherited Object members are not currencies');
-  t.equal(isCurrency('__proto__'), false);
-  t.equal(isCurrency('XXX'), false);
-  t.equal(errorCode(() => currencyExponent('XXX')), 'UNKNOWN_CURRENCY');
-  t.equal(errorCode(() => currencyExponent('usd')), 'UNKNOWN_CURRENCY');
-  t.equal(errorCode(() => currencyExponent('constructor')), 'UNKNOWN_CURRENCY');
-  t.end();
-});
+  t.equal(isCurrency('EUR'), true)
+  t.equal(isCurrency('KWD'), true)
+  t.equal(isCurrency('eur'), false, 'case-sensitive')
+  t.equal(isCurrency('EURO'), false)
+  t.equal(isCurrency(''), false)
+  t.equal(isCurrency('toString'), false, 'inherited Object members are not currencies')
+  t.equal(isCurrency('__proto__'), false)
+  t.equal(isCurrency('XXX'), false)
+  t.equal(
+    errorCode(() => currencyExponent('XXX')),
+    'UNKNOWN_CURRENCY',
+  )
+  t.equal(
+    errorCode(() => currencyExponent('usd')),
+    'UNKNOWN_CURRENCY',
+  )
+  t.equal(
+    errorCode(() => currencyExponent('constructor')),
+    'UNKNOWN_CURRENCY',
+  )
+  t.end()
+})
 
 t.test('MoneyError shape', (t) => {
-  t.equal(MoneyError, CurrencyMoneyError, 'money.ts re-exports the same class');
-  const e = new MoneyError('OUT_OF_RANGE', 'too big');
-  t.ok(e instanceof Error);
-  t.equal(e.name, 'MoneyError');
-  t.equal(e.code, 'OUT_OF_RANGE');
-  t.equal(e.message, 'too big');
-  t.end();
-});
+  t.equal(MoneyError, CurrencyMoneyError, 'money.ts re-exports the same class')
+  const e = new MoneyError('OUT_OF_RANGE', 'too big')
+  t.ok(e instanceof Error)
+  t.equal(e.name, 'MoneyError')
+  t.equal(e.code, 'OUT_OF_RANGE')
+  t.equal(e.message, 'too big')
+  t.end()
+})
 
 // ---------------------------------------------------------------- roundDiv
 
@@ -121,20 +152,26 @@ t.test('roundDiv: table over every mode', (t) => {
     [-6n, 3n, -2n, -2n, -2n, -2n, -2n, -2n], // exact negative
     [0n, -7n, 0n, 0n, 0n, 0n, 0n, 0n],
     [2n ** 70n + 1n, 2n, 2n ** 69n, 2n ** 69n + 1n, 2n ** 69n, 2n ** 69n + 1n, 2n ** 69n, 2n ** 69n + 1n], // beyond 2^53
-  ];
+  ]
   for (const [n, d, ...want] of rows) {
     MODES.forEach((mode, i) => {
-      t.equal(roundDiv(n, d, mode), want[i], `roundDiv(${n}, ${d}, ${mode})`);
-    });
+      t.equal(roundDiv(n, d, mode), want[i], `roundDiv(${n}, ${d}, ${mode})`)
+    })
   }
-  t.end();
-});
+  t.end()
+})
 
 t.test('roundDiv: programmer errors are not MoneyErrors', (t) => {
-  t.equal(errorName(() => roundDiv(1n, 0n, 'half_even')), 'RangeError');
-  t.equal(errorName(() => roundDiv(1n, 3n, 'nearest' as RoundingMode)), 'TypeError');
-  t.end();
-});
+  t.equal(
+    errorName(() => roundDiv(1n, 0n, 'half_even')),
+    'RangeError',
+  )
+  t.equal(
+    errorName(() => roundDiv(1n, 3n, 'nearest' as RoundingMode)),
+    'TypeError',
+  )
+  t.end()
+})
 
 // ---------------------------------------------------------------- parseAmount / formatAmount
 
@@ -157,10 +194,10 @@ t.test('parseAmount: valid input', (t) => {
     ['999999999999999.99', 'EUR', 99999999999999999n],
     ['999999999999999.999', 'KWD', 999999999999999999n],
     ['0000000000000000001', 'EUR', 100n],
-  ];
-  for (const [s, c, want] of rows) t.equal(parseAmount(s, c), want, `parseAmount(${JSON.stringify(s)}, ${c})`);
-  t.end();
-});
+  ]
+  for (const [s, c, want] of rows) t.equal(parseAmount(s, c), want, `parseAmount(${JSON.stringify(s)}, ${c})`)
+  t.end()
+})
 
 t.test('parseAmount: error codes', (t) => {
   const rows: [unknown, string, string][] = [
@@ -192,12 +229,16 @@ t.test('parseAmount: error codes', (t) => {
     ['1', 'XXX', 'UNKNOWN_CURRENCY'],
     ['1', 'eur', 'UNKNOWN_CURRENCY'],
     ['garbage', 'XXX', 'UNKNOWN_CURRENCY'],
-  ];
+  ]
   for (const [s, c, code] of rows) {
-    t.equal(errorCode(() => parseAmount(s as string, c)), code, `parseAmount(${JSON.stringify(s)}, ${c})`);
+    t.equal(
+      errorCode(() => parseAmount(s as string, c)),
+      code,
+      `parseAmount(${JSON.stringify(s)}, ${c})`,
+    )
   }
-  t.end();
-});
+  t.end()
+})
 
 t.test('formatAmount', (t) => {
   const rows: [bigint, string, string][] = [
@@ -213,26 +254,37 @@ t.test('formatAmount', (t) => {
     [1n, 'KWD', '0.001'],
     [-1234567n, 'KWD', '-1234.567'],
     [99999999999999999n, 'EUR', '999999999999999.99'],
-  ];
-  for (const [minor, c, want] of rows) t.equal(formatAmount(minor, c), want, `formatAmount(${minor}n, ${c})`);
-  t.equal(errorCode(() => formatAmount(5n, 'ABC')), 'UNKNOWN_CURRENCY');
-  t.equal(errorCode(() => formatAmount(5 as unknown as bigint, 'EUR')), 'INVALID_AMOUNT', 'number is rejected');
-  t.equal(errorCode(() => formatAmount('5' as unknown as bigint, 'EUR')), 'INVALID_AMOUNT', 'pg int8 string is rejected');
-  t.end();
-});
+  ]
+  for (const [minor, c, want] of rows) t.equal(formatAmount(minor, c), want, `formatAmount(${minor}n, ${c})`)
+  t.equal(
+    errorCode(() => formatAmount(5n, 'ABC')),
+    'UNKNOWN_CURRENCY',
+  )
+  t.equal(
+    errorCode(() => formatAmount(5 as unknown as bigint, 'EUR')),
+    'INVALID_AMOUNT',
+    'number is rejected',
+  )
+  t.equal(
+    errorCode(() => formatAmount('5' as unknown as bigint, 'EUR')),
+    'INVALID_AMOUNT',
+    'pg int8 string is rejected',
+  )
+  t.end()
+})
 
 // ---------------------------------------------------------------- parseDecimal
 
 t.test('parseDecimal', (t) => {
-  t.equal(parseDecimal('12.5').toFixed(), '12.5');
-  t.equal(parseDecimal('-007.50').toFixed(), '-7.5');
-  t.equal(parseDecimal('-0.000').toFixed(), '0');
-  t.equal(parseDecimal('-0.000').s, 1, 'no negative zero');
-  t.equal(parseDecimal('0.1234567891').toFixed(), '0.1234567891', '10 decimals by default');
-  t.equal(parseDecimal('999999999999999').toFixed(), '999999999999999', '15 integer digits by default');
-  t.equal(parseDecimal('0.123456789012', { maxFractionDigits: 12 }).toFixed(), '0.123456789012');
-  t.equal(parseDecimal('999', { maxIntegerDigits: 3 }).toFixed(), '999');
-  t.equal(parseDecimal('5', { maxFractionDigits: 0 }).toFixed(), '5');
+  t.equal(parseDecimal('12.5').toFixed(), '12.5')
+  t.equal(parseDecimal('-007.50').toFixed(), '-7.5')
+  t.equal(parseDecimal('-0.000').toFixed(), '0')
+  t.equal(parseDecimal('-0.000').s, 1, 'no negative zero')
+  t.equal(parseDecimal('0.1234567891').toFixed(), '0.1234567891', '10 decimals by default')
+  t.equal(parseDecimal('999999999999999').toFixed(), '999999999999999', '15 integer digits by default')
+  t.equal(parseDecimal('0.123456789012', { maxFractionDigits: 12 }).toFixed(), '0.123456789012')
+  t.equal(parseDecimal('999', { maxIntegerDigits: 3 }).toFixed(), '999')
+  t.equal(parseDecimal('5', { maxFractionDigits: 0 }).toFixed(), '5')
 
   const errors: [unknown, Parameters<typeof parseDecimal>[1], string][] = [
     ['0.12345678901', undefined, 'TOO_MANY_DECIMALS'],
@@ -245,14 +297,25 @@ t.test('parseDecimal', (t) => {
     [' 12.5', undefined, 'INVALID_AMOUNT'],
     ['12.5%', undefined, 'INVALID_AMOUNT'],
     [12.5, undefined, 'INVALID_AMOUNT'],
-  ];
+  ]
   for (const [v, opts, code] of errors) {
-    t.equal(errorCode(() => parseDecimal(v as string, opts)), code, `parseDecimal(${JSON.stringify(v)}, ${JSON.stringify(opts)})`);
+    t.equal(
+      errorCode(() => parseDecimal(v as string, opts)),
+      code,
+      `parseDecimal(${JSON.stringify(v)}, ${JSON.stringify(opts)})`,
+    )
   }
-  t.equal(errorName(() => parseDecimal('1', { maxFractionDigits: -1 })), 'RangeError', 'bad option is a programmer error');
-  t.equal(errorName(() => parseDecimal('1', { maxIntegerDigits: 1.5 })), 'RangeError');
-  t.end();
-});
+  t.equal(
+    errorName(() => parseDecimal('1', { maxFractionDigits: -1 })),
+    'RangeError',
+    'bad option is a programmer error',
+  )
+  t.equal(
+    errorName(() => parseDecimal('1', { maxIntegerDigits: 1.5 })),
+    'RangeError',
+  )
+  t.end()
+})
 
 // ---------------------------------------------------------------- toMinorUnits
 
@@ -288,9 +351,9 @@ t.test('toMinorUnits', (t) => {
     ['-12.345678901234', 'EUR', 'half_even', -1235n],
     ['999999999999999.994', 'EUR', 'half_up', 99999999999999999n],
     ['999999999999999.995', 'EUR', 'down', 99999999999999999n],
-  ];
+  ]
   for (const [v, c, mode, want] of rows) {
-    t.equal(toMinorUnits(v, c, mode), want, `toMinorUnits(${String(v)}, ${c}, ${mode})`);
+    t.equal(toMinorUnits(v, c, mode), want, `toMinorUnits(${String(v)}, ${c}, ${mode})`)
   }
 
   const errors: [unknown, string, RoundingMode, string][] = [
@@ -308,12 +371,16 @@ t.test('toMinorUnits', (t) => {
     ['1000000000000000', 'EUR', 'half_even', 'OUT_OF_RANGE'],
     ['999999999999999.995', 'EUR', 'half_up', 'OUT_OF_RANGE'], // rounds up into 16 integer digits
     [1, 'ABC', 'half_even', 'UNKNOWN_CURRENCY'],
-  ];
+  ]
   for (const [v, c, m, code] of errors) {
-    t.equal(errorCode(() => toMinorUnits(v as number, c, m)), code, `toMinorUnits(${String(v)}, ${c}, ${m})`);
+    t.equal(
+      errorCode(() => toMinorUnits(v as number, c, m)),
+      code,
+      `toMinorUnits(${String(v)}, ${c}, ${m})`,
+    )
   }
-  t.end();
-});
+  t.end()
+})
 
 // ---------------------------------------------------------------- percentOf / multiplyDecimal
 
@@ -338,17 +405,32 @@ t.test('percentOf', (t) => {
     [10000n, '0.0000000001', 'half_even', 0n],
     [12345n, '100', 'half_even', 12345n],
     [10n ** 20n, '19', 'half_even', 19n * 10n ** 18n],
-  ];
+  ]
   for (const [minor, p, mode, want] of rows) {
-    t.equal(percentOf(minor, p, mode), want, `percentOf(${minor}n, ${String(p)}, ${mode})`);
+    t.equal(percentOf(minor, p, mode), want, `percentOf(${minor}n, ${String(p)}, ${mode})`)
   }
-  t.equal(errorCode(() => percentOf(100n, '12,5', 'half_even')), 'INVALID_AMOUNT');
-  t.equal(errorCode(() => percentOf(100n, '1e1', 'half_even')), 'INVALID_AMOUNT');
-  t.equal(errorCode(() => percentOf(100n, '12.12345678901', 'half_even')), 'TOO_MANY_DECIMALS');
-  t.equal(errorCode(() => percentOf(100n, 12.5 as unknown as string, 'half_even')), 'INVALID_AMOUNT');
-  t.equal(errorCode(() => percentOf(100 as unknown as bigint, '12.5', 'half_even')), 'INVALID_AMOUNT');
-  t.end();
-});
+  t.equal(
+    errorCode(() => percentOf(100n, '12,5', 'half_even')),
+    'INVALID_AMOUNT',
+  )
+  t.equal(
+    errorCode(() => percentOf(100n, '1e1', 'half_even')),
+    'INVALID_AMOUNT',
+  )
+  t.equal(
+    errorCode(() => percentOf(100n, '12.12345678901', 'half_even')),
+    'TOO_MANY_DECIMALS',
+  )
+  t.equal(
+    errorCode(() => percentOf(100n, 12.5 as unknown as string, 'half_even')),
+    'INVALID_AMOUNT',
+  )
+  t.equal(
+    errorCode(() => percentOf(100 as unknown as bigint, '12.5', 'half_even')),
+    'INVALID_AMOUNT',
+  )
+  t.end()
+})
 
 t.test('multiplyDecimal', (t) => {
   const rows: [bigint, Big | string, RoundingMode, bigint][] = [
@@ -366,14 +448,20 @@ t.test('multiplyDecimal', (t) => {
     [100n, '-1.5', 'half_up', -150n],
     [300n, new Big(1).div(3), 'half_even', 100n], // 99.999999999999999999
     [300n, new Big(1).div(3), 'down', 99n],
-  ];
+  ]
   for (const [minor, f, mode, want] of rows) {
-    t.equal(multiplyDecimal(minor, f, mode), want, `multiplyDecimal(${minor}n, ${String(f)}, ${mode})`);
+    t.equal(multiplyDecimal(minor, f, mode), want, `multiplyDecimal(${minor}n, ${String(f)}, ${mode})`)
   }
-  t.equal(errorCode(() => multiplyDecimal(100n, '1.5.0', 'half_even')), 'INVALID_AMOUNT');
-  t.equal(errorCode(() => multiplyDecimal(100n, '10000000000000000', 'half_even')), 'OUT_OF_RANGE');
-  t.end();
-});
+  t.equal(
+    errorCode(() => multiplyDecimal(100n, '1.5.0', 'half_even')),
+    'INVALID_AMOUNT',
+  )
+  t.equal(
+    errorCode(() => multiplyDecimal(100n, '10000000000000000', 'half_even')),
+    'OUT_OF_RANGE',
+  )
+  t.end()
+})
 
 // ---------------------------------------------------------------- allocate / sumMinor
 
@@ -394,27 +482,42 @@ t.test('allocate: table', (t) => {
     [0n, [1n, 2n], [0n, 0n]],
     [42n, [7n], [42n]],
     [10n ** 20n + 1n, [1n, 1n], [5n * 10n ** 19n + 1n, 5n * 10n ** 19n]],
-  ];
+  ]
   for (const [total, weights, want] of rows) {
-    t.same(allocate(total, weights), want, `allocate(${total}n, [${weights.join(', ')}])`);
+    t.same(allocate(total, weights), want, `allocate(${total}n, [${weights.join(', ')}])`)
   }
-  const weights = [1n, 2n];
-  allocate(100n, weights);
-  t.same(weights, [1n, 2n], 'input is not mutated');
-  t.equal(errorCode(() => allocate(100n, [])), 'INVALID_AMOUNT', 'empty weights');
-  t.equal(errorCode(() => allocate(100n, [1n, -1n])), 'INVALID_AMOUNT', 'negative weight');
-  t.equal(errorCode(() => allocate(100n, [1 as unknown as bigint])), 'INVALID_AMOUNT', 'number weight');
-  t.end();
-});
+  const weights = [1n, 2n]
+  allocate(100n, weights)
+  t.same(weights, [1n, 2n], 'input is not mutated')
+  t.equal(
+    errorCode(() => allocate(100n, [])),
+    'INVALID_AMOUNT',
+    'empty weights',
+  )
+  t.equal(
+    errorCode(() => allocate(100n, [1n, -1n])),
+    'INVALID_AMOUNT',
+    'negative weight',
+  )
+  t.equal(
+    errorCode(() => allocate(100n, [1 as unknown as bigint])),
+    'INVALID_AMOUNT',
+    'number weight',
+  )
+  t.end()
+})
 
 t.test('sumMinor', (t) => {
-  t.equal(sumMinor([]), 0n);
-  t.equal(sumMinor([1n, 2n, -3n]), 0n);
-  t.equal(sumMinor([199n, 1n]), 200n);
-  t.equal(sumMinor([10n ** 30n, 1n]), 10n ** 30n + 1n);
-  t.equal(errorCode(() => sumMinor([1n, 2 as unknown as bigint])), 'INVALID_AMOUNT');
-  t.end();
-});
+  t.equal(sumMinor([]), 0n)
+  t.equal(sumMinor([1n, 2n, -3n]), 0n)
+  t.equal(sumMinor([199n, 1n]), 200n)
+  t.equal(sumMinor([10n ** 30n, 1n]), 10n ** 30n + 1n)
+  t.equal(
+    errorCode(() => sumMinor([1n, 2 as unknown as bigint])),
+    'INVALID_AMOUNT',
+  )
+  t.end()
+})
 
 // ---------------------------------------------------------------- percentFromRatio
 
@@ -438,31 +541,37 @@ t.test('percentFromRatio', (t) => {
     [1n, 1n, 0, '100'],
     [3n, 2n, 3, '150.000'],
     [1n, 10000n, 2, '0.01'],
-  ];
+  ]
   for (const [part, whole, fd, want] of rows) {
-    t.equal(percentFromRatio(part, whole, fd), want, `percentFromRatio(${part}n, ${whole}n, ${fd})`);
+    t.equal(percentFromRatio(part, whole, fd), want, `percentFromRatio(${part}n, ${whole}n, ${fd})`)
   }
-  t.equal(errorName(() => percentFromRatio(1n, 2n, -1)), 'RangeError');
-  t.equal(errorName(() => percentFromRatio(1n, 2n, 1.5)), 'RangeError');
-  t.end();
-});
+  t.equal(
+    errorName(() => percentFromRatio(1n, 2n, -1)),
+    'RangeError',
+  )
+  t.equal(
+    errorName(() => percentFromRatio(1n, 2n, 1.5)),
+    'RangeError',
+  )
+  t.end()
+})
 
 // ---------------------------------------------------------------- properties
 
-const smallDenom = fc.bigInt({ min: -12n, max: 12n }).filter((d) => d !== 0n);
-const largeDenom = fc.bigInt({ min: -(10n ** 18n), max: 10n ** 18n }).filter((d) => d !== 0n);
-const numerator = fc.oneof(fc.bigInt({ min: -60n, max: 60n }), fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }));
-const mode = fc.constantFrom(...MODES);
+const smallDenom = fc.bigInt({ min: -12n, max: 12n }).filter((d) => d !== 0n)
+const largeDenom = fc.bigInt({ min: -(10n ** 18n), max: 10n ** 18n }).filter((d) => d !== 0n)
+const numerator = fc.oneof(fc.bigInt({ min: -60n, max: 60n }), fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }))
+const mode = fc.constantFrom(...MODES)
 
 // Independent reference: Big division truncated at 60 places. With |d| <= 1e18 the
 // fractional part is either 0, exactly .5, or at least 1e-18 away from both, so the
 // truncation can never move a value across an integer or a half.
-const RefBig = Big();
-RefBig.DP = 60;
-RefBig.RM = 0;
+const RefBig = Big()
+RefBig.DP = 60
+RefBig.RM = 0
 function referenceRoundDiv(n: bigint, d: bigint, m: RoundingMode): bigint {
-  const x = new RefBig(n.toString()).div(new RefBig(d.toString()));
-  const negative = x.lt(0);
+  const x = new RefBig(n.toString()).div(new RefBig(d.toString()))
+  const negative = x.lt(0)
   const rm = {
     down: 0,
     half_up: 1,
@@ -470,8 +579,8 @@ function referenceRoundDiv(n: bigint, d: bigint, m: RoundingMode): bigint {
     up: 3,
     floor: negative ? 3 : 0,
     ceil: negative ? 0 : 3,
-  }[m] as Big.RoundingMode;
-  return BigInt(x.round(0, rm).toFixed(0));
+  }[m] as Big.RoundingMode
+  return BigInt(x.round(0, rm).toFixed(0))
 }
 
 t.test('property: roundDiv agrees with a Big reference for every mode', (t) => {
@@ -480,109 +589,124 @@ t.test('property: roundDiv agrees with a Big reference for every mode', (t) => {
     'roundDiv == reference',
     fc.property(numerator, fc.oneof(smallDenom, largeDenom), mode, (n, d, m) => roundDiv(n, d, m) === referenceRoundDiv(n, d, m)),
     2000,
-  );
+  )
   holds(
     t,
     'roundDiv result is within one step of the true quotient',
     fc.property(numerator, fc.oneof(smallDenom, largeDenom), mode, (n, d, m) => {
-      const q = roundDiv(n, d, m);
-      const err = n - q * d; // n/d - q = err/d, must be < 1 in magnitude
-      return (err < 0n ? -err : err) < (d < 0n ? -d : d);
+      const q = roundDiv(n, d, m)
+      const err = n - q * d // n/d - q = err/d, must be < 1 in magnitude
+      return (err < 0n ? -err : err) < (d < 0n ? -d : d)
     }),
-  );
-  t.end();
-});
+  )
+  t.end()
+})
 
-const currency = fc.constantFrom(...Object.keys(CURRENCIES));
+const currency = fc.constantFrom(...Object.keys(CURRENCIES))
 
 t.test('property: formatAmount / parseAmount round-trip', (t) => {
   const inRange = currency.chain((c) => {
-    const limit = 10n ** BigInt(15 + currencyExponent(c)) - 1n;
-    return fc.tuple(fc.constant(c), fc.oneof(fc.bigInt({ min: -1000n, max: 1000n }), fc.bigInt({ min: -limit, max: limit })));
-  });
+    const limit = 10n ** BigInt(15 + currencyExponent(c)) - 1n
+    return fc.tuple(fc.constant(c), fc.oneof(fc.bigInt({ min: -1000n, max: 1000n }), fc.bigInt({ min: -limit, max: limit })))
+  })
   holds(
     t,
     'parseAmount(formatAmount(x)) === x',
     fc.property(inRange, ([c, x]) => parseAmount(formatAmount(x, c), c) === x),
     2000,
-  );
+  )
   holds(
     t,
     'formatAmount has exactly `exponent` decimals',
     fc.property(inRange, ([c, x]) => {
-      const e = currencyExponent(c);
-      const re = e === 0 ? /^-?(0|[1-9][0-9]*)$/ : new RegExp(`^-?(0|[1-9][0-9]*)\\.[0-9]{${e}}$`);
-      return re.test(formatAmount(x, c));
+      const e = currencyExponent(c)
+      const re = e === 0 ? /^-?(0|[1-9][0-9]*)$/ : new RegExp(`^-?(0|[1-9][0-9]*)\\.[0-9]{${e}}$`)
+      return re.test(formatAmount(x, c))
     }),
-  );
+  )
   holds(
     t,
     'toMinorUnits(formatAmount(x)) === x in every mode (no rounding needed)',
     fc.property(inRange, mode, ([c, x], m) => toMinorUnits(formatAmount(x, c), c, m) === x),
-  );
-  t.end();
-});
+  )
+  t.end()
+})
 
 t.test('property: percentOf(x, "100") === x and multiplyDecimal(x, "1") === x', (t) => {
-  const x = fc.oneof(fc.bigInt({ min: -1000n, max: 1000n }), fc.bigInt({ min: -(10n ** 24n), max: 10n ** 24n }));
-  holds(t, 'percentOf 100%', fc.property(x, mode, (v, m) => percentOf(v, '100', m) === v));
-  holds(t, 'percentOf 100.00%', fc.property(x, mode, (v, m) => percentOf(v, '100.00', m) === v));
-  holds(t, 'multiplyDecimal 1', fc.property(x, mode, (v, m) => multiplyDecimal(v, '1', m) === v));
+  const x = fc.oneof(fc.bigInt({ min: -1000n, max: 1000n }), fc.bigInt({ min: -(10n ** 24n), max: 10n ** 24n }))
+  holds(
+    t,
+    'percentOf 100%',
+    fc.property(x, mode, (v, m) => percentOf(v, '100', m) === v),
+  )
+  holds(
+    t,
+    'percentOf 100.00%',
+    fc.property(x, mode, (v, m) => percentOf(v, '100.00', m) === v),
+  )
+  holds(
+    t,
+    'multiplyDecimal 1',
+    fc.property(x, mode, (v, m) => multiplyDecimal(v, '1', m) === v),
+  )
   holds(
     t,
     'percentOf integer percent == roundDiv(x*p, 100)',
     fc.property(x, fc.integer({ min: -1000, max: 1000 }), mode, (v, p, m) => percentOf(v, String(p), m) === roundDiv(v * BigInt(p), 100n, m)),
-  );
-  t.end();
-});
+  )
+  t.end()
+})
 
 t.test('property: allocate sums exactly and each share is within 1 of the exact share', (t) => {
-  const weight = fc.oneof(fc.constant(0n), fc.bigInt({ min: 0n, max: 10n }), fc.bigInt({ min: 0n, max: 10n ** 12n }));
-  const total = fc.oneof(fc.bigInt({ min: -100n, max: 100n }), fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }));
-  const weights = fc.array(weight, { minLength: 1, maxLength: 20 });
+  const weight = fc.oneof(fc.constant(0n), fc.bigInt({ min: 0n, max: 10n }), fc.bigInt({ min: 0n, max: 10n ** 12n }))
+  const total = fc.oneof(fc.bigInt({ min: -100n, max: 100n }), fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }))
+  const weights = fc.array(weight, { minLength: 1, maxLength: 20 })
   holds(
     t,
     'allocate invariants',
     fc.property(total, weights, (tot, ws) => {
-      const shares = allocate(tot, ws);
-      if (shares.length !== ws.length) return false;
-      if (sumMinor(shares) !== tot) return false;
-      const sumW = sumMinor(ws);
-      const eff = sumW === 0n ? ws.map(() => 1n) : ws;
-      const W = sumW === 0n ? BigInt(ws.length) : sumW;
+      const shares = allocate(tot, ws)
+      if (shares.length !== ws.length) return false
+      if (sumMinor(shares) !== tot) return false
+      const sumW = sumMinor(ws)
+      const eff = sumW === 0n ? ws.map(() => 1n) : ws
+      const W = sumW === 0n ? BigInt(ws.length) : sumW
       return shares.every((s, i) => {
-        const exactNum = tot * (eff[i] as bigint); // exact share = exactNum / W
-        const diff = s * W - exactNum;
-        const withinOne = (diff < 0n ? -diff : diff) < W;
-        const floorOrCeil = s === roundDiv(exactNum, W, 'floor') || s === roundDiv(exactNum, W, 'ceil');
-        return withinOne && floorOrCeil;
-      });
+        const exactNum = tot * (eff[i] as bigint) // exact share = exactNum / W
+        const diff = s * W - exactNum
+        const withinOne = (diff < 0n ? -diff : diff) < W
+        const floorOrCeil = s === roundDiv(exactNum, W, 'floor') || s === roundDiv(exactNum, W, 'ceil')
+        return withinOne && floorOrCeil
+      })
     }),
     1000,
-  );
+  )
   holds(
     t,
     'allocate(-t) === -allocate(t) and is deterministic',
     fc.property(total, weights, (tot, ws) => {
-      const a = allocate(tot, ws);
-      const b = allocate(-tot, ws).map((x) => -x);
-      const c = allocate(tot, ws);
-      return a.every((v, i) => v === b[i] && v === c[i]);
+      const a = allocate(tot, ws)
+      const b = allocate(-tot, ws).map((x) => -x)
+      const c = allocate(tot, ws)
+      return a.every((v, i) => v === b[i] && v === c[i])
     }),
-  );
+  )
   holds(
     t,
     'equal weights: shares differ by at most 1 and extra units go to lower indices',
     fc.property(fc.bigInt({ min: 0n, max: 10n ** 6n }), fc.integer({ min: 1, max: 12 }), (tot, n) => {
-      const shares = allocate(tot, Array.from({ length: n }, () => 3n));
-      const base = tot / BigInt(n);
-      let seenBase = false;
+      const shares = allocate(
+        tot,
+        Array.from({ length: n }, () => 3n),
+      )
+      const base = tot / BigInt(n)
+      let seenBase = false
       for (const s of shares) {
-        if (s === base) seenBase = true;
-        else if (s !== base + 1n || seenBase) return false;
+        if (s === base) seenBase = true
+        else if (s !== base + 1n || seenBase) return false
       }
-      return true;
+      return true
     }),
-  );
-  t.end();
-});
+  )
+  t.end()
+})

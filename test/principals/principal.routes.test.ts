@@ -19,7 +19,10 @@ const db = database.db
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 
 async function principalCount(): Promise<number> {
-  const row = await db.selectFrom('principals').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('principals')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
@@ -92,14 +95,20 @@ t.test('a sales_rep may not create principals: 403 FORBIDDEN', async (t) => {
   t.equal(revoke.statusCode, 403)
   const duplicated = await create({ name: 'Twice', roles: ['finance', 'finance'] })
   t.equal(duplicated.statusCode, 400, 'duplicate roles are refused')
-  t.same(duplicated.json().errors.map((e: { pointer: string }) => e.pointer), ['/roles'])
+  t.same(
+    duplicated.json().errors.map((e: { pointer: string }) => e.pointer),
+    ['/roles'],
+  )
   t.equal(await principalCount(), before, 'nothing created')
   const admin = await app.inject({ method: 'GET', url: '/v1/principals/me', headers: ctx.as('admin') })
   t.equal(admin.json().status, 'active', 'the admin was not revoked')
 })
 
 t.test('an admin creates a principal whose new key authenticates and is not stored in clear', async (t) => {
-  const res = await create({ name: 'Integration bot', roles: ['finance', 'deal_desk'], managerId: ctx.principalIds.sales_manager }, { 'idempotency-key': 'create-bot-1' })
+  const res = await create(
+    { name: 'Integration bot', roles: ['finance', 'deal_desk'], managerId: ctx.principalIds.sales_manager },
+    { 'idempotency-key': 'create-bot-1' },
+  )
   t.equal(res.statusCode, 201)
   t.equal(res.headers['idempotent-replayed'], undefined, 'a first answer is not a replay')
   const { principal, apiKey } = res.json()
@@ -134,7 +143,7 @@ t.test('an admin creates a principal whose new key authenticates and is not stor
   t.equal(stored[0]!.key, 'create-bot-1')
   for (const row of [...allKeys, ...stored]) {
     for (const [column, value] of Object.entries(row)) {
-      const text = typeof value === 'string' ? value : JSON.stringify(value) ?? ''
+      const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '')
       t.notOk(text.includes(apiKey), `${column} does not contain the key`)
       t.notOk(text.includes(apiKey.slice(4)), `${column} does not contain the key's secret part`)
     }
@@ -181,12 +190,18 @@ t.test('GET /v1/principals pages with a cursor', async (t) => {
   const first = await app.inject({ method: 'GET', url: '/v1/principals?limit=2', headers: ctx.as('admin') })
   t.equal(first.statusCode, 200)
   const page1 = first.json()
-  t.same(page1.data.map((p: { id: string }) => p.id), expected.slice(0, 2))
+  t.same(
+    page1.data.map((p: { id: string }) => p.id),
+    expected.slice(0, 2),
+  )
   t.equal(page1.hasMore, true)
   t.equal(page1.nextCursor, expected[1])
 
   const second = (await app.inject({ method: 'GET', url: `/v1/principals?limit=2&starting_after=${page1.nextCursor}`, headers: ctx.as('admin') })).json()
-  t.same(second.data.map((p: { id: string }) => p.id), expected.slice(2, 4))
+  t.same(
+    second.data.map((p: { id: string }) => p.id),
+    expected.slice(2, 4),
+  )
   t.equal(second.nextCursor, expected[3])
 
   // Walk to the end.
@@ -320,7 +335,12 @@ t.test('unknown ids: 404', async (t) => {
   t.equal(read.statusCode, 404)
   t.equal(read.json().code, 'NOT_FOUND')
   t.equal(read.json().detail, 'No principal prn_nobody.')
-  const patch = await app.inject({ method: 'PATCH', url: '/v1/principals/prn_nobody', headers: { ...ctx.as('admin'), 'if-match': '"v1"' }, payload: { name: 'x' } })
+  const patch = await app.inject({
+    method: 'PATCH',
+    url: '/v1/principals/prn_nobody',
+    headers: { ...ctx.as('admin'), 'if-match': '"v1"' },
+    payload: { name: 'x' },
+  })
   t.equal(patch.statusCode, 404)
   t.equal(patch.json().code, 'NOT_FOUND')
 })
@@ -334,14 +354,30 @@ t.test('a managerId that does not exist: 400 VALIDATION_FAILED at /managerId', a
   t.equal(await principalCount(), before, 'nothing created')
 
   const id = ctx.principalIds.sales_rep
-  const patched = await app.inject({ method: 'PATCH', url: `/v1/principals/${id}`, headers: { ...ctx.as('admin'), 'if-match': '"v1"' }, payload: { managerId: 'prn_ghost' } })
+  const patched = await app.inject({
+    method: 'PATCH',
+    url: `/v1/principals/${id}`,
+    headers: { ...ctx.as('admin'), 'if-match': '"v1"' },
+    payload: { managerId: 'prn_ghost' },
+  })
   t.equal(patched.statusCode, 400)
   t.equal(patched.json().code, 'VALIDATION_FAILED')
-  t.same(patched.json().errors.map((e: { pointer: string }) => e.pointer), ['/managerId'])
+  t.same(
+    patched.json().errors.map((e: { pointer: string }) => e.pointer),
+    ['/managerId'],
+  )
 
-  const selfManaged = await app.inject({ method: 'PATCH', url: `/v1/principals/${id}`, headers: { ...ctx.as('admin'), 'if-match': '"v1"' }, payload: { managerId: id } })
+  const selfManaged = await app.inject({
+    method: 'PATCH',
+    url: `/v1/principals/${id}`,
+    headers: { ...ctx.as('admin'), 'if-match': '"v1"' },
+    payload: { managerId: id },
+  })
   t.equal(selfManaged.statusCode, 400, 'nobody manages themself')
-  t.same(selfManaged.json().errors.map((e: { pointer: string }) => e.pointer), ['/managerId'])
+  t.same(
+    selfManaged.json().errors.map((e: { pointer: string }) => e.pointer),
+    ['/managerId'],
+  )
 
   const row = await db.selectFrom('principals').select(['manager_id', 'version']).where('id', '=', id).executeTakeFirstOrThrow()
   t.same(row, { manager_id: null, version: 1 }, 'the refused updates changed nothing')

@@ -28,13 +28,19 @@ function api(ctx: TestApp) {
     create: (role: 'sales_rep', payload: object) => ctx.app.inject({ method: 'POST', url: '/v1/quotes', headers: ctx.as(role), payload }),
     get: (role: Parameters<TestApp['as']>[0], id: string) => ctx.app.inject({ method: 'GET', url: `/v1/quotes/${id}`, headers: ctx.as(role) }),
     submit: (id: string) => ctx.app.inject({ method: 'POST', url: `/v1/quotes/${id}/submit`, headers: ctx.as('sales_rep') }),
-    revise: (id: string, etag: string, payload: object) => ctx.app.inject({ method: 'PATCH', url: `/v1/quotes/${id}`, headers: { ...ctx.as('sales_rep'), 'if-match': etag }, payload }),
+    revise: (id: string, etag: string, payload: object) =>
+      ctx.app.inject({ method: 'PATCH', url: `/v1/quotes/${id}`, headers: { ...ctx.as('sales_rep'), 'if-match': etag }, payload }),
     decide: (role: Parameters<TestApp['as']>[0], stepId: string, decision: 'approve' | 'reject', comment?: string) =>
       ctx.app.inject({ method: 'POST', url: `/v1/approvals/${stepId}/${decision}`, headers: ctx.as(role), payload: comment ? { comment } : {} }),
   }
 }
 
-function stepOf(quote: { approval: { steps: Array<{ id: string; level: number; role: string; status: string; rerequestReason: string | null; carriedFrom: string | null }> } }, role: string) {
+function stepOf(
+  quote: {
+    approval: { steps: Array<{ id: string; level: number; role: string; status: string; rerequestReason: string | null; carriedFrom: string | null }> }
+  },
+  role: string,
+) {
   return quote.approval.steps.find((s) => s.role === role)!
 }
 
@@ -48,7 +54,13 @@ t.test('the demo flow: 25 % discount, two approval levels, revisions that keep o
   t.match(quote.number, /^Q-2026-\d{6}$/)
   t.equal(quote.status, 'draft')
   t.equal(quote.currentRevision, 1)
-  t.same(quote.revision.evaluation.approvals.steps.map((s: { level: number; role: string }) => [s.level, s.role]), [[1, 'sales_manager'], [2, 'deal_desk']])
+  t.same(
+    quote.revision.evaluation.approvals.steps.map((s: { level: number; role: string }) => [s.level, s.role]),
+    [
+      [1, 'sales_manager'],
+      [2, 'deal_desk'],
+    ],
+  )
 
   const submitted = await q.submit(quote.id)
   t.equal(submitted.statusCode, 200, submitted.body)
@@ -66,14 +78,18 @@ t.test('the demo flow: 25 % discount, two approval levels, revisions that keep o
   t.equal((await q.decide('deal_desk', manager.id, 'approve')).statusCode, 403, "the deal desk does not hold the manager's step")
 
   const queue = await ctx.app.inject({ method: 'GET', url: '/v1/approvals?assignee=me', headers: ctx.as('sales_manager') })
-  t.same(queue.json().data.map((i: { step: { id: string } }) => i.step.id), [manager.id], "the manager's queue holds the step")
+  t.same(
+    queue.json().data.map((i: { step: { id: string } }) => i.step.id),
+    [manager.id],
+    "the manager's queue holds the step",
+  )
 
   const l1 = await q.decide('sales_manager', manager.id, 'approve', 'ok for the renewal')
   t.equal(l1.statusCode, 200, l1.body)
   t.equal((await q.decide('sales_manager', manager.id, 'approve')).json().code, 'APPROVAL_STEP_CLOSED', 'approving twice')
   const l2 = await q.decide('deal_desk', deskStep.id, 'approve')
   t.equal(l2.statusCode, 200, l2.body)
-  const approved = (await q.get('sales_rep', quote.id))
+  const approved = await q.get('sales_rep', quote.id)
   t.equal(approved.json().status, 'approved')
   t.equal(approved.headers.etag, `"v${approved.json().version}"`)
 
@@ -84,7 +100,10 @@ t.test('the demo flow: 25 % discount, two approval levels, revisions that keep o
   t.equal(lower.json().currentRevision, 2)
   const resubmitted = await q.submit(quote.id)
   t.equal(resubmitted.json().status, 'approved', 'nothing worse: approved at once')
-  t.ok(resubmitted.json().approval.steps.every((s: { status: string; carriedFrom: string | null }) => s.status === 'approved' && s.carriedFrom), 'both approvals carried over')
+  t.ok(
+    resubmitted.json().approval.steps.every((s: { status: string; carriedFrom: string | null }) => s.status === 'approved' && s.carriedFrom),
+    'both approvals carried over',
+  )
 
   // Raising it beyond what was approved re-requests only the deal desk, with the reason.
   const current = await q.get('sales_rep', quote.id)
@@ -121,7 +140,12 @@ t.test('the demo flow: 25 % discount, two approval levels, revisions that keep o
   const verify = await ctx.app.inject({ method: 'GET', url: '/v1/audit/verify', headers: ctx.as('finance') })
   t.equal(verify.json().ok, true)
   t.ok(verify.json().entries >= 10)
-  const events: Array<{ type: string }> = await ctx.database.db.selectFrom('outbox_events').select('type').where('aggregate_id', '=', quote.id).orderBy('created_at').execute()
+  const events: Array<{ type: string }> = await ctx.database.db
+    .selectFrom('outbox_events')
+    .select('type')
+    .where('aggregate_id', '=', quote.id)
+    .orderBy('created_at')
+    .execute()
   t.ok(events.some((e) => e.type === 'quote.approved') && events.some((e) => e.type === 'quote.rejected'), 'state changes are in the outbox')
 })
 
@@ -147,7 +171,10 @@ t.test('illegal transitions, stale and missing ETags', async (t) => {
   t.equal(presented.json().status, 'presented')
   const canceled = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/cancel`, headers: ctx.as('sales_rep') })
   t.equal(canceled.json().status, 'canceled')
-  t.equal((await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/cancel`, headers: ctx.as('sales_rep') })).json().code, 'INVALID_STATE_TRANSITION')
+  t.equal(
+    (await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/cancel`, headers: ctx.as('sales_rep') })).json().code,
+    'INVALID_STATE_TRANSITION',
+  )
 })
 
 t.test('expiry on read', async (t) => {
@@ -168,7 +195,11 @@ t.test('the audit chain detects an altered row', async (t) => {
   // Only an attacker with DDL rights could do this: the table refuses updates otherwise.
   await t.rejects(db.updateTable('audit_log').set({ action: 'x' }).where('seq', '=', 1n).execute(), /append-only/)
   await sql`alter table audit_log disable trigger audit_log_append_only`.execute(db)
-  await db.updateTable('audit_log').set({ after: JSON.stringify({ status: 'approved' }) }).where('seq', '=', 2n).execute()
+  await db
+    .updateTable('audit_log')
+    .set({ after: JSON.stringify({ status: 'approved' }) })
+    .where('seq', '=', 2n)
+    .execute()
   await sql`alter table audit_log enable trigger audit_log_append_only`.execute(db)
   const verify = await ctx.app.inject({ method: 'GET', url: '/v1/audit/verify', headers: ctx.as('admin') })
   t.same(verify.json(), { ok: false, entries: 2, brokenAt: { seq: '2', reason: 'content does not match its hash (altered)' } })
@@ -178,17 +209,27 @@ t.test('the audit chain detects an altered row', async (t) => {
 t.test('concurrency on PostgreSQL', { skip: onPostgres ? false : 'needs a real PostgreSQL: PGlite is a single connection' }, async (t) => {
   const ctx = await setup(t)
   const q = api(ctx)
-  const quote = (await q.create('sales_rep', { accountId: ctx.accountId, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 50, termMonths: 12, manualDiscountPercent: '15' }] })).json()
+  const quote = (
+    await q.create('sales_rep', { accountId: ctx.accountId, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 50, termMonths: 12, manualDiscountPercent: '15' }] })
+  ).json()
   const submitted = (await q.submit(quote.id)).json()
   const step = stepOf(submitted, 'sales_manager')
   // The last open step decided twice at once (two sessions of its approver): one wins, the quote moves once.
   const [a, b] = await Promise.all([q.decide('sales_manager', step.id, 'approve'), q.decide('sales_manager', step.id, 'approve')])
   t.same([a.statusCode, b.statusCode].sort(), [200, 409], 'one approval, one conflict')
-  const approvals = await ctx.database.db.selectFrom('audit_log').select('action').where('entity_id', '=', quote.id).where('action', '=', 'quote.approve').execute()
+  const approvals = await ctx.database.db
+    .selectFrom('audit_log')
+    .select('action')
+    .where('entity_id', '=', quote.id)
+    .where('action', '=', 'quote.approve')
+    .execute()
   t.equal(approvals.length, 1, 'the quote moved once')
 
   const fresh = await q.get('sales_rep', quote.id)
-  const [r1, r2] = await Promise.all([q.revise(quote.id, fresh.headers.etag as string, { notes: 'one' }), q.revise(quote.id, fresh.headers.etag as string, { notes: 'two' })])
+  const [r1, r2] = await Promise.all([
+    q.revise(quote.id, fresh.headers.etag as string, { notes: 'one' }),
+    q.revise(quote.id, fresh.headers.etag as string, { notes: 'two' }),
+  ])
   t.same([r1.statusCode, r2.statusCode].sort(), [200, 412], 'one revision, one 412')
   t.equal((await q.get('sales_rep', quote.id)).json().currentRevision, 2)
 })
@@ -201,7 +242,12 @@ t.test('segregation of duties beyond ownership, and reasons never reviewed', asy
   // The manager edits the rep's discount: they may no longer approve it themselves.
   const quote = (await q.create('sales_rep', { accountId: ctx.accountId, lines: lines('12') })).json()
   const read = await q.get('sales_manager', quote.id)
-  const edited = await ctx.app.inject({ method: 'PATCH', url: `/v1/quotes/${quote.id}`, headers: { ...ctx.as('sales_manager'), 'if-match': read.headers.etag as string }, payload: { lines: lines('18') } })
+  const edited = await ctx.app.inject({
+    method: 'PATCH',
+    url: `/v1/quotes/${quote.id}`,
+    headers: { ...ctx.as('sales_manager'), 'if-match': read.headers.etag as string },
+    payload: { lines: lines('18') },
+  })
   t.equal(edited.statusCode, 200, edited.body)
   const pending = (await q.submit(quote.id)).json()
   const own = await q.decide('sales_manager', stepOf(pending, 'sales_manager').id, 'approve')
@@ -213,7 +259,14 @@ t.test('segregation of duties beyond ownership, and reasons never reviewed', asy
   const bothHeaders = { authorization: `Bearer ${both.body.apiKey}` }
   const deep = (await q.create('sales_rep', { accountId: ctx.accountId, lines: lines('32') })).json()
   const chain = (await q.submit(deep.id)).json()
-  t.same(chain.approval.steps.map((s: { level: number; role: string }) => [s.level, s.role]), [[1, 'sales_manager'], [2, 'deal_desk'], [3, 'finance']])
+  t.same(
+    chain.approval.steps.map((s: { level: number; role: string }) => [s.level, s.role]),
+    [
+      [1, 'sales_manager'],
+      [2, 'deal_desk'],
+      [3, 'finance'],
+    ],
+  )
   t.equal((await q.decide('sales_manager', stepOf(chain, 'sales_manager').id, 'approve')).statusCode, 200)
   t.equal((await ctx.app.inject({ method: 'POST', url: `/v1/approvals/${stepOf(chain, 'deal_desk').id}/approve`, headers: bothHeaders })).statusCode, 200)
   const second = await ctx.app.inject({ method: 'POST', url: `/v1/approvals/${stepOf(chain, 'finance').id}/approve`, headers: bothHeaders })

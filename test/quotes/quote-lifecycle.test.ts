@@ -33,7 +33,10 @@ const outsider = await principal('Outsider rep', ['sales_rep'])
 const ACCOUNT = {
   name: 'Lyon Logistique SAS',
   billingAddress: { line1: '3 quai Perrache', city: 'Lyon', postalCode: '69002', country: 'FR' },
-  country: 'FR', currency: 'EUR', segment: 'mid_market', vatId: 'FR40303265045',
+  country: 'FR',
+  currency: 'EUR',
+  segment: 'mid_market',
+  vatId: 'FR40303265045',
 }
 async function accountOf(headers: Headers): Promise<string> {
   const res = await app.inject({ method: 'POST', url: '/v1/accounts', headers, payload: ACCOUNT })
@@ -43,10 +46,23 @@ async function accountOf(headers: Headers): Promise<string> {
 const accountId = await accountOf(rep)
 const outsiderAccountId = await accountOf(outsider.headers)
 
-interface Revision { revision: number; decisionId: string; fingerprintHash: string; cart: unknown; evaluation: { ruleSetHash: string; priceBookHash: string; totals: Record<string, string> } }
+interface Revision {
+  revision: number
+  decisionId: string
+  fingerprintHash: string
+  cart: unknown
+  evaluation: { ruleSetHash: string; priceBookHash: string; totals: Record<string, string> }
+}
 interface Quote {
-  id: string; number: string; status: QuoteStatus; version: number; currentRevision: number; notes: string | null; validUntil: string
-  revision: Revision; approval: { id: string; status: string; revision: number; steps: Array<{ id: string; role: string; status: string }> } | null
+  id: string
+  number: string
+  status: QuoteStatus
+  version: number
+  currentRevision: number
+  notes: string | null
+  validUntil: string
+  revision: Revision
+  approval: { id: string; status: string; revision: number; steps: Array<{ id: string; role: string; status: string }> } | null
 }
 
 const seats = (discount: string) => [{ sku: 'PLAT-PRO-SEAT', quantity: 40, termMonths: 12, manualDiscountPercent: discount }]
@@ -56,7 +72,8 @@ async function create(discount: string, extra: object = {}, headers: Headers = r
   if (res.statusCode !== 201) throw new Error(res.body)
   return res.json()
 }
-const action = (id: string, name: 'submit' | 'present' | 'cancel', headers: Headers = rep) => app.inject({ method: 'POST', url: `/v1/quotes/${id}/${name}`, headers })
+const action = (id: string, name: 'submit' | 'present' | 'cancel', headers: Headers = rep) =>
+  app.inject({ method: 'POST', url: `/v1/quotes/${id}/${name}`, headers })
 const read = (id: string, headers: Headers = rep) => app.inject({ method: 'GET', url: `/v1/quotes/${id}`, headers })
 async function revise(id: string, payload: object, headers: Headers = rep) {
   const current = await read(id, headers)
@@ -67,7 +84,15 @@ async function ok<T = Quote>(res: Promise<{ statusCode: number; body: string; js
   if (r.statusCode !== status) throw new Error(`expected ${status}, got ${r.statusCode}: ${r.body}`)
   return r.json() as T
 }
-const countQuotes = async () => Number((await db.selectFrom('quotes').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n)
+const countQuotes = async () =>
+  Number(
+    (
+      await db
+        .selectFrom('quotes')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  )
 
 t.test('POST /v1/quotes: the account must be one the caller may quote for; skus must exist', async (t) => {
   const before = await countQuotes()
@@ -78,14 +103,21 @@ t.test('POST /v1/quotes: the account must be one the caller may quote for; skus 
 
   const foreign = await postQuote(rep, { accountId: outsiderAccountId, lines: seats('0') })
   t.equal(foreign.statusCode, 400, "another rep's account")
-  t.same([foreign.json().code, foreign.json().detail, foreign.json().errors], [unknown.json().code, unknown.json().detail, unknown.json().errors], 'the same answer as for no account: existence is not revealed')
+  t.same(
+    [foreign.json().code, foreign.json().detail, foreign.json().errors],
+    [unknown.json().code, unknown.json().detail, unknown.json().errors],
+    'the same answer as for no account: existence is not revealed',
+  )
 
   const sku = await postQuote(rep, { accountId, lines: [{ sku: 'PLAT-NOPE-SEAT', quantity: 1 }] })
   t.equal(sku.statusCode, 422)
   t.equal(sku.json().code, 'CART_INVALID')
   t.same(sku.json().errors, [{ pointer: '/lines/0/sku', detail: 'unknown sku PLAT-NOPE-SEAT' }])
   const second = await postQuote(rep, { accountId, lines: [...seats('0'), { sku: 'PLAT-NOPE-SEAT', quantity: 1 }] })
-  t.same(second.json().errors.map((e: { pointer: string }) => e.pointer), ['/lines/1/sku'])
+  t.same(
+    second.json().errors.map((e: { pointer: string }) => e.pointer),
+    ['/lines/1/sku'],
+  )
 
   for (const [payload, pointer] of [
     [{ accountId, lines: seats('0'), discount: '10' }, '/discount'],
@@ -96,7 +128,10 @@ t.test('POST /v1/quotes: the account must be one the caller may quote for; skus 
   ] as const) {
     const res = await postQuote(rep, payload)
     t.equal(res.statusCode, 400, pointer)
-    t.ok(res.json().errors.some((e: { pointer: string }) => e.pointer === pointer), `pointer ${pointer}`)
+    t.ok(
+      res.json().errors.some((e: { pointer: string }) => e.pointer === pointer),
+      `pointer ${pointer}`,
+    )
   }
   t.equal(await countQuotes(), before, 'nothing created')
 
@@ -122,9 +157,16 @@ t.test('each revision has its decision record; the fingerprint follows prices an
   t.same(decision.input, r1.cart, 'the decision holds the exact cart')
   // The decision stores the typed snapshot (amounts as minor units with their currency), rendered only at the edge.
   t.equal((decision.output as { version: number }).version, 1)
-  t.same((decision.output as { totals: { net: unknown } }).totals.net, { minor: String(Number(String(r1.evaluation.totals.net).replace('.', ''))), currency: 'EUR' })
+  t.same((decision.output as { totals: { net: unknown } }).totals.net, {
+    minor: String(Number(String(r1.evaluation.totals.net).replace('.', ''))),
+    currency: 'EUR',
+  })
   t.same(renderEvaluation(decodeSnapshot(decision.output), 'fired').totals, r1.evaluation.totals)
-  t.match(r1.cart, { account: { id: accountId, segment: 'mid_market', country: 'FR', vatId: 'FR40303265045' }, currency: 'EUR', date: '2026-12-01', paymentTermsDays: 30 }, 'the account supplies segment, country and VAT id')
+  t.match(
+    r1.cart,
+    { account: { id: accountId, segment: 'mid_market', country: 'FR', vatId: 'FR40303265045' }, currency: 'EUR', date: '2026-12-01', paymentTermsDays: 30 },
+    'the account supplies segment, country and VAT id',
+  )
 
   const notesOnly = await ok(revise(quote.id, { notes: 'second call: waiting for the PO' }))
   t.equal(notesOnly.currentRevision, 2)
@@ -147,7 +189,10 @@ t.test('each revision has its decision record; the fingerprint follows prices an
   t.equal(back.currentRevision, 6)
 
   const revisions = await db.selectFrom('quote_revisions').select(['revision', 'decision_id']).where('quote_id', '=', quote.id).orderBy('revision').execute()
-  t.same(revisions.map((r) => r.revision), [1, 2, 3, 4, 5, 6])
+  t.same(
+    revisions.map((r) => r.revision),
+    [1, 2, 3, 4, 5, 6],
+  )
   t.equal(new Set(revisions.map((r) => r.decision_id)).size, 6, 'one decision per revision')
   const earlier = await app.inject({ method: 'GET', url: `/v1/quotes/${quote.id}/revisions/4`, headers: rep })
   t.equal(earlier.json().fingerprintHash, price.revision.fingerprintHash)
@@ -183,7 +228,7 @@ t.test('GET /v1/quotes filters by status and shows only what the caller may see'
   const summary = (await app.inject({ method: 'GET', url: '/v1/quotes?status=approved', headers: seller.headers })).json().data[0]
   t.notOk('revision' in summary, 'the list holds summaries, not revisions')
 
-  t.notOk((await ids('?status=draft', rep)).includes(draftA.id), "another rep does not list them")
+  t.notOk((await ids('?status=draft', rep)).includes(draftA.id), 'another rep does not list them')
   t.ok((await ids('?status=draft&limit=100', ctx.as('deal_desk'))).includes(draftA.id), 'the deal desk does')
   const bad = await app.inject({ method: 'GET', url: '/v1/quotes?status=open', headers: seller.headers })
   t.equal(bad.statusCode, 400)
@@ -201,7 +246,12 @@ t.test('revising a presented quote withdraws the offer: a new draft revision', a
   const again = await ok(action(quote.id, 'submit'))
   t.equal(again.status, 'approved', '8 % needs nobody')
   t.equal(again.approval!.revision, 2)
-  const event = await db.selectFrom('outbox_events').select('payload').where('aggregate_id', '=', quote.id).where('type', '=', 'quote.revised').executeTakeFirstOrThrow()
+  const event = await db
+    .selectFrom('outbox_events')
+    .select('payload')
+    .where('aggregate_id', '=', quote.id)
+    .where('type', '=', 'quote.revised')
+    .executeTakeFirstOrThrow()
   t.same(event.payload, { quoteId: quote.id, revision: 2, from: 'presented' })
 })
 
@@ -223,7 +273,9 @@ async function inState(state: QuoteStatus): Promise<Quote> {
     }
     case 'rejected': {
       const q = await ok(action((await create('15')).id, 'submit'))
-      await ok(app.inject({ method: 'POST', url: `/v1/approvals/${q.approval!.steps[0]!.id}/reject`, headers: manager, payload: { comment: 'not this quarter' } }))
+      await ok(
+        app.inject({ method: 'POST', url: `/v1/approvals/${q.approval!.steps[0]!.id}/reject`, headers: manager, payload: { comment: 'not this quarter' } }),
+      )
       return ok(read(q.id))
     }
     case 'presented':
@@ -245,7 +297,13 @@ async function inState(state: QuoteStatus): Promise<Quote> {
 t.test('the state machine: every reachable state × every action agrees with QUOTE_TRANSITIONS', async (t) => {
   const states: QuoteStatus[] = ['draft', 'pending_approval', 'approved', 'rejected', 'presented', 'canceled', 'expired']
   const actions: Action[] = ['submit', 'present', 'cancel', 'revise']
-  t.same(Object.keys(QUOTE_TRANSITIONS).filter((s) => !states.includes(s as QuoteStatus)).sort(), ['accepted', 'declined'], 'every state but the buyer\'s is covered')
+  t.same(
+    Object.keys(QUOTE_TRANSITIONS)
+      .filter((s) => !states.includes(s as QuoteStatus))
+      .sort(),
+    ['accepted', 'declined'],
+    "every state but the buyer's is covered",
+  )
   for (const state of states) {
     for (const act of actions) {
       const quote = await inState(state)
@@ -258,7 +316,11 @@ t.test('the state machine: every reachable state × every action agrees with QUO
         const after = res.json() as Quote
         t.equal(after.status, act === 'submit' ? 'approved' : TARGET[act], `${label}: new status`)
         if (state === 'pending_approval') t.equal(after.approval!.status, 'withdrawn', `${label}: the open request is withdrawn`)
-        if (state === 'pending_approval') t.ok(after.approval!.steps.every((s) => s.status === 'withdrawn'), `${label}: its steps too`)
+        if (state === 'pending_approval')
+          t.ok(
+            after.approval!.steps.every((s) => s.status === 'withdrawn'),
+            `${label}: its steps too`,
+          )
       } else {
         t.equal(res.statusCode, 409, `${label}: refused`)
         t.match(res.json(), { code: 'INVALID_STATE_TRANSITION', from: state, to: TARGET[act], action: act }, `${label}: names both states and the action`)
@@ -301,15 +363,49 @@ t.test('the expiry sweep: only quotes past their validity in an expirable state;
     const request = await db.selectFrom('approval_requests').select(['id', 'status']).where('quote_id', '=', pending.id).executeTakeFirstOrThrow()
     t.equal(request.status, 'withdrawn', 'the pending approval request is withdrawn')
     const steps = await db.selectFrom('approval_steps').select('status').where('request_id', '=', request.id).execute()
-    t.same(steps.map((s) => s.status), ['withdrawn'])
-    t.equal((await app.inject({ method: 'POST', url: `/v1/approvals/${pending.approval!.steps[0]!.id}/approve`, headers: manager, payload: {} })).json().code, 'APPROVAL_STALE')
+    t.same(
+      steps.map((s) => s.status),
+      ['withdrawn'],
+    )
+    t.equal(
+      (await app.inject({ method: 'POST', url: `/v1/approvals/${pending.approval!.steps[0]!.id}/approve`, headers: manager, payload: {} })).json().code,
+      'APPROVAL_STALE',
+    )
 
-    const audit = await db.selectFrom('audit_log').select(['entity_id', 'action', 'actor_id', 'before', 'after']).where('action', 'in', ['quote.expire', 'approval.withdrawn']).where('entity_id', 'in', [...expectExpired, rejectedQ.id, canceled.id, notDue.id]).orderBy('seq').execute()
-    t.same(audit.filter((a) => a.action === 'quote.expire').map((a) => a.entity_id).sort(), [...expectExpired].sort(), 'each expiry audited once')
-    t.ok(audit.every((a) => a.actor_id === null), 'by the system')
-    t.match(audit.find((a) => a.entity_id === presented.id), { before: { status: 'presented' }, after: { status: 'expired', validUntil: '2026-12-02' } })
-    t.same(audit.filter((a) => a.action === 'approval.withdrawn').map((a) => a.entity_id), [pending.id], 'and the withdrawal')
-    const events = await db.selectFrom('outbox_events').select('aggregate_id').where('type', '=', 'quote.expired').where('aggregate_id', 'in', expectExpired).execute()
+    const audit = await db
+      .selectFrom('audit_log')
+      .select(['entity_id', 'action', 'actor_id', 'before', 'after'])
+      .where('action', 'in', ['quote.expire', 'approval.withdrawn'])
+      .where('entity_id', 'in', [...expectExpired, rejectedQ.id, canceled.id, notDue.id])
+      .orderBy('seq')
+      .execute()
+    t.same(
+      audit
+        .filter((a) => a.action === 'quote.expire')
+        .map((a) => a.entity_id)
+        .sort(),
+      [...expectExpired].sort(),
+      'each expiry audited once',
+    )
+    t.ok(
+      audit.every((a) => a.actor_id === null),
+      'by the system',
+    )
+    t.match(
+      audit.find((a) => a.entity_id === presented.id),
+      { before: { status: 'presented' }, after: { status: 'expired', validUntil: '2026-12-02' } },
+    )
+    t.same(
+      audit.filter((a) => a.action === 'approval.withdrawn').map((a) => a.entity_id),
+      [pending.id],
+      'and the withdrawal',
+    )
+    const events = await db
+      .selectFrom('outbox_events')
+      .select('aggregate_id')
+      .where('type', '=', 'quote.expired')
+      .where('aggregate_id', 'in', expectExpired)
+      .execute()
     t.equal(events.length, 4, 'one quote.expired event each')
     const verify = await app.inject({ method: 'GET', url: '/v1/audit/verify', headers: ctx.as('admin') })
     t.equal(verify.json().ok, true)
@@ -326,14 +422,28 @@ t.test('the outbox holds created, revised, submitted (pending_approval) and appr
   const step = submitted.approval!.steps[0]!
   await ok(app.inject({ method: 'POST', url: `/v1/approvals/${step.id}/approve`, headers: manager, payload: {} }))
 
-  const events = await db.selectFrom('outbox_events').select(['type', 'aggregate_type', 'payload', 'published_at']).where('aggregate_id', '=', quote.id).orderBy('id').execute()
-  t.same(events.map((e) => e.type), ['quote.created', 'quote.revised', 'quote.pending_approval', 'approval.approved', 'quote.approved'])
-  t.ok(events.every((e) => e.aggregate_type === 'quote' && e.published_at === null), 'quote aggregates, not yet published')
+  const events = await db
+    .selectFrom('outbox_events')
+    .select(['type', 'aggregate_type', 'payload', 'published_at'])
+    .where('aggregate_id', '=', quote.id)
+    .orderBy('id')
+    .execute()
+  t.same(
+    events.map((e) => e.type),
+    ['quote.created', 'quote.revised', 'quote.pending_approval', 'approval.approved', 'quote.approved'],
+  )
+  t.ok(
+    events.every((e) => e.aggregate_type === 'quote' && e.published_at === null),
+    'quote aggregates, not yet published',
+  )
   t.same(events[0]!.payload, { quoteId: quote.id, number: quote.number })
   t.same(events[1]!.payload, { quoteId: quote.id, revision: 2, from: 'draft' })
   t.match(events[2]!.payload, { quoteId: quote.id, from: 'draft', to: 'pending_approval', fingerprintHash: submitted.revision.fingerprintHash })
   t.match(events[3]!.payload, { stepId: step.id, level: 1, role: 'sales_manager', actingFor: null })
   t.match(events[4]!.payload, { quoteId: quote.id, from: 'pending_approval', to: 'approved' })
   const audit = await db.selectFrom('audit_log').select('action').where('entity_id', '=', quote.id).orderBy('seq').execute()
-  t.same(audit.map((a) => a.action), ['quote.created', 'quote.revised', 'approval.requested', 'quote.submit', 'quote.approve'])
+  t.same(
+    audit.map((a) => a.action),
+    ['quote.created', 'quote.revised', 'approval.requested', 'quote.submit', 'quote.approve'],
+  )
 })

@@ -11,10 +11,18 @@ t.test('prices are never negative: in price books at load time, from rules at ru
   const eur = books.find((b) => b.file === 'eur-list.yaml')!.content as { entries: Array<{ listPrice: string }> }
   eur.entries[0]!.listPrice = '-1.00'
   const { errors } = buildRuleSet({ ...sources, priceBooks: books })
-  t.ok(errors.some((e) => e.file === 'eur-list.yaml' && e.path === '/entries/0/listPrice'), 'a negative list price is refused')
+  t.ok(
+    errors.some((e) => e.file === 'eur-list.yaml' && e.path === '/entries/0/listPrice'),
+    'a negative list price is refused',
+  )
 
   const negative = {
-    id: 'price.negative', description: 'x', owner: 'x', effective: { from: '2026-01-01' }, priority: 999, scope: 'line',
+    id: 'price.negative',
+    description: 'x',
+    owner: 'x',
+    effective: { from: '2026-01-01' },
+    priority: 999,
+    scope: 'line',
     conditions: { all: [{ fact: 'line', path: '$.sku', operator: 'equal', value: 'GW-200' }] },
     event: { type: 'price.set', params: { unitPrice: { $logic: { '-': [0, { var: 'line.listUnitPrice' }] } }, label: 'x' } },
   }

@@ -13,7 +13,10 @@ t.test('the demo rule set passes every check', async (t) => {
   t.ok(ruleSet)
   t.ok(ruleSet!.rules.length >= 60, `about 60 rules (${ruleSet!.rules.length})`)
   t.ok(ruleSet!.priceBooks.catalog.products.size >= 35, 'about 40 products')
-  t.same(ruleSet!.priceBooks.books.map((b) => `${b.id}:${b.currency}`), ['eur-list:EUR', 'eur-partner:EUR', 'usd-list:USD'])
+  t.same(
+    ruleSet!.priceBooks.books.map((b) => `${b.id}:${b.currency}`),
+    ['eur-list:EUR', 'eur-partner:EUR', 'usd-list:USD'],
+  )
   for (const set of ['configuration', 'pricing', 'guardrails', 'approvals', 'recommendations'] as const) {
     t.ok(ruleSet!.bySet[set].length > 0, `${set} has rules`)
   }

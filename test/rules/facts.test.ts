@@ -7,7 +7,9 @@ const DOC = new URL('../../docs/rules.md', import.meta.url)
 t.test('docs/rules.md lists every dynamic fact with its params and what it computes, as facts.ts defines it', async (t) => {
   const doc = await readFile(DOC, 'utf8')
   for (const [name, fact] of Object.entries(DYNAMIC_FACTS)) {
-    const params = Object.keys(fact.params).map((p) => `\`${p}\``).join(', ')
+    const params = Object.keys(fact.params)
+      .map((p) => `\`${p}\``)
+      .join(', ')
     const description = fact.description[0]!.toLowerCase() + fact.description.slice(1)
     t.ok(doc.includes(`| \`${name}\` (params ${params}) | ${description} |`), `${name} (params ${params}): ${description}`)
   }

@@ -20,10 +20,14 @@ t.test('overlapping runs on one runner each evaluate every rule', async (t) => {
       for (let i = 0; i < delay; i++) await Promise.resolve()
       const second = runResult(runner, FACTS, 'none')
       const results = await Promise.all([first, second])
-      t.same(results.map((r) => ('outcomes' in r ? r.outcomes.map((o) => o.id) : r)), [
-        ['r.6', 'r.5', 'r.4', 'r.3', 'r.2', 'r.1'],
-        ['r.6', 'r.5', 'r.4', 'r.3', 'r.2', 'r.1'],
-      ], `${name}, second run ${delay} microtasks later`)
+      t.same(
+        results.map((r) => ('outcomes' in r ? r.outcomes.map((o) => o.id) : r)),
+        [
+          ['r.6', 'r.5', 'r.4', 'r.3', 'r.2', 'r.1'],
+          ['r.6', 'r.5', 'r.4', 'r.3', 'r.2', 'r.1'],
+        ],
+        `${name}, second run ${delay} microtasks later`,
+      )
     }
   }
 })
@@ -31,8 +35,16 @@ t.test('overlapping runs on one runner each evaluate every rule', async (t) => {
 t.test('a run after one that failed evaluates every rule', async (t) => {
   const failing = ruleOf('r.fails', { all: [{ fact: 'line', path: '$.sku', operator: 'equal', value: 'W' }] }, { priority: 9 })
   for (const [name, runner] of Object.entries(bothRunners([failing, ...SIX]))) {
-    t.same(await runResult(runner, FACTS, 'none'), { error: { name: 'RuleEvaluationError', ruleId: 'r.fails', message: 'Undefined fact: line' } }, `${name}: the failing run`)
+    t.same(
+      await runResult(runner, FACTS, 'none'),
+      { error: { name: 'RuleEvaluationError', ruleId: 'r.fails', message: 'Undefined fact: line' } },
+      `${name}: the failing run`,
+    )
     const withLine = { ...FACTS, line: { sku: 'W' } }
-    t.same(await runResult(runner, withLine, 'none'), { outcomes: ['r.fails', 'r.6', 'r.5', 'r.4', 'r.3', 'r.2', 'r.1'].map((id) => ({ id, fired: true })) }, `${name}: the next run`)
+    t.same(
+      await runResult(runner, withLine, 'none'),
+      { outcomes: ['r.fails', 'r.6', 'r.5', 'r.4', 'r.3', 'r.2', 'r.1'].map((id) => ({ id, fired: true })) },
+      `${name}: the next run`,
+    )
   }
 })

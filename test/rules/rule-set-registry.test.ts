@@ -35,7 +35,10 @@ t.test('after a restart with broken files, the set that served last serves again
   await restarted.start()
   t.equal(restarted.get().hash, a, 'the last set in service, not the last one first published')
   const activations = await database.db.selectFrom('rule_set_activations').select('rule_set_hash').orderBy('id').execute()
-  t.same(activations.map((r) => r.rule_set_hash), [a, b, a])
+  t.same(
+    activations.map((r) => r.rule_set_hash),
+    [a, b, a],
+  )
 })
 
 /** A registry over a private copy of the demo files, which the test may break. */
@@ -65,11 +68,18 @@ t.test('numbers JSON cannot hold are refused as validation errors naming file, r
     ['-.inf', 'must be a finite number, not -Infinity (.inf, or too large, like 1e400)'],
     ['.nan', 'must be a finite number, not NaN (.nan)'],
   ] as const) {
-    await writeFile(term, original.replace(TERM_CONDITION, `${TERM_CONDITION}\n        - { fact: line, path: $.quantity, operator: lessThan, value: ${literal} }`))
+    await writeFile(
+      term,
+      original.replace(TERM_CONDITION, `${TERM_CONDITION}\n        - { fact: line, path: $.quantity, operator: lessThan, value: ${literal} }`),
+    )
     const { ruleSet, errors, changed } = await registry.reload(null)
     t.equal(ruleSet, undefined, `${literal}: no set`)
     t.equal(changed, false)
-    t.same(errors, [{ file: 'pricing/term.yaml', ruleId: 'price.term-24-months', path: '/rules/0/conditions/all/3/value', message }], `${literal}: file, rule id and path`)
+    t.same(
+      errors,
+      [{ file: 'pricing/term.yaml', ruleId: 'price.term-24-months', path: '/rules/0/conditions/all/3/value', message }],
+      `${literal}: file, rule id and path`,
+    )
     t.equal(registry.get().hash, served, `${literal}: the old set keeps serving`)
   }
   await writeFile(term, original)
@@ -78,10 +88,14 @@ t.test('numbers JSON cannot hold are refused as validation errors naming file, r
   const prices = await readFile(book, 'utf8')
   await writeFile(book, prices.replace('priority: 0', 'priority: .inf').replace('cost: "780.00"', 'cost: 1e999'))
   const books = await registry.reload(null)
-  t.same(books.errors.map((e) => [e.file, e.ruleId, e.path]), [
-    ['eur-list.yaml', undefined, '/priority'],
-    ['eur-list.yaml', undefined, '/entries/14/cost'],
-  ], 'price books too, every one at once, with no rule id outside rules')
+  t.same(
+    books.errors.map((e) => [e.file, e.ruleId, e.path]),
+    [
+      ['eur-list.yaml', undefined, '/priority'],
+      ['eur-list.yaml', undefined, '/entries/14/cost'],
+    ],
+    'price books too, every one at once, with no rule id outside rules',
+  )
   t.equal(registry.get().hash, served)
   const activations = await database.db.selectFrom('rule_set_activations').select('id').execute()
   t.equal(activations.length, 1, 'nothing was activated')
@@ -97,12 +111,28 @@ t.test('text PostgreSQL cannot store (U+0000, lone surrogates) is a validation e
   await writeFile(term, original.replace('label: "Multi-year commitment (24 months)"', 'label: "Multi-year\\0commitment"'))
   const { ruleSet, errors } = await registry.reload(null)
   t.equal(ruleSet, undefined)
-  t.same(errors, [{ file: 'pricing/term.yaml', ruleId: 'price.term-24-months', path: '/rules/0/event/params/label', message: 'the NUL character (\\0) is not allowed in text' }])
+  t.same(errors, [
+    {
+      file: 'pricing/term.yaml',
+      ruleId: 'price.term-24-months',
+      path: '/rules/0/event/params/label',
+      message: 'the NUL character (\\0) is not allowed in text',
+    },
+  ])
   await writeFile(term, original.replace('label: "Multi-year commitment (24 months)"', 'label: "Multi-year"\n        "lone\\udc00/key": x'))
   const surrogate = await registry.reload(null)
-  t.same(surrogate.errors, [
-    { file: 'pricing/term.yaml', ruleId: 'price.term-24-months', path: '/rules/0/event/params/lone\udc00~1key', message: 'in a key: text must be valid Unicode: a lone surrogate (\\ud800–\\udfff) is not allowed' },
-  ], 'in a key, with the key escaped in the pointer')
+  t.same(
+    surrogate.errors,
+    [
+      {
+        file: 'pricing/term.yaml',
+        ruleId: 'price.term-24-months',
+        path: '/rules/0/event/params/lone\udc00~1key',
+        message: 'in a key: text must be valid Unicode: a lone surrogate (\\ud800–\\udfff) is not allowed',
+      },
+    ],
+    'in a key, with the key escaped in the pointer',
+  )
   t.equal((await database.db.selectFrom('rule_set_versions').select('rule_set_hash').execute()).length, 1, 'nothing new was stored')
 })
 
@@ -123,7 +153,9 @@ t.test('any failure while loading at start-up falls back to the set last in serv
   await overflowing.start()
   t.equal(overflowing.get().hash, served.hash, 'a non-finite number: the last set serves')
   t.equal(overflowing.problem(), null, 'and the instance is ready')
-  t.match(logged.find((l) => l.msg === 'rule files are invalid; they are not served')?.errors, ['pricing/term.yaml [price.term-24-months] /rules/0/conditions/all/3/value: must be a finite number, not Infinity (.inf, or too large, like 1e400)'])
+  t.match(logged.find((l) => l.msg === 'rule files are invalid; they are not served')?.errors, [
+    'pricing/term.yaml [price.term-24-months] /rules/0/conditions/all/3/value: must be a finite number, not Infinity (.inf, or too large, like 1e400)',
+  ])
   t.ok(logged.some((l) => l.msg === 'serving the last rule set in service instead'))
   await writeFile(term, original)
 
@@ -166,7 +198,14 @@ t.test('an instance follows the set another instance activates, and stops follow
 
   const converged = await until(() => b.get().priceBookHash === reloaded.ruleSet!.priceBookHash)
   t.ok(converged, 'B serves the new price books within the bound')
-  t.equal(b.get().priceBooks.books.find((x) => x.id === 'eur-list')!.entries.get('GW-200')!.listMinor, 139000n, 'rebuilt from the stored sources, with the new price')
+  t.equal(
+    b
+      .get()
+      .priceBooks.books.find((x) => x.id === 'eur-list')!
+      .entries.get('GW-200')!.listMinor,
+    139000n,
+    'rebuilt from the stored sources, with the new price',
+  )
   t.equal(b.problem(), null)
 
   // B's files still hold the old price: reloading them on B activates them again, and A follows.
@@ -180,7 +219,11 @@ t.test('an instance follows the set another instance activates, and stops follow
   await b.stopFollowing()
   await a.stopFollowing()
   const activations = await database.db.selectFrom('rule_set_activations').select('price_book_hash').orderBy('id').execute()
-  t.same(activations.map((r) => r.price_book_hash), [before.priceBookHash, reloaded.ruleSet!.priceBookHash, before.priceBookHash], 'one activation per change, none for a start on the activated set')
+  t.same(
+    activations.map((r) => r.price_book_hash),
+    [before.priceBookHash, reloaded.ruleSet!.priceBookHash, before.priceBookHash],
+    'one activation per change, none for a start on the activated set',
+  )
 })
 
 t.test('an activated set this instance cannot build leaves it serving the old set, and not ready', async (t) => {
@@ -193,8 +236,21 @@ t.test('an activated set this instance cannot build leaves it serving the old se
   // A set stored by a newer version whose rules this version's checks refuse.
   const sources = structuredClone(registry.get().sources)
   ;(sources.rules[0]!.content as { rules: Array<{ priority: unknown }> }).rules[0]!.priority = 'urgent'
-  await database.db.insertInto('rule_set_versions').values({ rule_set_hash: 'f'.repeat(64), price_book_hash: registry.get().priceBookHash, sources: JSON.stringify(sources), summary: '{}', published_by: null, published_at: clock.now() }).execute()
-  await database.db.insertInto('rule_set_activations').values({ rule_set_hash: 'f'.repeat(64), price_book_hash: registry.get().priceBookHash, activated_by: null, activated_at: clock.now() }).execute()
+  await database.db
+    .insertInto('rule_set_versions')
+    .values({
+      rule_set_hash: 'f'.repeat(64),
+      price_book_hash: registry.get().priceBookHash,
+      sources: JSON.stringify(sources),
+      summary: '{}',
+      published_by: null,
+      published_at: clock.now(),
+    })
+    .execute()
+  await database.db
+    .insertInto('rule_set_activations')
+    .values({ rule_set_hash: 'f'.repeat(64), price_book_hash: registry.get().priceBookHash, activated_by: null, activated_at: clock.now() })
+    .execute()
   registry.follow(100)
   t.teardown(() => registry.stopFollowing())
   t.ok(await until(() => registry.problem() !== null), 'the failure is noticed')
@@ -227,7 +283,14 @@ t.test('over HTTP: a reload with an overflowing number is a 422 naming file, rul
   t.equal(refused.statusCode, 422)
   t.match(refused.headers['content-type'], /^application\/problem\+json/)
   t.equal(refused.json().code, 'RULE_SET_INVALID')
-  t.same(refused.json().errors, [{ pointer: '/rules/0/conditions/all/3/value', detail: 'must be a finite number, not Infinity (.inf, or too large, like 1e400)', file: 'pricing/term.yaml', ruleId: 'price.term-24-months' }])
+  t.same(refused.json().errors, [
+    {
+      pointer: '/rules/0/conditions/all/3/value',
+      detail: 'must be a finite number, not Infinity (.inf, or too large, like 1e400)',
+      file: 'pricing/term.yaml',
+      ruleId: 'price.term-24-months',
+    },
+  ])
   const after = (await app.inject({ method: 'GET', url: '/ready' })).json()
   t.same([after.status, after.ruleSetHash, after.priceBookHash], ['ready', before.ruleSetHash, before.priceBookHash], 'the old set keeps serving')
 })

@@ -25,7 +25,16 @@ const SKUS = ['W', 'G', 'constructor', 'toString']
 const CATEGORIES = ['device', 'seat', 'valueOf']
 /** Property names shared by the generated line, quote and account facts, so paths often find something. */
 const PROPERTIES = ['sku', 'quantity', 'netUnitPrice', 'unitCost', 'options', 'startDate', 'currency', 'skus', 'hasVatId']
-const PATHS = [...PROPERTIES.map((p) => `$.${p}`), '$.quantityBySku', '$.quantityBySku.W', '$.options.length', '$.nope', '$.constructor', '$.toString', '$.__proto__']
+const PATHS = [
+  ...PROPERTIES.map((p) => `$.${p}`),
+  '$.quantityBySku',
+  '$.quantityBySku.W',
+  '$.options.length',
+  '$.nope',
+  '$.constructor',
+  '$.toString',
+  '$.__proto__',
+]
 const FACTS = ['line', 'quote', 'account', 'cartQuantity', 'categoryQuantity', 'purchased']
 const ODD_FACTS = ['nope', 'toString', 'constructor', '__proto__', 'valueOf']
 const ODD_OPERATORS = ['bogus', 'toString', 'constructor', '__proto__', 'hasOwnProperty']
@@ -50,8 +59,20 @@ const path = fc.constantFrom(...PATHS)
 /** `value: { fact, path?, params? }`, well formed or not (the schema lets `value` be anything). */
 const reference = fc.oneof(
   { weight: 30, arbitrary: fc.record({ fact: factName, path, params }, { requiredKeys: ['fact'], noNullPrototype: true }) },
-  { weight: 1, arbitrary: fc.record({ fact: fc.oneof(fc.constant(7), fc.constant(null)), path: fc.constantFrom('$.sku', 5 as unknown as string) }, { requiredKeys: ['fact'], noNullPrototype: true }) },
-  { weight: 1, arbitrary: fc.record({ fact: fc.constantFrom('line', 'quote'), path: fc.constantFrom(5, true, '', 'sku') as fc.Arbitrary<unknown> }, { noNullPrototype: true }) },
+  {
+    weight: 1,
+    arbitrary: fc.record(
+      { fact: fc.oneof(fc.constant(7), fc.constant(null)), path: fc.constantFrom('$.sku', 5 as unknown as string) },
+      { requiredKeys: ['fact'], noNullPrototype: true },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record(
+      { fact: fc.constantFrom('line', 'quote'), path: fc.constantFrom(5, true, '', 'sku') as fc.Arbitrary<unknown> },
+      { noNullPrototype: true },
+    ),
+  },
 )
 const value = fc.oneof(
   { weight: 6, arbitrary: scalar },
@@ -67,11 +88,16 @@ const operator = fc.oneof({ weight: 60, arbitrary: fc.constantFrom(...Object.key
 const name = fc.option(fc.constantFrom('named', 'another'), { nil: undefined })
 
 /** Mostly a list for the operators that take one (anything else throws in json-rules-engine's `in`, so rarer). */
-const valueFor = (op: string) => (['in', 'notIn', 'containsAny', 'between'].includes(op) ? fc.oneof({ weight: 8, arbitrary: list }, { weight: 1, arbitrary: value }) : value)
-const leaf = operator.chain((op) => fc.record(
-  { fact: factName, path, operator: fc.constant(op), value: valueFor(op), params, name },
-  { requiredKeys: ['fact', 'operator', 'value'], noNullPrototype: true },
-)).map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)))
+const valueFor = (op: string) =>
+  ['in', 'notIn', 'containsAny', 'between'].includes(op) ? fc.oneof({ weight: 8, arbitrary: list }, { weight: 1, arbitrary: value }) : value
+const leaf = operator
+  .chain((op) =>
+    fc.record(
+      { fact: factName, path, operator: fc.constant(op), value: valueFor(op), params, name },
+      { requiredKeys: ['fact', 'operator', 'value'], noNullPrototype: true },
+    ),
+  )
+  .map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)))
 
 const { condition } = fc.letrec((tie) => ({
   condition: fc.oneof({ maxDepth: 4, depthIdentifier: 'condition' }, leaf, tie('all'), tie('any'), tie('not')),
@@ -84,7 +110,8 @@ const top = fc.oneof(
   fc.record({ any: fc.array(condition, { maxLength: 4 }) }, { noNullPrototype: true }),
   fc.record({ not: condition }, { noNullPrototype: true }),
 )
-const rules = fc.array(fc.record({ conditions: top, priority: fc.constantFrom(1, 50, 100) }, { noNullPrototype: true }), { minLength: 1, maxLength: 4 })
+const rules = fc
+  .array(fc.record({ conditions: top, priority: fc.constantFrom(1, 50, 100) }, { noNullPrototype: true }), { minLength: 1, maxLength: 4 })
   .map((rs) => rs.map((r, i) => ruleOf(`r.${i}`, r.conditions, { priority: r.priority })))
 
 /**
@@ -94,7 +121,8 @@ const rules = fc.array(fc.record({ conditions: top, priority: fc.constantFrom(1,
  * named by data are skus (upper case) and categories (lower case), so never `toString` or
  * `valueOf`, which the same operators would call.
  */
-const counts = (keys: string[]) => fc.dictionary(fc.constantFrom(...keys), fc.oneof(fc.integer({ min: 0, max: 200 }), scalar), { maxKeys: 3, noNullPrototype: true })
+const counts = (keys: string[]) =>
+  fc.dictionary(fc.constantFrom(...keys), fc.oneof(fc.integer({ min: 0, max: 200 }), scalar), { maxKeys: 3, noNullPrototype: true })
 const factObject = fc.record(
   {
     ...Object.fromEntries(PROPERTIES.map((p) => [p, fc.oneof(scalar, list)])),
@@ -104,11 +132,20 @@ const factObject = fc.record(
   },
   { requiredKeys: [], noNullPrototype: true },
 )
-const facts: fc.Arbitrary<RuleFacts> = fc.record({
-  line: fc.oneof({ weight: 8, arbitrary: factObject }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant('absent' as const) }),
-  quote: factObject,
-  account: factObject,
-}, { noNullPrototype: true }).map(({ line, quote, account }) => (line === 'absent' ? { quote, account } : { line, quote, account }) as RuleFacts)
+const facts: fc.Arbitrary<RuleFacts> = fc
+  .record(
+    {
+      line: fc.oneof(
+        { weight: 8, arbitrary: factObject },
+        { weight: 1, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.constant('absent' as const) },
+      ),
+      quote: factObject,
+      account: factObject,
+    },
+    { noNullPrototype: true },
+  )
+  .map(({ line, quote, account }) => (line === 'absent' ? { quote, account } : { line, quote, account }) as RuleFacts)
 
 /** Errors are compared by rule and kind: when several conditions of one rule throw, json-rules-engine reports whichever promise settles first. */
 function comparable(result: RunResult): unknown {
@@ -119,7 +156,10 @@ const schemaCheck = TypeCompiler.Compile(TopCondition)
 
 t.test('generated conditions are what the rule-file schema allows', async (t) => {
   const sample = fc.sample(top, { numRuns: 200, ...(SEED === undefined ? {} : { seed: SEED }) })
-  t.ok(sample.every((c) => schemaCheck.Check(c)), 'every generated condition tree passes the schema')
+  t.ok(
+    sample.every((c) => schemaCheck.Check(c)),
+    'every generated condition tree passes the schema',
+  )
 })
 
 t.test(`compiled runner and json-rules-engine agree on generated rules and facts, every trace level (${NUM_RUNS} cases)`, async (t) => {
@@ -147,14 +187,42 @@ t.test(`compiled runner and json-rules-engine agree on generated rules and facts
 })
 
 const BOOKS = [
-  { file: 'catalog.yaml', content: { kind: 'catalog', segments: ['smb', 'enterprise'], channels: ['direct', 'partner', 'web'], products: ['W', 'G'].map((sku) => ({
-    sku, name: `Product ${sku}`, family: 'hardware', category: 'device', unit: 'piece', type: 'one_time',
-    taxCategory: 'standard', revenueTreatment: 'point_in_time', sspBasis: 'list_price', active: true,
-  })) } },
-  { file: 'eur-list.yaml', content: {
-    kind: 'price-book', id: 'eur-list', name: 'EUR list', currency: 'EUR', validFrom: '2026-01-01', priority: 0, applicability: {},
-    entries: [{ sku: 'W', listPrice: '10.00' }, { sku: 'G', listPrice: '20.00' }],
-  } },
+  {
+    file: 'catalog.yaml',
+    content: {
+      kind: 'catalog',
+      segments: ['smb', 'enterprise'],
+      channels: ['direct', 'partner', 'web'],
+      products: ['W', 'G'].map((sku) => ({
+        sku,
+        name: `Product ${sku}`,
+        family: 'hardware',
+        category: 'device',
+        unit: 'piece',
+        type: 'one_time',
+        taxCategory: 'standard',
+        revenueTreatment: 'point_in_time',
+        sspBasis: 'list_price',
+        active: true,
+      })),
+    },
+  },
+  {
+    file: 'eur-list.yaml',
+    content: {
+      kind: 'price-book',
+      id: 'eur-list',
+      name: 'EUR list',
+      currency: 'EUR',
+      validFrom: '2026-01-01',
+      priority: 0,
+      applicability: {},
+      entries: [
+        { sku: 'W', listPrice: '10.00' },
+        { sku: 'G', listPrice: '20.00' },
+      ],
+    },
+  },
 ]
 
 t.test(`the static checks report, never throw, on any condition the schema allows (${NUM_RUNS} cases)`, async (t) => {
@@ -162,13 +230,21 @@ t.test(`the static checks report, never throw, on any condition the schema allow
   const out = fc.check(
     fc.property(fc.array(top, { minLength: 1, maxLength: 3 }), fc.constantFrom('line', 'quote'), (conditions, scope) => {
       const rules = conditions.map((c, i) => ({
-        id: `g.${i}`, description: 'Generated', owner: 'test@example.test', effective: { from: '2026-01-01' }, priority: 100 + i, scope,
-        conditions: c, event: { type: 'guardrail.limit', params: { outcome: 'blocked', reason: 'Generated' } },
+        id: `g.${i}`,
+        description: 'Generated',
+        owner: 'test@example.test',
+        effective: { from: '2026-01-01' },
+        priority: 100 + i,
+        scope,
+        conditions: c,
+        event: { type: 'guardrail.limit', params: { outcome: 'blocked', reason: 'Generated' } },
       }))
       const { ruleSet, errors } = buildRuleSet({ rules: [{ file: 'guardrails/generated.yaml', content: { rules } }], priceBooks: BOOKS })
       if (errors.length > 0) refused++
       if ((ruleSet === undefined) === (errors.length === 0)) throw new Error('a rule set is built exactly when there is no error')
-      for (const e of errors) if (e.file !== 'guardrails/generated.yaml' || !e.ruleId || !e.path.startsWith('/rules/')) throw new Error(`error without file, rule or path: ${JSON.stringify(e)}`)
+      for (const e of errors)
+        if (e.file !== 'guardrails/generated.yaml' || !e.ruleId || !e.path.startsWith('/rules/'))
+          throw new Error(`error without file, rule or path: ${JSON.stringify(e)}`)
     }),
     { numRuns: NUM_RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
   )

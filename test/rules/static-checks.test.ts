@@ -13,12 +13,27 @@ type Json = Record<string, unknown>
 
 function product(sku: string, extra: Json = {}): Json {
   return {
-    sku, name: `Product ${sku}`, family: 'hardware', category: 'device', unit: 'piece', type: 'one_time',
-    taxCategory: 'standard', revenueTreatment: 'point_in_time', sspBasis: 'list_price', active: true, ...extra,
+    sku,
+    name: `Product ${sku}`,
+    family: 'hardware',
+    category: 'device',
+    unit: 'piece',
+    type: 'one_time',
+    taxCategory: 'standard',
+    revenueTreatment: 'point_in_time',
+    sspBasis: 'list_price',
+    active: true,
+    ...extra,
   }
 }
 
-function catalogFile(products: Json[] = [product('WIDGET'), product('GADGET'), product('SEAT', { type: 'recurring', billingPeriod: 'month', family: 'platform', category: 'seat' })]): SourceFile {
+function catalogFile(
+  products: Json[] = [
+    product('WIDGET'),
+    product('GADGET'),
+    product('SEAT', { type: 'recurring', billingPeriod: 'month', family: 'platform', category: 'seat' }),
+  ],
+): SourceFile {
   return { file: 'catalog.yaml', content: { kind: 'catalog', segments: ['smb', 'enterprise'], channels: ['direct', 'partner', 'web'], products } }
 }
 
@@ -26,11 +41,27 @@ function bookFile(extra: Json = {}, file = 'eur-list.yaml'): SourceFile {
   return {
     file,
     content: {
-      kind: 'price-book', id: 'eur-list', name: 'EUR list', currency: 'EUR', validFrom: '2026-01-01', priority: 0, applicability: {},
+      kind: 'price-book',
+      id: 'eur-list',
+      name: 'EUR list',
+      currency: 'EUR',
+      validFrom: '2026-01-01',
+      priority: 0,
+      applicability: {},
       entries: [
         { sku: 'WIDGET', listPrice: '10.00', cost: '4.00' },
         { sku: 'GADGET', listPrice: '25.50' },
-        { sku: 'SEAT', listPrice: '20.00', tiering: { mode: 'range', tiers: [{ upTo: 10, unitPrice: '20.00' }, { upTo: null, unitPrice: '18.00' }] } },
+        {
+          sku: 'SEAT',
+          listPrice: '20.00',
+          tiering: {
+            mode: 'range',
+            tiers: [
+              { upTo: 10, unitPrice: '20.00' },
+              { upTo: null, unitPrice: '18.00' },
+            ],
+          },
+        },
       ],
       ...extra,
     },
@@ -115,24 +146,35 @@ t.test('schema violations', async (t) => {
   t.test("an event from another set's catalogue is refused; the same rule in its own set is fine", async (t) => {
     const approval = { type: 'approval.require', params: { role: 'finance', level: 1, reason: 'Finance looks' } }
     const quoteRule = rule('x.approval', { scope: 'quote', conditions: all(leaf('quote', '$.lineCount', 'greaterThan', 3)), event: approval })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [quoteRule] }), { file: 'pricing/a.yaml', ruleId: 'x.approval', path: '/rules/0/event', message: 'Expected union value' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [quoteRule] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'x.approval',
+      path: '/rules/0/event',
+      message: 'Expected union value',
+    })
     assertClean(t, { 'approvals/a.yaml': [quoteRule] })
     // And the other way round: a pricing event in the approvals folder. Approvals has a single
     // event type, so the schema is no union and the errors name the field.
     const errors = errorsOf({ 'approvals/a.yaml': [rule('x.pricing', { scope: 'quote', conditions: all(leaf('quote', '$.lineCount', 'greaterThan', 3)) })] })
     t.same(errors[0], { file: 'approvals/a.yaml', ruleId: 'x.pricing', path: '/rules/0/event/type', message: "Expected 'approval.require'" })
     t.ok(errors.length > 1)
-    t.ok(errors.every((e) => e.file === 'approvals/a.yaml' && e.ruleId === 'x.pricing' && e.path.startsWith('/rules/0/event/')), 'every error is inside the event')
+    t.ok(
+      errors.every((e) => e.file === 'approvals/a.yaml' && e.ruleId === 'x.pricing' && e.path.startsWith('/rules/0/event/')),
+      'every error is inside the event',
+    )
   })
 
   t.test('a file failing the schema is not static-checked, and stops nothing else from being reported', async (t) => {
     const { owner: _owner, ...noOwner } = rule('p.no-owner')
     const errors = errorsOf({ 'pricing/a.yaml': [noOwner], 'pricing/b.yaml': [rule('p.other', { effective: { from: '2026-05-01', to: '2026-04-01' } })] })
-    t.same(errors.map((e) => [e.file, e.ruleId, e.path]), [
-      ['pricing/a.yaml', 'p.no-owner', '/rules/0/owner'],
-      ['pricing/a.yaml', 'p.no-owner', '/rules/0/owner'],
-      ['pricing/b.yaml', 'p.other', '/rules/0/effective/to'],
-    ])
+    t.same(
+      errors.map((e) => [e.file, e.ruleId, e.path]),
+      [
+        ['pricing/a.yaml', 'p.no-owner', '/rules/0/owner'],
+        ['pricing/a.yaml', 'p.no-owner', '/rules/0/owner'],
+        ['pricing/b.yaml', 'p.other', '/rules/0/effective/to'],
+      ],
+    )
   })
 
   t.test('an empty rules list is a schema error without a rule id', async (t) => {
@@ -145,7 +187,11 @@ t.test('schema violations', async (t) => {
 t.test('a rule file in an unknown folder', async (t) => {
   const errors = errorsOf({ 'discounts/a.yaml': [rule('p.ok')], 'a.yaml': [rule('p.ok2')] })
   t.same(errors, [
-    { file: 'discounts/a.yaml', path: '', message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations' },
+    {
+      file: 'discounts/a.yaml',
+      path: '',
+      message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations',
+    },
     { file: 'a.yaml', path: '', message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations' },
   ])
 })
@@ -158,8 +204,15 @@ t.test('duplicate rule ids across files (and sets)', async (t) => {
 
 t.test('conditions: facts and properties', async (t) => {
   t.test('unknown fact', async (t) => {
-    const errors = errorsOf({ 'pricing/a.yaml': [rule('p.fact', { conditions: all(leaf('line', '$.sku', 'equal', 'WIDGET'), leaf('customer', '$.tier', 'equal', 'gold')) })] })
-    assertOneError(t, errors, { file: 'pricing/a.yaml', ruleId: 'p.fact', path: '/rules/0/conditions/all/1/fact', message: 'unknown fact "customer"; known: line, quote, account, cartQuantity' })
+    const errors = errorsOf({
+      'pricing/a.yaml': [rule('p.fact', { conditions: all(leaf('line', '$.sku', 'equal', 'WIDGET'), leaf('customer', '$.tier', 'equal', 'gold')) })],
+    })
+    assertOneError(t, errors, {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.fact',
+      path: '/rules/0/conditions/all/1/fact',
+      message: 'unknown fact "customer"; known: line, quote, account, cartQuantity',
+    })
   })
 
   t.test('unknown property of a fact', async (t) => {
@@ -171,13 +224,25 @@ t.test('conditions: facts and properties', async (t) => {
 
   t.test('a static fact without a path', async (t) => {
     const errors = errorsOf({ 'pricing/a.yaml': [rule('p.nopath', { conditions: all(leaf('quote', undefined, 'equal', 'x')) })] })
-    assertOneError(t, errors, { file: 'pricing/a.yaml', ruleId: 'p.nopath', path: '/rules/0/conditions/all/0/path', message: 'fact quote needs a path such as $.currency' })
+    assertOneError(t, errors, {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.nopath',
+      path: '/rules/0/conditions/all/0/path',
+      message: 'fact quote needs a path such as $.currency',
+    })
   })
 
   t.test('a dynamic fact needs its param, naming a known sku', async (t) => {
     const missing = errorsOf({ 'pricing/a.yaml': [rule('p.dyn', { conditions: all(leaf('cartQuantity', undefined, 'greaterThan', 3)) })] })
-    assertOneError(t, missing, { file: 'pricing/a.yaml', ruleId: 'p.dyn', path: '/rules/0/conditions/all/0/params/sku', message: 'fact cartQuantity needs param "sku"' })
-    const unknown = errorsOf({ 'pricing/a.yaml': [rule('p.dyn2', { conditions: all({ fact: 'purchased', params: { sku: 'NOPE' }, operator: 'equal', value: true }) })] })
+    assertOneError(t, missing, {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.dyn',
+      path: '/rules/0/conditions/all/0/params/sku',
+      message: 'fact cartQuantity needs param "sku"',
+    })
+    const unknown = errorsOf({
+      'pricing/a.yaml': [rule('p.dyn2', { conditions: all({ fact: 'purchased', params: { sku: 'NOPE' }, operator: 'equal', value: true }) })],
+    })
     assertOneError(t, unknown, { file: 'pricing/a.yaml', ruleId: 'p.dyn2', path: '/rules/0/conditions/all/0/params/sku', message: 'unknown sku NOPE' })
   })
 
@@ -185,22 +250,50 @@ t.test('conditions: facts and properties', async (t) => {
     const cond = all(leaf('line', '$.discountPercent', 'greaterThan', 20))
     const errors = errorsOf({ 'pricing/a.yaml': [rule('p.priced', { conditions: cond })] })
     assertOneError(t, errors, {
-      file: 'pricing/a.yaml', ruleId: 'p.priced', path: '/rules/0/conditions/all/0/path',
+      file: 'pricing/a.yaml',
+      ruleId: 'p.priced',
+      path: '/rules/0/conditions/all/0/path',
       message: 'line.discountPercent is only known after pricing (guardrails, approvals, recommendations)',
     })
-    const quotePriced = errorsOf({ 'configuration/a.yaml': [rule('c.priced', { scope: 'quote', conditions: all(leaf('quote', '$.netTotal', 'greaterThan', 1000)), event: { type: 'config.warn', params: { message: 'Big' } } })] })
-    assertOneError(t, quotePriced, { file: 'configuration/a.yaml', ruleId: 'c.priced', path: '/rules/0/conditions/all/0/path', message: 'quote.netTotal is only known after pricing' })
-    assertClean(t, { 'guardrails/a.yaml': [rule('g.priced', { conditions: cond, event: { type: 'guardrail.limit', params: { outcome: 'needs_approval', reason: 'Discounted' } } })] })
+    const quotePriced = errorsOf({
+      'configuration/a.yaml': [
+        rule('c.priced', {
+          scope: 'quote',
+          conditions: all(leaf('quote', '$.netTotal', 'greaterThan', 1000)),
+          event: { type: 'config.warn', params: { message: 'Big' } },
+        }),
+      ],
+    })
+    assertOneError(t, quotePriced, {
+      file: 'configuration/a.yaml',
+      ruleId: 'c.priced',
+      path: '/rules/0/conditions/all/0/path',
+      message: 'quote.netTotal is only known after pricing',
+    })
+    assertClean(t, {
+      'guardrails/a.yaml': [
+        rule('g.priced', { conditions: cond, event: { type: 'guardrail.limit', params: { outcome: 'needs_approval', reason: 'Discounted' } } }),
+      ],
+    })
   })
 
   t.test('a line fact in a quote-scope rule, even nested', async (t) => {
     const errors = errorsOf({
-      'pricing/a.yaml': [rule('p.quote-line', {
-        scope: 'quote',
-        conditions: all(leaf('quote', '$.currency', 'equal', 'EUR'), { any: [leaf('quote', '$.channel', 'equal', 'web'), { not: leaf('line', '$.quantity', 'greaterThan', 5) }] }),
-      })],
+      'pricing/a.yaml': [
+        rule('p.quote-line', {
+          scope: 'quote',
+          conditions: all(leaf('quote', '$.currency', 'equal', 'EUR'), {
+            any: [leaf('quote', '$.channel', 'equal', 'web'), { not: leaf('line', '$.quantity', 'greaterThan', 5) }],
+          }),
+        }),
+      ],
     })
-    assertOneError(t, errors, { file: 'pricing/a.yaml', ruleId: 'p.quote-line', path: '/rules/0/conditions/all/1/any/1/not/fact', message: 'a quote-scope rule has no line fact; use scope: line' })
+    assertOneError(t, errors, {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.quote-line',
+      path: '/rules/0/conditions/all/1/any/1/not/fact',
+      message: 'a quote-scope rule has no line fact; use scope: line',
+    })
   })
 })
 
@@ -211,9 +304,18 @@ t.test('conditions: operators and values', async (t) => {
   })
 
   t.test('in, notIn and containsAny need a list', async (t) => {
-    for (const [operator, path, value] of [['in', '$.sku', 'WIDGET'], ['notIn', '$.family', 'hardware'], ['containsAny', '$.options', 'GADGET']] as const) {
+    for (const [operator, path, value] of [
+      ['in', '$.sku', 'WIDGET'],
+      ['notIn', '$.family', 'hardware'],
+      ['containsAny', '$.options', 'GADGET'],
+    ] as const) {
       const errors = errorsOf({ 'pricing/a.yaml': [rule('p.in', { conditions: all(leaf('line', path, operator, value)) })] })
-      assertOneError(t, errors, { file: 'pricing/a.yaml', ruleId: 'p.in', path: '/rules/0/conditions/all/0/value', message: `operator ${operator} needs a list` })
+      assertOneError(t, errors, {
+        file: 'pricing/a.yaml',
+        ruleId: 'p.in',
+        path: '/rules/0/conditions/all/0/value',
+        message: `operator ${operator} needs a list`,
+      })
     }
     assertClean(t, { 'pricing/a.yaml': [rule('p.in-ok', { conditions: all(leaf('line', '$.sku', 'in', ['WIDGET', 'GADGET'])) })] })
   })
@@ -221,7 +323,12 @@ t.test('conditions: operators and values', async (t) => {
   t.test('between needs [min, max] numbers', async (t) => {
     for (const value of [5, [1], [1, 2, 3], [1, '9'], null]) {
       const errors = errorsOf({ 'pricing/a.yaml': [rule('p.between', { conditions: all(leaf('line', '$.quantity', 'between', value)) })] })
-      assertOneError(t, errors, { file: 'pricing/a.yaml', ruleId: 'p.between', path: '/rules/0/conditions/all/0/value', message: 'operator between needs [min, max] numbers' })
+      assertOneError(t, errors, {
+        file: 'pricing/a.yaml',
+        ruleId: 'p.between',
+        path: '/rules/0/conditions/all/0/value',
+        message: 'operator between needs [min, max] numbers',
+      })
     }
     assertClean(t, { 'pricing/a.yaml': [rule('p.between-ok', { conditions: all(leaf('line', '$.quantity', 'between', [1, 9])) })] })
   })
@@ -230,7 +337,12 @@ t.test('conditions: operators and values', async (t) => {
     let node: Json = leaf('line', '$.sku', 'equal', 'WIDGET')
     for (let i = 0; i < 11; i++) node = { not: node }
     const errors = errorsOf({ 'pricing/a.yaml': [rule('p.deep', { conditions: node })] })
-    assertOneError(t, errors, { file: 'pricing/a.yaml', ruleId: 'p.deep', path: `/rules/0/conditions${'/not'.repeat(11)}`, message: 'conditions nested deeper than 10' })
+    assertOneError(t, errors, {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.deep',
+      path: `/rules/0/conditions${'/not'.repeat(11)}`,
+      message: 'conditions nested deeper than 10',
+    })
   })
 })
 
@@ -244,31 +356,68 @@ t.test('unknown skus', async (t) => {
 
   t.test('in config.require, config.exclude and recommend.add', async (t) => {
     const require = rule('c.req', { event: { type: 'config.require', params: { sku: 'NOPE', reason: 'Needs it' } } })
-    assertOneError(t, errorsOf({ 'configuration/a.yaml': [require] }), { file: 'configuration/a.yaml', ruleId: 'c.req', path: '/rules/0/event/params/sku', message: 'unknown sku NOPE' })
+    assertOneError(t, errorsOf({ 'configuration/a.yaml': [require] }), {
+      file: 'configuration/a.yaml',
+      ruleId: 'c.req',
+      path: '/rules/0/event/params/sku',
+      message: 'unknown sku NOPE',
+    })
     const exclude = rule('c.exc', { event: { type: 'config.exclude', params: { skus: ['GADGET', 'NOPE'], reason: 'No' } } })
-    assertOneError(t, errorsOf({ 'configuration/a.yaml': [exclude] }), { file: 'configuration/a.yaml', ruleId: 'c.exc', path: '/rules/0/event/params/skus/1', message: 'unknown sku NOPE' })
-    const rec = rule('r.rec', { scope: 'quote', conditions: all(leaf('quote', '$.lineCount', 'greaterThan', 0)), event: { type: 'recommend.add', params: { sku: 'NOPE', kind: 'upsell', reason: 'Try' } } })
-    assertOneError(t, errorsOf({ 'recommendations/a.yaml': [rec] }), { file: 'recommendations/a.yaml', ruleId: 'r.rec', path: '/rules/0/event/params/sku', message: 'unknown sku NOPE' })
+    assertOneError(t, errorsOf({ 'configuration/a.yaml': [exclude] }), {
+      file: 'configuration/a.yaml',
+      ruleId: 'c.exc',
+      path: '/rules/0/event/params/skus/1',
+      message: 'unknown sku NOPE',
+    })
+    const rec = rule('r.rec', {
+      scope: 'quote',
+      conditions: all(leaf('quote', '$.lineCount', 'greaterThan', 0)),
+      event: { type: 'recommend.add', params: { sku: 'NOPE', kind: 'upsell', reason: 'Try' } },
+    })
+    assertOneError(t, errorsOf({ 'recommendations/a.yaml': [rec] }), {
+      file: 'recommendations/a.yaml',
+      ruleId: 'r.rec',
+      path: '/rules/0/event/params/sku',
+      message: 'unknown sku NOPE',
+    })
   })
 
   t.test('in appliesTo', async (t) => {
     const r = rule('p.applies', {
-      scope: 'quote', conditions: all(leaf('quote', '$.currency', 'equal', 'EUR')),
+      scope: 'quote',
+      conditions: all(leaf('quote', '$.currency', 'equal', 'EUR')),
       event: { type: 'price.adjust', params: { percent: '5', label: 'Five', appliesTo: { skus: ['WIDGET', 'NOPE'], families: ['hardware'] } } },
     })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), { file: 'pricing/a.yaml', ruleId: 'p.applies', path: '/rules/0/event/params/appliesTo/skus/1', message: 'unknown sku NOPE' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.applies',
+      path: '/rules/0/event/params/appliesTo/skus/1',
+      message: 'unknown sku NOPE',
+    })
   })
 })
 
 t.test('json-logic in event params', async (t) => {
   t.test('method is forbidden', async (t) => {
-    const r = rule('p.method', { event: { type: 'price.adjust', params: { percent: { $logic: { method: [{ var: 'line.sku' }, 'toLowerCase'] } }, label: 'x' } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), { file: 'pricing/a.yaml', ruleId: 'p.method', path: '/rules/0/event/params/percent/$logic/method', message: 'json-logic operation "method" is not allowed' })
+    const r = rule('p.method', {
+      event: { type: 'price.adjust', params: { percent: { $logic: { method: [{ var: 'line.sku' }, 'toLowerCase'] } }, label: 'x' } },
+    })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.method',
+      path: '/rules/0/event/params/percent/$logic/method',
+      message: 'json-logic operation "method" is not allowed',
+    })
   })
 
   t.test('log is forbidden, deep inside an allowed expression', async (t) => {
     const r = rule('p.log', { event: { type: 'price.adjust', params: { percent: { $logic: { '+': [1, { log: 2 }] } }, label: 'x' } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), { file: 'pricing/a.yaml', ruleId: 'p.log', path: '/rules/0/event/params/percent/$logic/+/1/log', message: 'json-logic operation "log" is not allowed' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.log',
+      path: '/rules/0/event/params/percent/$logic/+/1/log',
+      message: 'json-logic operation "log" is not allowed',
+    })
   })
 
   t.test('a too-deep expression', async (t) => {
@@ -277,7 +426,10 @@ t.test('json-logic in event params', async (t) => {
     const r = rule('p.deep-logic', { event: { type: 'price.adjust', params: { percent: { $logic: expr }, label: 'x' } } })
     // Each { "+": [ … ] } level adds two: the operation's value, then the array item. Depth 33 is the 17th array.
     assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
-      file: 'pricing/a.yaml', ruleId: 'p.deep-logic', path: `/rules/0/event/params/percent/$logic${'/+/0'.repeat(16)}/+`, message: 'json-logic nested deeper than 32',
+      file: 'pricing/a.yaml',
+      ruleId: 'p.deep-logic',
+      path: `/rules/0/event/params/percent/$logic${'/+/0'.repeat(16)}/+`,
+      message: 'json-logic nested deeper than 32',
     })
     // 16 levels stay within the limit.
     let ok: unknown = 1
@@ -287,49 +439,97 @@ t.test('json-logic in event params', async (t) => {
 
   t.test('an operation object with two keys', async (t) => {
     const r = rule('p.two-keys', { event: { type: 'price.set', params: { unitPrice: { $logic: { '+': [1, 2], '-': [3, 1] } }, label: 'x' } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), { file: 'pricing/a.yaml', ruleId: 'p.two-keys', path: '/rules/0/event/params/unitPrice/$logic', message: 'exactly one key' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.two-keys',
+      path: '/rules/0/event/params/unitPrice/$logic',
+      message: 'exactly one key',
+    })
   })
 })
 
 t.test('contradictory conditions', async (t) => {
   t.test('equal A and equal B on line.sku', async (t) => {
     const r = rule('p.contra-sku', { conditions: all(leaf('line', '$.sku', 'equal', 'WIDGET'), leaf('line', '$.sku', 'equal', 'GADGET')) })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), { file: 'pricing/a.yaml', ruleId: 'p.contra-sku', path: '/rules/0/conditions', message: 'contradictory conditions on line.sku: the rule can never fire' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.contra-sku',
+      path: '/rules/0/conditions',
+      message: 'contradictory conditions on line.sku: the rule can never fire',
+    })
   })
 
   t.test('equal outside an in list', async (t) => {
     const r = rule('p.contra-in', { conditions: all(leaf('line', '$.sku', 'in', ['WIDGET', 'GADGET']), leaf('line', '$.sku', 'equal', 'SEAT')) })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), { file: 'pricing/a.yaml', ruleId: 'p.contra-in', path: '/rules/0/conditions', message: 'contradictory conditions on line.sku' })
-    assertClean(t, { 'pricing/a.yaml': [rule('p.in-eq', { conditions: all(leaf('line', '$.sku', 'in', ['WIDGET', 'GADGET']), leaf('line', '$.sku', 'equal', 'GADGET')) })] })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.contra-in',
+      path: '/rules/0/conditions',
+      message: 'contradictory conditions on line.sku',
+    })
+    assertClean(t, {
+      'pricing/a.yaml': [rule('p.in-eq', { conditions: all(leaf('line', '$.sku', 'in', ['WIDGET', 'GADGET']), leaf('line', '$.sku', 'equal', 'GADGET')) })],
+    })
   })
 
   t.test('greaterThan 10 and lessThan 5 on quantity', async (t) => {
     const r = rule('p.contra-qty', { conditions: all(leaf('line', '$.quantity', 'greaterThan', 10), leaf('line', '$.quantity', 'lessThan', 5)) })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), { file: 'pricing/a.yaml', ruleId: 'p.contra-qty', path: '/rules/0/conditions', message: 'contradictory conditions on line.quantity: the rule can never fire' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.contra-qty',
+      path: '/rules/0/conditions',
+      message: 'contradictory conditions on line.quantity: the rule can never fire',
+    })
   })
 
   t.test('strict and inclusive bounds meeting at one point', async (t) => {
     const strict = rule('p.contra-point', { conditions: all(leaf('line', '$.quantity', 'greaterThan', 5), leaf('line', '$.quantity', 'lessThanInclusive', 5)) })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [strict] }), { file: 'pricing/a.yaml', ruleId: 'p.contra-point', path: '/rules/0/conditions', message: 'contradictory conditions on line.quantity' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [strict] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.contra-point',
+      path: '/rules/0/conditions',
+      message: 'contradictory conditions on line.quantity',
+    })
     // ≥ 5 and ≤ 5 leaves exactly 5: fine.
-    assertClean(t, { 'pricing/a.yaml': [rule('p.point', { conditions: all(leaf('line', '$.quantity', 'greaterThanInclusive', 5), leaf('line', '$.quantity', 'lessThanInclusive', 5)) })] })
+    assertClean(t, {
+      'pricing/a.yaml': [
+        rule('p.point', { conditions: all(leaf('line', '$.quantity', 'greaterThanInclusive', 5), leaf('line', '$.quantity', 'lessThanInclusive', 5)) }),
+      ],
+    })
   })
 
   t.test('between with min above max, and equal outside a range', async (t) => {
     const between = rule('p.contra-between', { conditions: all(leaf('line', '$.quantity', 'between', [10, 1])) })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [between] }), { file: 'pricing/a.yaml', ruleId: 'p.contra-between', path: '/rules/0/conditions', message: 'contradictory conditions on line.quantity' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [between] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.contra-between',
+      path: '/rules/0/conditions',
+      message: 'contradictory conditions on line.quantity',
+    })
     const eq = rule('p.contra-eq', { conditions: all(leaf('line', '$.quantity', 'equal', 3), leaf('line', '$.quantity', 'greaterThanInclusive', 4)) })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [eq] }), { file: 'pricing/a.yaml', ruleId: 'p.contra-eq', path: '/rules/0/conditions', message: 'contradictory conditions on line.quantity' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [eq] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.contra-eq',
+      path: '/rules/0/conditions',
+      message: 'contradictory conditions on line.quantity',
+    })
   })
 
   t.test('the same conditions under any are not analysed (no false positive)', async (t) => {
-    assertClean(t, { 'pricing/a.yaml': [rule('p.any', { conditions: { any: [leaf('line', '$.sku', 'equal', 'WIDGET'), leaf('line', '$.sku', 'equal', 'GADGET')] } })] })
+    assertClean(t, {
+      'pricing/a.yaml': [rule('p.any', { conditions: { any: [leaf('line', '$.sku', 'equal', 'WIDGET'), leaf('line', '$.sku', 'equal', 'GADGET')] } })],
+    })
   })
 })
 
 t.test('effective.to before effective.from', async (t) => {
   const r = rule('p.window', { effective: { from: '2026-06-01', to: '2026-05-31' } })
-  assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), { file: 'pricing/a.yaml', ruleId: 'p.window', path: '/rules/0/effective/to', message: 'is before effective.from: the rule can never fire' })
+  assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
+    file: 'pricing/a.yaml',
+    ruleId: 'p.window',
+    path: '/rules/0/effective/to',
+    message: 'is before effective.from: the rule can never fire',
+  })
   assertClean(t, { 'pricing/a.yaml': [rule('p.one-day', { effective: { from: '2026-06-01', to: '2026-06-01' } })] })
 })
 
@@ -338,38 +538,78 @@ t.test('conflicts between base-price rules', async (t) => {
 
   t.test('two price.set rules, same priority, overlapping conditions', async (t) => {
     const a = rule('p.set-a', { priority: 600, event: set('9.00') })
-    const b = rule('p.set-b', { priority: 600, conditions: all(leaf('line', '$.sku', 'in', ['WIDGET', 'GADGET']), leaf('line', '$.quantity', 'greaterThan', 5)), event: set('8.00') })
+    const b = rule('p.set-b', {
+      priority: 600,
+      conditions: all(leaf('line', '$.sku', 'in', ['WIDGET', 'GADGET']), leaf('line', '$.quantity', 'greaterThan', 5)),
+      event: set('8.00'),
+    })
     const errors = errorsOf({ 'pricing/a.yaml': [a], 'pricing/b.yaml': [b] })
     assertOneError(t, errors, {
-      file: 'pricing/b.yaml', ruleId: 'p.set-b', path: '/rules/0/priority',
+      file: 'pricing/b.yaml',
+      ruleId: 'p.set-b',
+      path: '/rules/0/priority',
       message: 'conflicts with p.set-a (pricing/a.yaml): same priority 600, both price.set, and their conditions can overlap',
     })
   })
 
   t.test('price.set and price.tiered conflict too', async (t) => {
     const a = rule('p.set', { priority: 500, event: set('9.00') })
-    const b = rule('p.tiered', { priority: 500, event: { type: 'price.tiered', params: { mode: 'slab', tiers: [{ upTo: 5, unitPrice: '9.00' }, { upTo: null, unitPrice: '8.00' }], label: 'Tiers' } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [a, b] }), { file: 'pricing/a.yaml', ruleId: 'p.tiered', path: '/rules/1/priority', message: 'conflicts with p.set (pricing/a.yaml): same priority 500, both price.set' })
+    const b = rule('p.tiered', {
+      priority: 500,
+      event: {
+        type: 'price.tiered',
+        params: {
+          mode: 'slab',
+          tiers: [
+            { upTo: 5, unitPrice: '9.00' },
+            { upTo: null, unitPrice: '8.00' },
+          ],
+          label: 'Tiers',
+        },
+      },
+    })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [a, b] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.tiered',
+      path: '/rules/1/priority',
+      message: 'conflicts with p.set (pricing/a.yaml): same priority 500, both price.set',
+    })
   })
 
   t.test('two adjustments claiming one stacking group at one priority', async (t) => {
     const adj = (id: string) => rule(id, { priority: 300, event: { type: 'price.adjust', params: { percent: '5', label: id, group: 'volume' } } })
     assertOneError(t, errorsOf({ 'pricing/a.yaml': [adj('p.g1'), adj('p.g2')] }), {
-      file: 'pricing/a.yaml', ruleId: 'p.g2', path: '/rules/1/priority', message: 'both price.adjust in group volume',
+      file: 'pricing/a.yaml',
+      ruleId: 'p.g2',
+      path: '/rules/1/priority',
+      message: 'both price.adjust in group volume',
     })
   })
 
   t.test('a line rule and a quote rule claiming one group at one priority conflict (both compete on each line)', async (t) => {
     const line = rule('p.line-group', { priority: 300, event: { type: 'price.adjust', params: { percent: '10', label: 'L', group: 'volume' } } })
-    const quote = rule('p.quote-group', { priority: 300, scope: 'quote', conditions: all(leaf('quote', '$.lineCount', 'greaterThan', 0)), event: { type: 'price.adjust', params: { percent: '30', label: 'Q', group: 'volume' } } })
+    const quote = rule('p.quote-group', {
+      priority: 300,
+      scope: 'quote',
+      conditions: all(leaf('quote', '$.lineCount', 'greaterThan', 0)),
+      event: { type: 'price.adjust', params: { percent: '30', label: 'Q', group: 'volume' } },
+    })
     assertOneError(t, errorsOf({ 'pricing/a.yaml': [line, quote] }), {
-      file: 'pricing/a.yaml', ruleId: 'p.quote-group', path: '/rules/1/priority', message: 'conflicts with p.line-group (pricing/a.yaml): same priority 300, both price.adjust in group volume',
+      file: 'pricing/a.yaml',
+      ruleId: 'p.quote-group',
+      path: '/rules/1/priority',
+      message: 'conflicts with p.line-group (pricing/a.yaml): same priority 300, both price.adjust in group volume',
     })
   })
 
   t.test('non-conflict twins: different priority; disjoint skus; disjoint quantity ranges; disjoint windows; ungrouped adjustments', async (t) => {
     assertClean(t, { 'pricing/a.yaml': [rule('p.a', { priority: 600, event: set('9.00') }), rule('p.b', { priority: 601, event: set('8.00') })] })
-    assertClean(t, { 'pricing/a.yaml': [rule('p.a', { priority: 600, event: set('9.00') }), rule('p.b', { priority: 600, conditions: all(leaf('line', '$.sku', 'equal', 'GADGET')), event: set('8.00') })] })
+    assertClean(t, {
+      'pricing/a.yaml': [
+        rule('p.a', { priority: 600, event: set('9.00') }),
+        rule('p.b', { priority: 600, conditions: all(leaf('line', '$.sku', 'equal', 'GADGET')), event: set('8.00') }),
+      ],
+    })
     assertClean(t, {
       'pricing/a.yaml': [
         rule('p.a', { priority: 600, conditions: all(leaf('line', '$.quantity', 'lessThan', 10)), event: set('9.00') }),
@@ -399,49 +639,151 @@ t.test('conflicts between base-price rules', async (t) => {
 t.test('event checks', async (t) => {
   t.test('price.adjust with both percent and amount, or neither', async (t) => {
     const both = rule('p.both', { event: { type: 'price.adjust', params: { percent: '5', amount: '1.00', label: 'x' } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [both] }), { file: 'pricing/a.yaml', ruleId: 'p.both', path: '/rules/0/event/params', message: 'give exactly one of percent or amount' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [both] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.both',
+      path: '/rules/0/event/params',
+      message: 'give exactly one of percent or amount',
+    })
     const neither = rule('p.neither', { event: { type: 'price.adjust', params: { label: 'x' } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [neither] }), { file: 'pricing/a.yaml', ruleId: 'p.neither', path: '/rules/0/event/params', message: 'give exactly one of percent or amount' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [neither] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.neither',
+      path: '/rules/0/event/params',
+      message: 'give exactly one of percent or amount',
+    })
   })
 
   t.test('per with a percent; appliesTo on a line rule', async (t) => {
     const per = rule('p.per', { event: { type: 'price.adjust', params: { percent: '5', per: 'line', label: 'x' } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [per] }), { file: 'pricing/a.yaml', ruleId: 'p.per', path: '/rules/0/event/params/per', message: '"per" applies to amounts only' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [per] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.per',
+      path: '/rules/0/event/params/per',
+      message: '"per" applies to amounts only',
+    })
     const applies = rule('p.line-applies', { event: { type: 'price.adjust', params: { percent: '5', label: 'x', appliesTo: { families: ['hardware'] } } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [applies] }), { file: 'pricing/a.yaml', ruleId: 'p.line-applies', path: '/rules/0/event/params/appliesTo', message: 'appliesTo is for quote-scope rules' })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [applies] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.line-applies',
+      path: '/rules/0/event/params/appliesTo',
+      message: 'appliesTo is for quote-scope rules',
+    })
   })
 
   t.test('price.set with scope quote', async (t) => {
-    const r = rule('p.set-quote', { scope: 'quote', conditions: all(leaf('quote', '$.currency', 'equal', 'EUR')), event: { type: 'price.set', params: { unitPrice: '1.00', label: 'x' } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), { file: 'pricing/a.yaml', ruleId: 'p.set-quote', path: '/rules/0/scope', message: 'price.set prices a line: use scope: line' })
+    const r = rule('p.set-quote', {
+      scope: 'quote',
+      conditions: all(leaf('quote', '$.currency', 'equal', 'EUR')),
+      event: { type: 'price.set', params: { unitPrice: '1.00', label: 'x' } },
+    })
+    assertOneError(t, errorsOf({ 'pricing/a.yaml': [r] }), {
+      file: 'pricing/a.yaml',
+      ruleId: 'p.set-quote',
+      path: '/rules/0/scope',
+      message: 'price.set prices a line: use scope: line',
+    })
   })
 
   t.test('price.tiered tiers must ascend and end open', async (t) => {
     const tiered = (tiers: unknown[]) => rule('p.tiers', { event: { type: 'price.tiered', params: { mode: 'range', tiers, label: 'x' } } })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [tiered([{ upTo: 10, unitPrice: '2.00' }, { upTo: 10, unitPrice: '1.00' }, { upTo: null, unitPrice: '0.50' }])] }), {
-      file: 'pricing/a.yaml', ruleId: 'p.tiers', path: '/rules/0/event/params/tiers/1/upTo', message: 'tiers must ascend and only the last may be open (upTo: null)',
-    })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [tiered([{ upTo: 10, unitPrice: '2.00' }, { upTo: 20, unitPrice: '1.00' }])] }), {
-      file: 'pricing/a.yaml', ruleId: 'p.tiers', path: '/rules/0/event/params/tiers/1/upTo', message: 'tiers must ascend',
-    })
-    assertOneError(t, errorsOf({ 'pricing/a.yaml': [tiered([{ upTo: null, unitPrice: '2.00' }, { upTo: null, unitPrice: '1.00' }])] }), {
-      file: 'pricing/a.yaml', ruleId: 'p.tiers', path: '/rules/0/event/params/tiers/0/upTo', message: 'tiers must ascend',
-    })
+    assertOneError(
+      t,
+      errorsOf({
+        'pricing/a.yaml': [
+          tiered([
+            { upTo: 10, unitPrice: '2.00' },
+            { upTo: 10, unitPrice: '1.00' },
+            { upTo: null, unitPrice: '0.50' },
+          ]),
+        ],
+      }),
+      {
+        file: 'pricing/a.yaml',
+        ruleId: 'p.tiers',
+        path: '/rules/0/event/params/tiers/1/upTo',
+        message: 'tiers must ascend and only the last may be open (upTo: null)',
+      },
+    )
+    assertOneError(
+      t,
+      errorsOf({
+        'pricing/a.yaml': [
+          tiered([
+            { upTo: 10, unitPrice: '2.00' },
+            { upTo: 20, unitPrice: '1.00' },
+          ]),
+        ],
+      }),
+      {
+        file: 'pricing/a.yaml',
+        ruleId: 'p.tiers',
+        path: '/rules/0/event/params/tiers/1/upTo',
+        message: 'tiers must ascend',
+      },
+    )
+    assertOneError(
+      t,
+      errorsOf({
+        'pricing/a.yaml': [
+          tiered([
+            { upTo: null, unitPrice: '2.00' },
+            { upTo: null, unitPrice: '1.00' },
+          ]),
+        ],
+      }),
+      {
+        file: 'pricing/a.yaml',
+        ruleId: 'p.tiers',
+        path: '/rules/0/event/params/tiers/0/upTo',
+        message: 'tiers must ascend',
+      },
+    )
   })
 
   t.test('guardrail metric without bounds, and bounds without a metric', async (t) => {
-    const g = (params: Json, scope = 'line') => rule('g.limit', { scope, conditions: scope === 'line' ? all(leaf('line', '$.sku', 'equal', 'WIDGET')) : all(leaf('quote', '$.lineCount', 'greaterThan', 0)), event: { type: 'guardrail.limit', params: { outcome: 'blocked', reason: 'Limit', ...params } } })
-    assertOneError(t, errorsOf({ 'guardrails/a.yaml': [g({ metric: 'discountPercent' })] }), { file: 'guardrails/a.yaml', ruleId: 'g.limit', path: '/rules/0/event/params', message: 'a metric needs min, max or both' })
-    assertOneError(t, errorsOf({ 'guardrails/a.yaml': [g({ max: '20' })] }), { file: 'guardrails/a.yaml', ruleId: 'g.limit', path: '/rules/0/event/params/metric', message: 'min and max need a metric to compare' })
-    assertOneError(t, errorsOf({ 'guardrails/a.yaml': [g({ metric: 'netUnitPrice', min: '1.00' }, 'quote')] }), { file: 'guardrails/a.yaml', ruleId: 'g.limit', path: '/rules/0/event/params/metric', message: 'netUnitPrice is a line metric: use scope: line' })
+    const g = (params: Json, scope = 'line') =>
+      rule('g.limit', {
+        scope,
+        conditions: scope === 'line' ? all(leaf('line', '$.sku', 'equal', 'WIDGET')) : all(leaf('quote', '$.lineCount', 'greaterThan', 0)),
+        event: { type: 'guardrail.limit', params: { outcome: 'blocked', reason: 'Limit', ...params } },
+      })
+    assertOneError(t, errorsOf({ 'guardrails/a.yaml': [g({ metric: 'discountPercent' })] }), {
+      file: 'guardrails/a.yaml',
+      ruleId: 'g.limit',
+      path: '/rules/0/event/params',
+      message: 'a metric needs min, max or both',
+    })
+    assertOneError(t, errorsOf({ 'guardrails/a.yaml': [g({ max: '20' })] }), {
+      file: 'guardrails/a.yaml',
+      ruleId: 'g.limit',
+      path: '/rules/0/event/params/metric',
+      message: 'min and max need a metric to compare',
+    })
+    assertOneError(t, errorsOf({ 'guardrails/a.yaml': [g({ metric: 'netUnitPrice', min: '1.00' }, 'quote')] }), {
+      file: 'guardrails/a.yaml',
+      ruleId: 'g.limit',
+      path: '/rules/0/event/params/metric',
+      message: 'netUnitPrice is a line metric: use scope: line',
+    })
     assertClean(t, { 'guardrails/a.yaml': [g({ metric: 'discountPercent', max: '20' })] })
   })
 
   t.test('scope line in approvals and recommendations', async (t) => {
     const approval = rule('a.line', { event: { type: 'approval.require', params: { role: 'finance', level: 1, reason: 'x' } } })
-    assertOneError(t, errorsOf({ 'approvals/a.yaml': [approval] }), { file: 'approvals/a.yaml', ruleId: 'a.line', path: '/rules/0/scope', message: 'approvals rules decide per quote: use scope: quote' })
+    assertOneError(t, errorsOf({ 'approvals/a.yaml': [approval] }), {
+      file: 'approvals/a.yaml',
+      ruleId: 'a.line',
+      path: '/rules/0/scope',
+      message: 'approvals rules decide per quote: use scope: quote',
+    })
     const rec = rule('r.line', { event: { type: 'recommend.add', params: { sku: 'GADGET', kind: 'cross_sell', reason: 'x' } } })
-    assertOneError(t, errorsOf({ 'recommendations/a.yaml': [rec] }), { file: 'recommendations/a.yaml', ruleId: 'r.line', path: '/rules/0/scope', message: 'recommendations rules decide per quote: use scope: quote' })
+    assertOneError(t, errorsOf({ 'recommendations/a.yaml': [rec] }), {
+      file: 'recommendations/a.yaml',
+      ruleId: 'r.line',
+      path: '/rules/0/scope',
+      message: 'recommendations rules decide per quote: use scope: quote',
+    })
   })
 })
 
@@ -454,20 +796,30 @@ t.test('all errors come out at once', async (t) => {
       }),
     ],
   })
-  t.same(errors.map((e) => [e.file, e.ruleId, e.path]), [
-    ['pricing/a.yaml', 'p.multi', '/rules/0/effective/to'],
-    ['pricing/a.yaml', 'p.multi', '/rules/0/conditions/all/0/path'],
-    ['pricing/a.yaml', 'p.multi', '/rules/0/conditions/all/1/operator'],
-  ])
+  t.same(
+    errors.map((e) => [e.file, e.ruleId, e.path]),
+    [
+      ['pricing/a.yaml', 'p.multi', '/rules/0/effective/to'],
+      ['pricing/a.yaml', 'p.multi', '/rules/0/conditions/all/0/path'],
+      ['pricing/a.yaml', 'p.multi', '/rules/0/conditions/all/1/operator'],
+    ],
+  )
 
   t.test('across rules, files and the price books', async (t) => {
     const badBook = bookFile({ currency: 'ABC' })
-    const { ruleSet, errors } = build({ 'pricing/a.yaml': [rule('p.x', { effective: { from: '2026-06-01', to: '2026-01-01' } })], 'nowhere/b.yaml': [rule('p.y')] }, [catalogFile(), badBook])
+    const { ruleSet, errors } = build(
+      { 'pricing/a.yaml': [rule('p.x', { effective: { from: '2026-06-01', to: '2026-01-01' } })], 'nowhere/b.yaml': [rule('p.y')] },
+      [catalogFile(), badBook],
+    )
     t.equal(ruleSet, undefined)
     // Without price books there is no catalog to check rules against: only book and folder errors.
     t.same(errors, [
       { file: 'eur-list.yaml', path: '/currency', message: 'unknown ISO 4217 currency ABC' },
-      { file: 'nowhere/b.yaml', path: '', message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations' },
+      {
+        file: 'nowhere/b.yaml',
+        path: '',
+        message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations',
+      },
     ])
   })
 })
@@ -475,10 +827,27 @@ t.test('all errors come out at once', async (t) => {
 t.test('a valid set builds, with content hashes', async (t) => {
   const files = {
     'configuration/a.yaml': [rule('c.warn', { event: { type: 'config.warn', params: { message: 'Check the widget' } } })],
-    'pricing/a.yaml': [rule('p.low', { priority: 10 }), rule('p.high', { priority: 900, event: { type: 'price.set', params: { unitPrice: '9.00', label: 'x' } } })],
-    'guardrails/a.yaml': [rule('g.disc', { event: { type: 'guardrail.limit', params: { metric: 'discountPercent', max: '30', outcome: 'blocked', reason: 'x' } } })],
-    'approvals/a.yaml': [rule('a.fin', { scope: 'quote', conditions: all(leaf('quote', '$.netTotal', 'greaterThan', 100000)), event: { type: 'approval.require', params: { role: 'finance', level: 2, reason: 'Big deal' } } })],
-    'recommendations/a.yaml': [rule('r.gadget', { scope: 'quote', conditions: all(leaf('quote', '$.skus', 'contains', 'WIDGET')), event: { type: 'recommend.add', params: { sku: 'GADGET', kind: 'cross_sell', reason: 'Goes well' } } })],
+    'pricing/a.yaml': [
+      rule('p.low', { priority: 10 }),
+      rule('p.high', { priority: 900, event: { type: 'price.set', params: { unitPrice: '9.00', label: 'x' } } }),
+    ],
+    'guardrails/a.yaml': [
+      rule('g.disc', { event: { type: 'guardrail.limit', params: { metric: 'discountPercent', max: '30', outcome: 'blocked', reason: 'x' } } }),
+    ],
+    'approvals/a.yaml': [
+      rule('a.fin', {
+        scope: 'quote',
+        conditions: all(leaf('quote', '$.netTotal', 'greaterThan', 100000)),
+        event: { type: 'approval.require', params: { role: 'finance', level: 2, reason: 'Big deal' } },
+      }),
+    ],
+    'recommendations/a.yaml': [
+      rule('r.gadget', {
+        scope: 'quote',
+        conditions: all(leaf('quote', '$.skus', 'contains', 'WIDGET')),
+        event: { type: 'recommend.add', params: { sku: 'GADGET', kind: 'cross_sell', reason: 'Goes well' } },
+      }),
+    ],
   }
   const { ruleSet, errors } = build(files)
   t.same(errors, [])
@@ -494,22 +863,33 @@ t.test('a valid set builds, with content hashes', async (t) => {
     { file: 'recommendations/a.yaml', set: 'recommendations', rules: 1 },
   ])
   // Sorted by set, then priority (high first).
-  t.same(ruleSet.rules.map((r) => [r.id, r.set, r.file, r.pointer]), [
-    ['c.warn', 'configuration', 'configuration/a.yaml', '/rules/0'],
-    ['p.high', 'pricing', 'pricing/a.yaml', '/rules/1'],
-    ['p.low', 'pricing', 'pricing/a.yaml', '/rules/0'],
-    ['g.disc', 'guardrails', 'guardrails/a.yaml', '/rules/0'],
-    ['a.fin', 'approvals', 'approvals/a.yaml', '/rules/0'],
-    ['r.gadget', 'recommendations', 'recommendations/a.yaml', '/rules/0'],
-  ])
-  t.same(ruleSet.bySet.pricing.map((r) => r.id), ['p.high', 'p.low'])
+  t.same(
+    ruleSet.rules.map((r) => [r.id, r.set, r.file, r.pointer]),
+    [
+      ['c.warn', 'configuration', 'configuration/a.yaml', '/rules/0'],
+      ['p.high', 'pricing', 'pricing/a.yaml', '/rules/1'],
+      ['p.low', 'pricing', 'pricing/a.yaml', '/rules/0'],
+      ['g.disc', 'guardrails', 'guardrails/a.yaml', '/rules/0'],
+      ['a.fin', 'approvals', 'approvals/a.yaml', '/rules/0'],
+      ['r.gadget', 'recommendations', 'recommendations/a.yaml', '/rules/0'],
+    ],
+  )
+  t.same(
+    ruleSet.bySet.pricing.map((r) => r.id),
+    ['p.high', 'p.low'],
+  )
   t.equal(ruleSet.priceBooks.books.length, 1)
   t.equal(ruleSet.priceBooks.books[0]?.entries.get('GADGET')?.listMinor, 2550n)
 
   t.test('the hash ignores key order, but not content', async (t) => {
     const reversed = (value: unknown): unknown => {
       if (Array.isArray(value)) return value.map(reversed)
-      if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversed(v)]))
+      if (value && typeof value === 'object')
+        return Object.fromEntries(
+          Object.entries(value)
+            .reverse()
+            .map(([k, v]) => [k, reversed(v)]),
+        )
       return value
     }
     const again = buildRuleSet({
@@ -529,12 +909,21 @@ t.test('a valid set builds, with content hashes', async (t) => {
     t.not(changedBook.ruleSet?.priceBookHash, ruleSet.priceBookHash, 'a price change changes the price-book hash')
     t.equal(changedBook.ruleSet?.hash, ruleSet.hash, 'and leaves the rule hash alone')
 
-    const changedRule = build({ ...files, 'pricing/a.yaml': [rule('p.low', { priority: 10 }), rule('p.high', { priority: 900, event: { type: 'price.set', params: { unitPrice: '9.01', label: 'x' } } })] })
+    const changedRule = build({
+      ...files,
+      'pricing/a.yaml': [
+        rule('p.low', { priority: 10 }),
+        rule('p.high', { priority: 900, event: { type: 'price.set', params: { unitPrice: '9.01', label: 'x' } } }),
+      ],
+    })
     t.same(changedRule.errors, [])
     t.not(changedRule.ruleSet?.hash, ruleSet.hash, 'a price in a rule changes the rule hash')
     t.equal(changedRule.ruleSet?.priceBookHash, ruleSet.priceBookHash)
 
-    const renamed = buildRuleSet({ rules: Object.entries(files).map(([file, rules]) => ({ file: file.replace('a.yaml', 'z.yaml'), content: { rules } })), priceBooks: BOOKS })
+    const renamed = buildRuleSet({
+      rules: Object.entries(files).map(([file, rules]) => ({ file: file.replace('a.yaml', 'z.yaml'), content: { rules } })),
+      priceBooks: BOOKS,
+    })
     t.not(renamed.ruleSet?.hash, ruleSet.hash, 'the file names are part of the hash')
   })
 })
@@ -544,7 +933,18 @@ t.test('buildPriceBooks errors', async (t) => {
     const { priceBooks, errors } = buildPriceBooks(BOOKS)
     t.same(errors, [])
     const seat = priceBooks?.books[0]?.entries.get('SEAT')
-    t.same(seat, { sku: 'SEAT', listMinor: 2000n, costMinor: null, tiering: { mode: 'range', tiers: [{ upTo: 10, unitMinor: 2000n }, { upTo: null, unitMinor: 1800n }] } })
+    t.same(seat, {
+      sku: 'SEAT',
+      listMinor: 2000n,
+      costMinor: null,
+      tiering: {
+        mode: 'range',
+        tiers: [
+          { upTo: 10, unitMinor: 2000n },
+          { upTo: null, unitMinor: 1800n },
+        ],
+      },
+    })
     t.equal(priceBooks?.catalog.products.get('WIDGET')?.active, true)
   })
 
@@ -555,27 +955,66 @@ t.test('buildPriceBooks errors', async (t) => {
   })
 
   t.test('unknown sku in a book', async (t) => {
-    const { errors } = buildPriceBooks([catalogFile(), bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.00' }, { sku: 'NOPE', listPrice: '2.00' }] })])
+    const { errors } = buildPriceBooks([
+      catalogFile(),
+      bookFile({
+        entries: [
+          { sku: 'WIDGET', listPrice: '1.00' },
+          { sku: 'NOPE', listPrice: '2.00' },
+        ],
+      }),
+    ])
     t.same(errors, [{ file: 'eur-list.yaml', path: '/entries/1/sku', message: 'unknown sku NOPE' }])
   })
 
   t.test('bad tier order', async (t) => {
     const tiers = (list: unknown[]) => bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.00', tiering: { mode: 'slab', tiers: list } }] })
-    t.same(buildPriceBooks([catalogFile(), tiers([{ upTo: 50, unitPrice: '1.00' }, { upTo: 10, unitPrice: '0.90' }, { upTo: null, unitPrice: '0.80' }])]).errors, [
-      { file: 'eur-list.yaml', path: '/entries/0/tiering/tiers', message: 'tier 1 does not ascend' },
-    ])
-    t.same(buildPriceBooks([catalogFile(), tiers([{ upTo: 10, unitPrice: '1.00' }, { upTo: 20, unitPrice: '0.90' }])]).errors, [
-      { file: 'eur-list.yaml', path: '/entries/0/tiering/tiers', message: 'the last tier must have upTo: null' },
-    ])
-    t.same(buildPriceBooks([catalogFile(), tiers([{ upTo: null, unitPrice: '1.00' }, { upTo: null, unitPrice: '0.90' }])]).errors, [
-      { file: 'eur-list.yaml', path: '/entries/0/tiering/tiers', message: 'tier 0 has upTo: null but is not the last' },
-    ])
+    t.same(
+      buildPriceBooks([
+        catalogFile(),
+        tiers([
+          { upTo: 50, unitPrice: '1.00' },
+          { upTo: 10, unitPrice: '0.90' },
+          { upTo: null, unitPrice: '0.80' },
+        ]),
+      ]).errors,
+      [{ file: 'eur-list.yaml', path: '/entries/0/tiering/tiers', message: 'tier 1 does not ascend' }],
+    )
+    t.same(
+      buildPriceBooks([
+        catalogFile(),
+        tiers([
+          { upTo: 10, unitPrice: '1.00' },
+          { upTo: 20, unitPrice: '0.90' },
+        ]),
+      ]).errors,
+      [{ file: 'eur-list.yaml', path: '/entries/0/tiering/tiers', message: 'the last tier must have upTo: null' }],
+    )
+    t.same(
+      buildPriceBooks([
+        catalogFile(),
+        tiers([
+          { upTo: null, unitPrice: '1.00' },
+          { upTo: null, unitPrice: '0.90' },
+        ]),
+      ]).errors,
+      [{ file: 'eur-list.yaml', path: '/entries/0/tiering/tiers', message: 'tier 0 has upTo: null but is not the last' }],
+    )
   })
 
   t.test('duplicate sku in a book and in the catalog', async (t) => {
-    t.same(buildPriceBooks([catalogFile(), bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.00' }, { sku: 'WIDGET', listPrice: '2.00' }] })]).errors, [
-      { file: 'eur-list.yaml', path: '/entries/1/sku', message: 'duplicate entry for WIDGET' },
-    ])
+    t.same(
+      buildPriceBooks([
+        catalogFile(),
+        bookFile({
+          entries: [
+            { sku: 'WIDGET', listPrice: '1.00' },
+            { sku: 'WIDGET', listPrice: '2.00' },
+          ],
+        }),
+      ]).errors,
+      [{ file: 'eur-list.yaml', path: '/entries/1/sku', message: 'duplicate entry for WIDGET' }],
+    )
     t.same(buildPriceBooks([catalogFile([product('WIDGET'), product('WIDGET')]), bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.00' }] })]).errors, [
       { file: 'catalog.yaml', path: '/products/1/sku', message: 'duplicate sku WIDGET' },
     ])
@@ -583,16 +1022,33 @@ t.test('buildPriceBooks errors', async (t) => {
 
   t.test('more decimals than the currency has', async (t) => {
     // The error points at the field, not the entry.
-    t.same(buildPriceBooks([catalogFile(), bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.005' }, { sku: 'GADGET', listPrice: '2.00', cost: '0.001' }] })]).errors, [
-      { file: 'eur-list.yaml', path: '/entries/0/listPrice', message: '1.005 is not an amount in EUR: at most 2 decimal places allowed, got 3' },
-      { file: 'eur-list.yaml', path: '/entries/1/cost', message: '0.001 is not an amount in EUR: at most 2 decimal places allowed, got 3' },
-    ])
+    t.same(
+      buildPriceBooks([
+        catalogFile(),
+        bookFile({
+          entries: [
+            { sku: 'WIDGET', listPrice: '1.005' },
+            { sku: 'GADGET', listPrice: '2.00', cost: '0.001' },
+          ],
+        }),
+      ]).errors,
+      [
+        { file: 'eur-list.yaml', path: '/entries/0/listPrice', message: '1.005 is not an amount in EUR: at most 2 decimal places allowed, got 3' },
+        { file: 'eur-list.yaml', path: '/entries/1/cost', message: '0.001 is not an amount in EUR: at most 2 decimal places allowed, got 3' },
+      ],
+    )
   })
 
   t.test('duplicate book ids, validTo before validFrom, unknown kind, no catalog', async (t) => {
-    t.same(buildPriceBooks([catalogFile(), bookFile(), bookFile({}, 'second.yaml')]).errors, [{ file: 'second.yaml', path: '/id', message: 'duplicate price book id eur-list' }])
-    t.same(buildPriceBooks([catalogFile(), bookFile({ validTo: '2025-12-31' })]).errors, [{ file: 'eur-list.yaml', path: '/validTo', message: 'is before validFrom' }])
-    t.same(buildPriceBooks([catalogFile(), { file: 'x.yaml', content: { kind: 'prices' } }, bookFile()]).errors, [{ file: 'x.yaml', path: '/kind', message: 'must be "catalog" or "price-book"' }])
+    t.same(buildPriceBooks([catalogFile(), bookFile(), bookFile({}, 'second.yaml')]).errors, [
+      { file: 'second.yaml', path: '/id', message: 'duplicate price book id eur-list' },
+    ])
+    t.same(buildPriceBooks([catalogFile(), bookFile({ validTo: '2025-12-31' })]).errors, [
+      { file: 'eur-list.yaml', path: '/validTo', message: 'is before validFrom' },
+    ])
+    t.same(buildPriceBooks([catalogFile(), { file: 'x.yaml', content: { kind: 'prices' } }, bookFile()]).errors, [
+      { file: 'x.yaml', path: '/kind', message: 'must be "catalog" or "price-book"' },
+    ])
     t.same(buildPriceBooks([bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.00' }] })]).errors, [
       { file: '.', path: '', message: 'no catalog file (kind: catalog) found' },
       { file: 'eur-list.yaml', path: '/entries/0/sku', message: 'unknown sku WIDGET' },
@@ -611,7 +1067,13 @@ t.test('buildPriceBooks errors', async (t) => {
     ])
     const bundleCatalog: SourceFile = {
       file: 'catalog.yaml',
-      content: { kind: 'catalog', segments: ['smb'], channels: ['direct'], products: [product('WIDGET')], bundles: [{ sku: 'KIT', optionGroups: [{ id: 'g', name: 'G', min: 2, max: 1, options: [{ sku: 'WIDGET' }, { sku: 'NOPE' }] }] }] },
+      content: {
+        kind: 'catalog',
+        segments: ['smb'],
+        channels: ['direct'],
+        products: [product('WIDGET')],
+        bundles: [{ sku: 'KIT', optionGroups: [{ id: 'g', name: 'G', min: 2, max: 1, options: [{ sku: 'WIDGET' }, { sku: 'NOPE' }] }] }],
+      },
     }
     t.same(buildPriceBooks([bundleCatalog, bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.00' }] })]).errors, [
       { file: 'catalog.yaml', path: '/bundles/0/optionGroups/0/min', message: 'exceeds max' },

@@ -8,7 +8,11 @@ const { app, database } = ctx
 const db = database.db
 
 async function countNamed(name: string): Promise<number> {
-  const row = await db.selectFrom('principals').select((eb) => eb.fn.countAll<string>().as('n')).where('name', '=', name).executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('principals')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('name', '=', name)
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
@@ -139,19 +143,29 @@ t.test(
     const gate = new Promise<void>((resolve) => (release = resolve))
     let runs = 0
 
-    const first = runIdempotent(db, request, () => ctx.clock.now(), async (trx) => {
-      runs++
-      entered()
-      await gate
-      await trx.updateTable('principals').set({ name: 'Raced' }).where('id', '=', ctx.principalIds.finance).execute()
-      return { status: 201, body: { winner: 'first' } }
-    })
+    const first = runIdempotent(
+      db,
+      request,
+      () => ctx.clock.now(),
+      async (trx) => {
+        runs++
+        entered()
+        await gate
+        await trx.updateTable('principals').set({ name: 'Raced' }).where('id', '=', ctx.principalIds.finance).execute()
+        return { status: 201, body: { winner: 'first' } }
+      },
+    )
     await inWork
 
-    const second = runIdempotent(db, request, () => ctx.clock.now(), async () => {
-      runs++
-      return { status: 201, body: { winner: 'second' } }
-    })
+    const second = runIdempotent(
+      db,
+      request,
+      () => ctx.clock.now(),
+      async () => {
+        runs++
+        return { status: 201, body: { winner: 'second' } }
+      },
+    )
     const error = await second.then(
       () => undefined,
       (e: unknown) => e,
@@ -168,10 +182,15 @@ t.test(
     const row = await db.selectFrom('principals').select('name').where('id', '=', ctx.principalIds.finance).executeTakeFirstOrThrow()
     t.equal(row.name, 'Raced', 'the first committed')
 
-    const again = await runIdempotent(db, request, () => ctx.clock.now(), async () => {
-      runs++
-      return { status: 201, body: { winner: 'third' } }
-    })
+    const again = await runIdempotent(
+      db,
+      request,
+      () => ctx.clock.now(),
+      async () => {
+        runs++
+        return { status: 201, body: { winner: 'third' } }
+      },
+    )
     t.same(again, { status: 201, body: { winner: 'first' }, replayed: true }, 'later retries replay the first')
     t.equal(runs, 1)
   },
@@ -183,9 +202,7 @@ t.test('concurrent PATCHes with the same If-Match: exactly one wins', async (t) 
     const etag = (await app.inject({ method: 'GET', url: `/v1/principals/${id}`, headers: ctx.as('admin') })).headers.etag as string
     const names = [0, 1, 2, 3].map((i) => `Analyst ${round}.${i}`)
     const results = await Promise.all(
-      names.map((name) =>
-        app.inject({ method: 'PATCH', url: `/v1/principals/${id}`, headers: { ...ctx.as('admin'), 'if-match': etag }, payload: { name } }),
-      ),
+      names.map((name) => app.inject({ method: 'PATCH', url: `/v1/principals/${id}`, headers: { ...ctx.as('admin'), 'if-match': etag }, payload: { name } })),
     )
     const statuses = results.map((r) => r.statusCode).sort()
     t.same(statuses, [200, 412, 412, 412], `round ${round}: one 200, the others 412`)

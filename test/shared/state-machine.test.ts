@@ -51,6 +51,9 @@ t.test('hooks run around the write, in order, whichever action causes the transi
   await runTransition(m, log, 'held', 'release', async (to) => void log.push(`write ${to}`))
   t.same(log, ['exit held → open by release', 'write open'], 'the exit hook runs for every way out')
   log.length = 0
-  await t.rejects(runTransition(m, log, 'closed', 'release', async () => log.push('write')), { code: 'INVALID_STATE_TRANSITION' })
+  await t.rejects(
+    runTransition(m, log, 'closed', 'release', async () => log.push('write')),
+    { code: 'INVALID_STATE_TRANSITION' },
+  )
   t.same(log, [], 'a refused transition runs no hook and writes nothing')
 })
