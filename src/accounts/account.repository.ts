@@ -1,8 +1,6 @@
 import type { Kysely, Selectable } from 'kysely'
 import { givenColumns } from '../db/columns.js'
 import type { AccountsTable, ContactsTable, Database } from '../db/schema.js'
-import type { Principal } from '../principals/principal.repository.js'
-import { visibleOwners } from '../principals/visibility.js'
 
 type Executor = Kysely<Database>
 
@@ -85,8 +83,10 @@ export async function findAccount(db: Executor, id: string): Promise<Account | u
   return row && toAccount(row)
 }
 
-export async function listVisibleAccounts(db: Executor, principal: Principal, limit: number, startingAfter?: string): Promise<Account[]> {
-  let q = db.selectFrom('accounts').selectAll().where(visibleOwners(principal, 'accounts')).orderBy('id').limit(limit)
+/** Accounts of the given owners (null: of anyone), by id. */
+export async function listAccounts(db: Executor, owners: string[] | null, limit: number, startingAfter?: string): Promise<Account[]> {
+  let q = db.selectFrom('accounts').selectAll().orderBy('id').limit(limit)
+  if (owners) q = q.where('owner_id', 'in', owners)
   if (startingAfter) q = q.where('id', '>', startingAfter)
   return (await q.execute()).map(toAccount)
 }

@@ -1,8 +1,9 @@
 import type { Db } from '../db/database.js'
 import { appendAudit, appendEvent } from '../audit/audit.service.js'
 import { AppError } from '../errors.js'
-import type { Principal } from '../principals/principal.repository.js'
-import { canSeeOwned, seesAll } from '../principals/visibility.js'
+import type { Principal } from '../principals/principal.js'
+import { findPrincipal } from '../principals/principal.service.js'
+import { canSeeOwned, seesAll, visibleOwnerIds } from '../principals/visibility.js'
 import type { Clock } from '../shared/clock.js'
 import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
@@ -55,7 +56,7 @@ function assertKnownValues(deps: AccountDeps, input: Partial<NewAccount>): void 
 
 async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: string): Promise<void> {
   if (ownerId === actor.id) return
-  const owner = await deps.db.selectFrom('principals').select('status').where('id', '=', ownerId).executeTakeFirst()
+  const owner = await findPrincipal(deps.db, ownerId)
   if (!owner || owner.status !== 'active') {
     throw new AppError('VALIDATION_FAILED', 'The owner is not an active principal.', {
       errors: [{ pointer: '/ownerId', detail: 'no active principal with this id' }],
@@ -108,8 +109,8 @@ export async function getAccount(deps: AccountDeps, actor: Principal, id: string
   return account
 }
 
-export function listAccounts(deps: AccountDeps, actor: Principal, limit: number, startingAfter?: string): Promise<Account[]> {
-  return repo.listVisibleAccounts(deps.db, actor, limit, startingAfter)
+export async function listAccounts(deps: AccountDeps, actor: Principal, limit: number, startingAfter?: string): Promise<Account[]> {
+  return repo.listAccounts(deps.db, await visibleOwnerIds(deps.db, actor), limit, startingAfter)
 }
 
 /** Updates an account if the caller's version is current (412 otherwise); audited. */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Db } from '../db/database.js'
 import { AppError } from '../errors.js'
-import type { Principal } from '../principals/principal.repository.js'
+import type { Principal } from '../principals/principal.js'
 import type { Role } from '../principals/roles.js'
 import { RuleEvaluationError } from '../rules/rule-runner.js'
 import type { RuleSet } from '../rules/rule-set.js'

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../errors.js'
-import type { Principal } from '../principals/principal.repository.js'
+import type { Principal } from '../principals/principal.js'
 import type { Role } from '../principals/roles.js'
 
 declare module 'fastify' {

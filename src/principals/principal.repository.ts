@@ -1,18 +1,8 @@
 import type { Kysely, Selectable } from 'kysely'
 import type { Database, PrincipalsTable } from '../db/schema.js'
 import { givenColumns } from '../db/columns.js'
+import type { Principal } from './principal.js'
 import type { Role } from './roles.js'
-
-export interface Principal {
-  id: string
-  name: string
-  roles: Role[]
-  status: 'active' | 'revoked'
-  managerId: string | null
-  version: number
-  createdAt: Date
-  updatedAt: Date
-}
 
 type Executor = Kysely<Database>
 
@@ -45,6 +35,11 @@ export async function findPrincipalByKeyHash(db: Executor, keyHash: string): Pro
     .where('principals.status', '=', 'active')
     .executeTakeFirst()
   return row && toPrincipal(row)
+}
+
+/** Ids of the principals `managerId` manages (their team). */
+export async function teamOf(db: Executor, managerId: string): Promise<string[]> {
+  return (await db.selectFrom('principals').select('id').where('manager_id', '=', managerId).execute()).map((r) => r.id)
 }
 
 export async function countPrincipals(db: Executor): Promise<number> {

@@ -9,7 +9,7 @@ import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import { generateApiKey, hashApiKey, keyPrefix } from './api-key.js'
 import * as repo from './principal.repository.js'
-import type { Principal } from './principal.repository.js'
+import type { Principal } from './principal.js'
 import { ROLES, type Role } from './roles.js'
 
 export type { Principal }
@@ -88,6 +88,11 @@ export async function authenticate(deps: PrincipalDeps, key: string): Promise<Pr
   // Every valid key (generated or bootstrap) is 32 to 256 characters: skip the lookup otherwise.
   if (key.length < 32 || key.length > 256) return undefined
   return repo.findPrincipalByKeyHash(deps.db, hashApiKey(key))
+}
+
+/** A principal by id, or undefined: for other modules, which never read the principals table themselves. */
+export function findPrincipal(db: Db, id: string): Promise<Principal | undefined> {
+  return repo.findPrincipal(db, id)
 }
 
 export async function getPrincipal(deps: PrincipalDeps, id: string): Promise<Principal> {

@@ -1,8 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import { givenColumns } from '../db/columns.js'
 import type { Database, QuoteRevisionsTable, QuotesTable } from '../db/schema.js'
-import type { Principal } from '../principals/principal.repository.js'
-import { visibleOwners } from '../principals/visibility.js'
 import type { QuoteStatus } from './quote-state.js'
 import type { Quote, QuoteRevision } from './quote.js'
 import type { Cart } from '../evaluation/cart.schema.js'
@@ -106,8 +104,10 @@ export async function findRevision(db: Executor, quoteId: string, revision: numb
   return row && toRevision(row)
 }
 
-export async function listVisibleQuotes(db: Executor, principal: Principal, limit: number, startingAfter?: string, status?: string): Promise<Quote[]> {
-  let q = db.selectFrom('quotes').selectAll().where(visibleOwners(principal, 'quotes')).orderBy('id').limit(limit)
+/** Quotes of the given owners (null: of anyone), by id. */
+export async function listQuotes(db: Executor, owners: string[] | null, limit: number, startingAfter?: string, status?: string): Promise<Quote[]> {
+  let q = db.selectFrom('quotes').selectAll().orderBy('id').limit(limit)
+  if (owners) q = q.where('owner_id', 'in', owners)
   if (startingAfter) q = q.where('id', '>', startingAfter)
   if (status) q = q.where('status', '=', status)
   return (await q.execute()).map(toQuote)

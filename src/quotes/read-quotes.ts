@@ -1,11 +1,12 @@
 import { AppError } from '../errors.js'
-import type { Principal } from '../principals/principal.repository.js'
+import type { Principal } from '../principals/principal.js'
 import type { Quote, QuoteDeps, QuoteRevision, QuoteView } from './quote.js'
 import { today } from './quote-pricing.js'
 import * as repo from './quote.repository.js'
 import { expireIfDue } from './transition-quote.js'
 import { lockExisting, view, visibleQuote } from './quote-view.js'
 import { EXPIRABLE_STATUSES } from './quote-state.js'
+import { visibleOwnerIds } from '../principals/visibility.js'
 
 /**
  * A quote as the principal may see it. A quote past its validity is expired on read (and by
@@ -22,7 +23,7 @@ export async function getQuote(deps: QuoteDeps, actor: Principal, id: string): P
 }
 
 export async function listQuotes(deps: QuoteDeps, actor: Principal, limit: number, startingAfter?: string, status?: string): Promise<Quote[]> {
-  return repo.listVisibleQuotes(deps.db, actor, limit, startingAfter, status)
+  return repo.listQuotes(deps.db, await visibleOwnerIds(deps.db, actor), limit, startingAfter, status)
 }
 
 export async function getRevision(deps: QuoteDeps, actor: Principal, id: string, revision: number): Promise<QuoteRevision> {

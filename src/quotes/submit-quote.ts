@@ -1,6 +1,6 @@
 import { openApprovalRequest } from '../approvals/approval.service.js'
 import { AppError, assert } from '../errors.js'
-import type { Principal } from '../principals/principal.repository.js'
+import type { Principal } from '../principals/principal.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import { assertTransition } from '../shared/state-machine.js'
 import type { QuoteDeps, QuoteView } from './quote.js'
