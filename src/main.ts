@@ -1,3 +1,4 @@
+import closeWithGrace from 'close-with-grace'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { DataDirLockedError } from './db/data-dir-lock.js'
 import { startService } from './server.js'
@@ -15,19 +16,17 @@ async function main(): Promise<void> {
     throw error
   }
   const service = await startService(config)
-  const shutdown = (signal: string) => {
-    service.app.log.info({ signal }, 'shutting down: finishing in-flight requests')
-    service.stop().then(
-      () => process.exit(0),
-      (error) => {
-        service.app.log.error({ err: error }, 'error during shutdown')
-        process.exit(1)
-      },
-    )
-  }
-  process.once('SIGTERM', () => shutdown('SIGTERM'))
-  process.once('SIGINT', () => shutdown('SIGINT'))
+  // SIGTERM, SIGINT or a crash: let in-flight requests finish, close the database (and release
+  // the data folder), but never hang past the deadline — a process manager is waiting.
+  closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS }, async ({ signal, err }) => {
+    if (err) service.app.log.error({ err }, 'shutting down after an unexpected error')
+    else service.app.log.info({ signal }, 'shutting down: finishing in-flight requests')
+    await service.stop()
+  })
 }
+
+/** How long in-flight requests get to finish on shutdown before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 10_000
 
 main().catch((error) => {
   if (error instanceof DataDirLockedError) {

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely'
+import { Temporal } from 'temporal-polyfill'
 import type { Account } from '../accounts/account.service.js'
 import { fingerprintHash, fingerprintOf } from '../approvals/approval-binding.js'
 import type { Database } from '../db/schema.js'
@@ -18,10 +19,9 @@ export function today(clock: Clock): string {
   return clock.now().toISOString().slice(0, 10)
 }
 
+/** A calendar date `days` later, as a calendar date: no time zone or daylight saving can shift it. */
 export function addDays(day: string, days: number): string {
-  const d = new Date(`${day}T00:00:00Z`)
-  d.setUTCDate(d.getUTCDate() + days)
-  return d.toISOString().slice(0, 10)
+  return Temporal.PlainDate.from(day).add({ days }).toString()
 }
 
 /** The longest an offer may stay open. */
