@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { appendAudit, appendEvent } from '../audit/audit.service.js'
 import type { Db } from '../db/database.js'
 import type { Database } from '../db/schema.js'
-import { AppError } from '../errors.js'
+import { AppError, assert } from '../errors.js'
 import { formatMoney } from '../money/money-value.js'
 import type { Principal } from '../principals/principal.js'
 import { findPrincipal } from '../principals/principal.service.js'
@@ -218,8 +218,10 @@ export async function decideStep(
       if (!found) throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
       // Lock order, everywhere: the quote, then its request. Revisions take the same order, so they never deadlock with approvals.
       const quote = await lockQuoteForDecision(trx, found.quoteId)
-      const request = (await repo.lockRequest(trx, found.requestId))!
-      const step = (await repo.findStep(trx, stepId))!
+      const request = await repo.lockRequest(trx, found.requestId)
+      assert(request, `approval request ${found.requestId} of step ${stepId} exists (requests are never deleted)`)
+      const step = await repo.findStep(trx, stepId)
+      assert(step, `approval step ${stepId} still exists under its request's lock`)
       const now = deps.clock.now()
       const { actingFor } = await authorityFor(trx, actor, step, quote, request, now.toISOString().slice(0, 10)).catch(async (error: unknown) => {
         // Someone who may neither decide the step nor see its quote learns nothing about it.
@@ -290,7 +292,9 @@ export async function decideStep(
           await applyApprovalOutcome(trx, quote.id, 'approved', actor, now)
         }
       }
-      return { status: 200, body: (await approvalOf(trx, quote.id))! }
+      const view = await approvalOf(trx, quote.id)
+      assert(view, `quote ${quote.number} has the approval request just decided`)
+      return { status: 200, body: view }
     },
   )
 }
@@ -329,7 +333,8 @@ export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit:
     const batch = await repo.pendingStepsForRoles(deps.db, roles, QUEUE_SCAN_BATCH, after)
     for (const step of batch) {
       const { quote, revision } = await currentRevisionOf(deps.db, step.quoteId)
-      const request = (await repo.findLatestRequest(deps.db, step.quoteId))!
+      const request = await repo.findLatestRequest(deps.db, step.quoteId)
+      assert(request, `pending step ${step.id} belongs to a request of quote ${step.quoteId}`)
       try {
         const { actingFor } = await authorityFor(deps.db, actor, step, quote, request, day)
         items.push({
