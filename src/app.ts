@@ -21,6 +21,7 @@ import { PrincipalView, principalRoutes } from './principals/principal.routes.js
 import { authenticate } from './principals/principal.service.js'
 import { AccountView, ContactView, accountRoutes } from './accounts/account.routes.js'
 import { ApprovalRequestView, ApprovalStepView, approvalRoutes } from './approvals/approval.routes.js'
+import { approvalDecisionRoutes } from './quotes/approval-decision.routes.js'
 import { auditRoutes } from './audit/audit.routes.js'
 import { catalogRoutes } from './catalog/catalog.routes.js'
 import { QuoteRevisionSchema, QuoteSchema, quoteRoutes } from './quotes/quote.routes.js'
@@ -145,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(accountRoutes, { deps: quoteDeps })
   await app.register(quoteRoutes, { deps: quoteDeps, ...cartLimits })
   await app.register(approvalRoutes, { deps: quoteDeps })
+  await app.register(approvalDecisionRoutes, { deps: quoteDeps })
   await app.register(auditRoutes, { deps: { db: database.db, clock, auditKey: config.auditKey } })
   await app.register(ruleSetRoutes, { ruleSets })
   return app

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely'
+import type { Money } from '../money/money-value.js'
 import { givenColumns } from '../db/columns.js'
 import type { ApprovalRequestsTable, ApprovalStepsTable, Database, DelegationsTable } from '../db/schema.js'
 import type { BoundFacts } from './approval-binding.js'
@@ -16,6 +17,18 @@ export interface ApprovalRequest {
   createdBy: string
   createdAt: Date
   decidedAt: Date | null
+}
+
+/**
+ * What an approval request decides about, kept with it so the approvals module never reads the
+ * quotes' tables: the quote's number, owner and net total, and everyone who may not decide it
+ * (owner, submitter, authors of its revisions).
+ */
+export interface ApprovalSubject {
+  number: string
+  ownerId: string
+  involved: string[]
+  netTotal: Money
 }
 
 export interface ApprovalStep {
@@ -94,7 +107,7 @@ function toDelegation(r: Selectable<DelegationsTable>): Delegation {
   }
 }
 
-export async function insertRequest(db: Executor, r: ApprovalRequest): Promise<void> {
+export async function insertRequest(db: Executor, r: ApprovalRequest, subject: ApprovalSubject): Promise<void> {
   await db
     .insertInto('approval_requests')
     .values({
@@ -105,8 +118,16 @@ export async function insertRequest(db: Executor, r: ApprovalRequest): Promise<v
       created_by: r.createdBy,
       created_at: r.createdAt,
       decided_at: r.decidedAt,
+      subject: JSON.stringify({ ...subject, netTotal: { minor: subject.netTotal.minor.toString(), currency: subject.netTotal.currency } }),
     })
     .execute()
+}
+
+export async function findSubject(db: Executor, requestId: string): Promise<ApprovalSubject | undefined> {
+  const row = await db.selectFrom('approval_requests').select('subject').where('id', '=', requestId).executeTakeFirst()
+  if (!row) return undefined
+  const s = row.subject as Omit<ApprovalSubject, 'netTotal'> & { netTotal: { minor: string; currency: string } }
+  return { number: s.number, ownerId: s.ownerId, involved: s.involved, netTotal: { minor: BigInt(s.netTotal.minor), currency: s.netTotal.currency } }
 }
 
 export async function insertStep(db: Executor, s: ApprovalStep): Promise<void> {

@@ -103,34 +103,8 @@ export const approvalRoutes: FastifyPluginAsyncTypebox<{ deps: service.ApprovalD
     },
   )
 
-  for (const decision of ['approve', 'reject'] as const) {
-    app.post(
-      `/v1/approvals/:id/${decision}`,
-      {
-        // A decision may come with no body at all: it is then a decision without a comment.
-        preValidation: async (request) => {
-          request.body ??= {}
-        },
-        schema: {
-          tags: ['approvals'],
-          summary: decision === 'approve' ? 'Approve an approval step' : 'Reject an approval step (rejects the quote); a comment is required',
-          params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
-          headers: IdempotencyHeaders,
-          body: Type.Object({ comment: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false }),
-          response: { 200: Type.Ref('ApprovalRequest'), ...problemResponses(403, 404, 409, 422) },
-        },
-      },
-      async (request, reply) => {
-        const comment = request.body?.comment ?? null
-        if (decision === 'reject' && !comment) {
-          throw new AppError('VALIDATION_FAILED', 'A rejection needs a comment saying why.', {
-            errors: [{ pointer: '/comment', detail: 'required to reject' }],
-          })
-        }
-        return sendStored(reply, await service.decideStep(deps, principalOf(request), request.params.id, decision, comment, idempotencyOf(request)))
-      },
-    )
-  }
+  // Deciding a step (POST /v1/approvals/:id/approve|reject) moves the quote: its route is the
+  // quote use case's, in src/quotes/approval-decision.routes.ts.
 
   app.post(
     '/v1/delegations',

@@ -8,13 +8,13 @@ import type { Principal } from '../principals/principal.js'
 import { findPrincipal } from '../principals/principal.service.js'
 import { canSeeOwned } from '../principals/visibility.js'
 import type { Role } from '../principals/roles.js'
-import { applyApprovalOutcome, currentRevisionOf, lockQuoteForDecision, type Quote, type QuoteRevision } from '../quotes/quote.service.js'
+import type { EvaluationSnapshot } from '../evaluation/evaluation.js'
 import type { Clock } from '../shared/clock.js'
 import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import { boundFactsOf, worsening } from './approval-binding.js'
 import * as repo from './approval.repository.js'
-import type { ApprovalRequest, ApprovalStep, Delegation } from './approval.repository.js'
+import type { ApprovalRequest, ApprovalStep, ApprovalSubject, Delegation } from './approval.repository.js'
 
 export type { ApprovalRequest, ApprovalStep, Delegation }
 
@@ -28,6 +28,21 @@ export interface ApprovalView extends ApprovalRequest {
 }
 
 type Trx = Transaction<Database>
+
+/** What the approvals module needs of the quote it approves: it never reads the quotes' tables. */
+export interface ApprovalQuote {
+  id: string
+  number: string
+  ownerId: string
+}
+
+/** The revision submitted: what its evaluation requires, its fingerprint, and everyone who wrote a revision of the quote. */
+export interface ApprovalRevision {
+  revision: number
+  evaluation: EvaluationSnapshot
+  fingerprintHash: string
+  authors: string[]
+}
 
 /** Roles that approve; a principal holding one may delegate it. */
 export const APPROVER_ROLES: readonly Role[] = ['sales_manager', 'deal_desk', 'finance', 'admin']
@@ -44,7 +59,13 @@ export async function approvalOf(db: Kysely<Database>, quoteId: string): Promise
  * bound to got worse (see approval-binding.ts), or is requested with the reason. The first
  * level with an open step becomes pending; later levels wait.
  */
-export async function openApprovalRequest(trx: Trx, quote: Quote, revision: QuoteRevision, actor: Principal, now: Date): Promise<{ allApproved: boolean }> {
+export async function openApprovalRequest(
+  trx: Trx,
+  quote: ApprovalQuote,
+  revision: ApprovalRevision,
+  actor: Principal,
+  now: Date,
+): Promise<{ allApproved: boolean }> {
   const evaluation = revision.evaluation
   const requestId = newId('apr')
   const steps: ApprovalStep[] = []
@@ -86,15 +107,20 @@ export async function openApprovalRequest(trx: Trx, quote: Quote, revision: Quot
   }
   openNextLevel(steps)
   const allApproved = steps.every((s) => s.status === 'approved')
-  await repo.insertRequest(trx, {
-    id: requestId,
-    quoteId: quote.id,
-    revision: revision.revision,
-    status: allApproved ? 'approved' : 'pending',
-    createdBy: actor.id,
-    createdAt: now,
-    decidedAt: allApproved ? now : null,
-  })
+  const involved = [...new Set([quote.ownerId, actor.id, ...revision.authors])].sort()
+  await repo.insertRequest(
+    trx,
+    {
+      id: requestId,
+      quoteId: quote.id,
+      revision: revision.revision,
+      status: allApproved ? 'approved' : 'pending',
+      createdBy: actor.id,
+      createdAt: now,
+      decidedAt: allApproved ? now : null,
+    },
+    { number: quote.number, ownerId: quote.ownerId, involved, netTotal: evaluation.totals.net },
+  )
   for (const step of steps) await repo.insertStep(trx, step)
   await appendAudit(trx, now, {
     actorId: actor.id,
@@ -163,12 +189,11 @@ async function authorityFor(
   db: Kysely<Database>,
   actor: Principal,
   step: ApprovalStep,
-  quote: Quote,
+  subject: ApprovalSubject,
   request: ApprovalRequest,
   day: string,
 ): Promise<{ actingFor: string | null }> {
-  const authors = await db.selectFrom('quote_revisions').select('created_by').where('quote_id', '=', quote.id).distinct().execute()
-  const involved = new Set([quote.ownerId, request.createdBy, ...authors.map((a) => a.created_by)])
+  const involved = new Set(subject.involved)
   if (involved.has(actor.id)) throw new AppError('FORBIDDEN', 'Nobody approves a quote they own, revised or submitted.')
   const deciders = new Set<string>()
   for (const other of await repo.stepsOfRequest(db, request.id)) {
@@ -177,7 +202,7 @@ async function authorityFor(
     if (other.actingFor) deciders.add(other.actingFor)
   }
   if (deciders.has(actor.id)) throw new AppError('FORBIDDEN', 'You already decided another step of this approval: each level needs a different person.')
-  const owner = await findPrincipal(db, quote.ownerId)
+  const owner = await findPrincipal(db, subject.ownerId)
   const mayDecide = (p: Principal) =>
     p.status === 'active' &&
     !involved.has(p.id) &&
@@ -195,108 +220,108 @@ async function authorityFor(
   )
 }
 
+/** The quote a step belongs to, so the quote's use case can lock it first; 404 for an unknown step. */
+export async function quoteOfStep(db: Kysely<Database>, stepId: string): Promise<string> {
+  const found = await repo.findStep(db, stepId)
+  if (!found) throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
+  return found.quoteId
+}
+
 /**
- * Approves or rejects a step. Concurrency: the request row is locked first, so two
- * approvers deciding the last steps at once are serialised: the second sees the first's
- * result, and the quote moves exactly once. The step update is also conditional on its
- * status, so a step is never decided twice.
+ * Approves or rejects a step, in the caller's transaction, and says what the request came to:
+ * approved (its last level completed), rejected, or still pending. The caller — the quote's
+ * use case — holds the quote's row lock and applies the outcome to the quote.
+ *
+ * Concurrency: lock order, everywhere, is the quote, then its request; revisions take the same
+ * order, so they never deadlock with approvals. With the request locked, two approvers deciding
+ * the last steps at once are serialised: the second sees the first's result, and the quote
+ * moves exactly once. The step update is also conditional on its status, so a step is never
+ * decided twice.
  */
 export async function decideStep(
-  deps: ApprovalDeps,
+  trx: Trx,
   actor: Principal,
-  stepId: string,
-  decision: 'approve' | 'reject',
-  comment: string | null,
-  idempotency: IdempotencyRequest | null,
-): Promise<StoredResponse<ApprovalView>> {
-  return runIdempotent(
-    deps.db,
-    idempotency,
-    () => deps.clock.now(),
-    async (trx) => {
-      const found = await repo.findStep(trx, stepId)
-      if (!found) throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
-      // Lock order, everywhere: the quote, then its request. Revisions take the same order, so they never deadlock with approvals.
-      const quote = await lockQuoteForDecision(trx, found.quoteId)
-      const request = await repo.lockRequest(trx, found.requestId)
-      assert(request, `approval request ${found.requestId} of step ${stepId} exists (requests are never deleted)`)
-      const step = await repo.findStep(trx, stepId)
-      assert(step, `approval step ${stepId} still exists under its request's lock`)
-      const now = deps.clock.now()
-      const { actingFor } = await authorityFor(trx, actor, step, quote, request, now.toISOString().slice(0, 10)).catch(async (error: unknown) => {
-        // Someone who may neither decide the step nor see its quote learns nothing about it.
-        if (error instanceof AppError && error.code === 'FORBIDDEN' && !(await canSeeOwned(trx, actor, quote.ownerId))) {
-          throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
-        }
-        throw error
-      })
-      if (request.status === 'withdrawn' || request.revision !== quote.currentRevision) {
-        throw new AppError(
-          'APPROVAL_STALE',
-          `Quote ${quote.number} changed since this approval was requested (now revision ${quote.currentRevision}); it will be requested again when resubmitted.`,
-        )
-      }
-      if (step.status !== 'pending') {
-        throw new AppError(
-          'APPROVAL_STEP_CLOSED',
-          step.status === 'waiting' ? 'An earlier approval level is still open.' : `This step is already ${step.status}.`,
-          { stepStatus: step.status },
-        )
-      }
-      const decided = await repo.updateStep(trx, step.id, 'pending', {
-        status: decision === 'approve' ? 'approved' : 'rejected',
-        decidedBy: actor.id,
-        actingFor,
-        comment,
-        decidedAt: now,
-      })
-      if (!decided) throw new AppError('APPROVAL_STEP_CLOSED', 'This step was decided meanwhile.')
-      await appendAudit(trx, now, {
-        actorId: actor.id,
-        actingFor,
-        action: decision === 'approve' ? 'approval.approved' : 'approval.rejected',
-        entityType: 'approval_step',
-        entityId: step.id,
-        before: { status: 'pending' },
-        after: {
-          status: decision === 'approve' ? 'approved' : 'rejected',
-          quoteId: quote.id,
-          level: step.level,
-          role: step.role,
-          fingerprintHash: step.fingerprintHash,
-          comment,
-        },
-      })
-      await appendEvent(trx, now, {
-        type: `approval.${decision === 'approve' ? 'approved' : 'rejected'}`,
-        aggregateType: 'quote',
-        aggregateId: quote.id,
-        payload: { stepId: step.id, level: step.level, role: step.role, actingFor },
-      })
-
-      const steps = await repo.stepsOfRequest(trx, request.id)
-      if (decision === 'reject') {
-        for (const s of steps)
-          if (s.status === 'pending' || s.status === 'waiting') await repo.updateStep(trx, s.id, s.status, { status: 'withdrawn', decidedAt: now })
-        await repo.updateRequestStatus(trx, request.id, 'rejected', now)
-        await applyApprovalOutcome(trx, quote.id, 'rejected', actor, now)
-      } else {
-        const before = new Map(steps.map((s) => [s.id, s.status]))
-        const open = openNextLevel(steps)
-        for (const s of steps) {
-          const was = before.get(s.id)!
-          if (s.status !== was) await repo.updateStep(trx, s.id, was, { status: s.status, ...(s.status === 'skipped' ? { decidedAt: now } : {}) })
-        }
-        if (!open) {
-          await repo.updateRequestStatus(trx, request.id, 'approved', now)
-          await applyApprovalOutcome(trx, quote.id, 'approved', actor, now)
-        }
-      }
-      const view = await approvalOf(trx, quote.id)
-      assert(view, `quote ${quote.number} has the approval request just decided`)
-      return { status: 200, body: view }
+  decision: { stepId: string; decision: 'approve' | 'reject'; comment: string | null; currentRevision: number; now: Date },
+): Promise<{ outcome: 'approved' | 'rejected' | null }> {
+  const { stepId, comment, now } = decision
+  const found = await repo.findStep(trx, stepId)
+  if (!found) throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
+  const request = await repo.lockRequest(trx, found.requestId)
+  assert(request, `approval request ${found.requestId} of step ${stepId} exists (requests are never deleted)`)
+  const subject = await repo.findSubject(trx, request.id)
+  assert(subject, `approval request ${request.id} keeps its subject`)
+  const step = await repo.findStep(trx, stepId)
+  assert(step, `approval step ${stepId} still exists under its request's lock`)
+  const { actingFor } = await authorityFor(trx, actor, step, subject, request, now.toISOString().slice(0, 10)).catch(async (error: unknown) => {
+    // Someone who may neither decide the step nor see its quote learns nothing about it.
+    if (error instanceof AppError && error.code === 'FORBIDDEN' && !(await canSeeOwned(trx, actor, subject.ownerId))) {
+      throw new AppError('NOT_FOUND', `No approval step ${stepId}.`)
+    }
+    throw error
+  })
+  if (request.status === 'withdrawn' || request.revision !== decision.currentRevision) {
+    throw new AppError(
+      'APPROVAL_STALE',
+      `Quote ${subject.number} changed since this approval was requested (now revision ${decision.currentRevision}); it will be requested again when resubmitted.`,
+    )
+  }
+  if (step.status !== 'pending') {
+    throw new AppError(
+      'APPROVAL_STEP_CLOSED',
+      step.status === 'waiting' ? 'An earlier approval level is still open.' : `This step is already ${step.status}.`,
+      {
+        stepStatus: step.status,
+      },
+    )
+  }
+  const approve = decision.decision === 'approve'
+  const decided = await repo.updateStep(trx, step.id, 'pending', {
+    status: approve ? 'approved' : 'rejected',
+    decidedBy: actor.id,
+    actingFor,
+    comment,
+    decidedAt: now,
+  })
+  if (!decided) throw new AppError('APPROVAL_STEP_CLOSED', 'This step was decided meanwhile.')
+  await appendAudit(trx, now, {
+    actorId: actor.id,
+    actingFor,
+    action: approve ? 'approval.approved' : 'approval.rejected',
+    entityType: 'approval_step',
+    entityId: step.id,
+    before: { status: 'pending' },
+    after: {
+      status: approve ? 'approved' : 'rejected',
+      quoteId: request.quoteId,
+      level: step.level,
+      role: step.role,
+      fingerprintHash: step.fingerprintHash,
+      comment,
     },
-  )
+  })
+  await appendEvent(trx, now, {
+    type: `approval.${approve ? 'approved' : 'rejected'}`,
+    aggregateType: 'quote',
+    aggregateId: request.quoteId,
+    payload: { stepId: step.id, level: step.level, role: step.role, actingFor },
+  })
+
+  const steps = await repo.stepsOfRequest(trx, request.id)
+  if (!approve) {
+    for (const s of steps)
+      if (s.status === 'pending' || s.status === 'waiting') await repo.updateStep(trx, s.id, s.status, { status: 'withdrawn', decidedAt: now })
+    await repo.updateRequestStatus(trx, request.id, 'rejected', now)
+    return { outcome: 'rejected' }
+  }
+  const before = new Map(steps.map((s) => [s.id, s.status]))
+  const open = openNextLevel(steps)
+  for (const s of steps) {
+    const was = before.get(s.id)!
+    if (s.status !== was) await repo.updateStep(trx, s.id, was, { status: s.status, ...(s.status === 'skipped' ? { decidedAt: now } : {}) })
+  }
+  if (open) return { outcome: null }
+  await repo.updateRequestStatus(trx, request.id, 'approved', now)
+  return { outcome: 'approved' }
 }
 
 export interface QueueItem {
@@ -332,20 +357,22 @@ export async function approvalQueue(deps: ApprovalDeps, actor: Principal, limit:
   for (;;) {
     const batch = await repo.pendingStepsForRoles(deps.db, roles, QUEUE_SCAN_BATCH, after)
     for (const step of batch) {
-      const { quote, revision } = await currentRevisionOf(deps.db, step.quoteId)
       const request = await repo.findLatestRequest(deps.db, step.quoteId)
       assert(request, `pending step ${step.id} belongs to a request of quote ${step.quoteId}`)
+      const subject = await repo.findSubject(deps.db, request.id)
+      assert(subject, `approval request ${request.id} keeps its subject`)
       try {
-        const { actingFor } = await authorityFor(deps.db, actor, step, quote, request, day)
+        const { actingFor } = await authorityFor(deps.db, actor, step, subject, request, day)
         items.push({
           step,
+          // A pending step's request is the quote's current revision: revising withdraws it.
           quote: {
-            id: quote.id,
-            number: quote.number,
-            ownerId: quote.ownerId,
-            revision: quote.currentRevision,
-            netTotal: formatMoney(revision.evaluation.totals.net),
-            currency: quote.currency,
+            id: request.quoteId,
+            number: subject.number,
+            ownerId: subject.ownerId,
+            revision: request.revision,
+            netTotal: formatMoney(subject.netTotal),
+            currency: subject.netTotal.currency,
           },
           actingFor,
         })

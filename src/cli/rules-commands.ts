@@ -7,11 +7,11 @@ import { Value } from '@sinclair/typebox/value'
 import { cartSchema } from '../evaluation/cart.schema.js'
 import { CartError, evaluateQuote } from '../evaluation/evaluate.js'
 import { renderEvaluation, type RenderedEvaluation } from '../evaluation/render.js'
-import { generatedSchemas, schemaText } from '../rules/json-schemas.js'
-import { formatLoadError, type LoadError } from '../rules/load-error.js'
+import { generatedSchemas, schemaText } from './json-schemas.js'
+import { formatLoadError, type LoadError } from '../shared/source-files.js'
 import { RuleEvaluationError } from '../rules/rule-runner.js'
 import { loadRuleSet } from '../rules/rule-set.js'
-import { runRuleTests, untestedRules } from '../rules/rule-tests.js'
+import { runRuleTests, untestedRules } from '../evaluation/rule-tests.js'
 
 /** Exit codes shared by every command: 0 ok, 1 findings, 2 usage. */
 export const EXIT = { ok: 0, findings: 1, usage: 2 } as const

@@ -127,6 +127,8 @@ export interface ApprovalRequestsTable {
   created_by: string
   created_at: Timestamp
   decided_at: Date | null
+  /** What the request decides about and who may not decide it: { number, ownerId, involved, netTotal } (approval.repository.ts). */
+  subject: unknown
 }
 
 export interface ApprovalStepsTable {

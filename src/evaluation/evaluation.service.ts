@@ -81,19 +81,28 @@ export async function evaluateCart(
     idempotency,
     () => deps.clock.now(),
     async (trx) => {
-      const id = newId('dec')
-      await decisions.insertDecision(trx, {
-        id,
-        ruleSetHash: ruleSet.hash,
-        priceBookHash: ruleSet.priceBookHash,
-        principalId: principal.id,
-        input: cart,
-        output: encodeSnapshot(snapshot),
-        now: deps.clock.now(),
-      })
+      const id = await recordDecision(trx, principal, cart, snapshot, deps.clock.now())
       return { status: 201, body: { ...rendered, whatIf, evaluationMs, decisionId: id } }
     },
   )
+}
+
+/**
+ * Appends an evaluation to the decision log in the caller's transaction: the cart, the
+ * snapshot and the hashes of the rules and prices used, so it can be replayed. Returns its id.
+ */
+export async function recordDecision(trx: Db, principal: Principal, cart: Cart, snapshot: EvaluationSnapshot, now: Date): Promise<string> {
+  const id = newId('dec')
+  await decisions.insertDecision(trx, {
+    id,
+    ruleSetHash: snapshot.ruleSetHash,
+    priceBookHash: snapshot.priceBookHash,
+    principalId: principal.id,
+    input: cart,
+    output: encodeSnapshot(snapshot),
+    now,
+  })
+  return id
 }
 
 /**

@@ -5,7 +5,7 @@ import { fingerprintHash, fingerprintOf } from '../approvals/approval-binding.js
 import type { Database } from '../db/schema.js'
 import { AppError } from '../errors.js'
 import type { Cart } from '../evaluation/cart.schema.js'
-import * as decisions from '../evaluation/decision.repository.js'
+import { recordDecision } from '../evaluation/evaluation.service.js'
 import { encodeSnapshot, type EvaluationSnapshot } from '../evaluation/evaluation.js'
 import type { Principal } from '../principals/principal.js'
 import type { Clock } from '../shared/clock.js'
@@ -70,16 +70,7 @@ export async function storeRevision(
   evaluation: EvaluationSnapshot,
   now: Date,
 ): Promise<QuoteRevision> {
-  const decisionId = newId('dec')
-  await decisions.insertDecision(trx, {
-    id: decisionId,
-    ruleSetHash: evaluation.ruleSetHash,
-    priceBookHash: evaluation.priceBookHash,
-    principalId: actor.id,
-    input: cart,
-    output: encodeSnapshot(evaluation),
-    now,
-  })
+  const decisionId = await recordDecision(trx, actor, cart, evaluation, now)
   const fingerprint = fingerprintOf(evaluation, cart.paymentTermsDays ?? DEFAULT_PAYMENT_TERMS_DAYS)
   const stored: QuoteRevision = {
     quoteId,

@@ -141,6 +141,11 @@ export async function updateQuote(
   return row && toQuote(row)
 }
 
+/** Everyone who wrote a revision of the quote (who may therefore not approve it). */
+export async function revisionAuthors(db: Executor, quoteId: string): Promise<string[]> {
+  return (await db.selectFrom('quote_revisions').select('created_by').where('quote_id', '=', quoteId).distinct().execute()).map((r) => r.created_by)
+}
+
 /** Quotes past their validity in a state that can expire, for the sweep. */
 export async function findExpirable(db: Executor, today: string, limit: number): Promise<Array<{ id: string }>> {
   return db

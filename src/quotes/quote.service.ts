@@ -7,12 +7,5 @@ export { createQuote } from './create-quote.js'
 export { reviseQuote } from './revise-quote.js'
 export { submitQuote } from './submit-quote.js'
 export { getQuote, getRevision, listQuotes } from './read-quotes.js'
-export {
-  applyApprovalOutcome,
-  cancelQuote,
-  currentRevisionOf,
-  expireDueQuotes,
-  lockQuoteForDecision,
-  presentQuote,
-  transitionQuote,
-} from './transition-quote.js'
+export { cancelQuote, expireDueQuotes, presentQuote, transitionQuote } from './transition-quote.js'
+export { decideApproval } from './decide-approval.js'

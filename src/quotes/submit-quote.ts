@@ -38,7 +38,8 @@ export async function submitQuote(deps: QuoteDeps, actor: Principal, id: string,
         )
       }
       const now = deps.clock.now()
-      const { allApproved } = await openApprovalRequest(trx, quote, revision, actor, now)
+      const authors = await repo.revisionAuthors(trx, quote.id)
+      const { allApproved } = await openApprovalRequest(trx, quote, { ...revision, authors }, actor, now)
       let updated = await transitionQuote(trx, quote, 'submit', actor, now, { fingerprintHash: revision.fingerprintHash })
       // Approved by the rules, not by the submitter: the audit entry has no actor.
       if (allApproved) updated = await transitionQuote(trx, updated, 'approve', null, now, { reason: 'nothing to approve' })

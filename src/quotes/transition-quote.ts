@@ -114,19 +114,3 @@ export async function lockQuoteForDecision(trx: Trx, quoteId: string): Promise<Q
   if (!quote) throw new AppError('NOT_FOUND', `No quote ${quoteId}.`)
   return quote
 }
-
-/** Records the outcome of the approval request on the quote (called by the approval service in its transaction, quote locked). */
-export async function applyApprovalOutcome(trx: Trx, quoteId: string, outcome: 'approved' | 'rejected', actor: Principal, now: Date): Promise<void> {
-  const quote = await repo.findQuote(trx, quoteId)
-  assert(quote, `quote ${quoteId} was locked by the approval decision`)
-  await transitionQuote(trx, quote, outcome === 'approved' ? 'approve' : 'reject', actor, now)
-}
-
-/** The current revision of a quote, for the approval service. */
-export async function currentRevisionOf(db: Kysely<Database>, quoteId: string): Promise<{ quote: Quote; revision: QuoteRevision }> {
-  const quote = await repo.findQuote(db, quoteId)
-  assert(quote, `quote ${quoteId} of a pending approval step exists`)
-  const revision = await repo.findRevision(db, quoteId, quote.currentRevision)
-  assert(revision, `quote ${quote.number} has its current revision ${quote.currentRevision}`)
-  return { quote, revision }
-}

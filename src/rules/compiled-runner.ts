@@ -12,7 +12,7 @@ import {
   type RuleRunner,
   type RunTrace,
 } from './rule-runner.js'
-import type { LoadedRule } from './rule-set.js'
+import type { LoadedRule } from './rule.js'
 
 /**
  * A rule runner that compiles each condition tree once into plain synchronous closures.

@@ -2,16 +2,12 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { compareText } from '../shared/hash.js'
 import { join, relative, sep } from 'node:path'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
-import type { LoadError } from './load-error.js'
+import type { LoadError, SourceFile } from '../shared/source-files.js'
 
 export const MAX_FILE_BYTES = 5 * 1024 * 1024
 export const MAX_FILES = 1000
 
-export interface SourceFile {
-  /** Path relative to the root folder, with forward slashes. */
-  file: string
-  content: unknown
-}
+export type { SourceFile }
 
 /** Whether a file is data to load (rules, price books), as opposed to schemas and tests beside them. */
 export function isDataFile(name: string): boolean {

@@ -1,7 +1,7 @@
 import { Engine, type RuleResult } from 'json-rules-engine'
 import { compareText } from '../shared/hash.js'
 import { CUSTOM_OPERATORS, DYNAMIC_FACTS, isFactReference } from './facts.js'
-import type { LoadedRule } from './rule-set.js'
+import type { LoadedRule } from './rule.js'
 
 /**
  * The one small interface between QTC and whatever runs rule conditions: rules and facts

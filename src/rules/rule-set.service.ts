@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Db } from '../db/database.js'
 import { AppError } from '../errors.js'
 import type { Clock } from '../shared/clock.js'
-import { formatLoadError, type LoadError } from './load-error.js'
+import { formatLoadError, type LoadError } from '../shared/source-files.js'
 import { buildRuleSet, loadRuleSet, type RuleEngineKind, type RuleSet } from './rule-set.js'
 import * as repo from './rule-set.repository.js'
 

@@ -1,7 +1,7 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { buildPriceBooks, type PriceBooks } from '../catalog/catalog.js'
 import { contentHash } from '../shared/hash.js'
-import type { LoadError } from './load-error.js'
+import type { LoadError } from '../shared/source-files.js'
 import { isDataFile, readFolder, ruleIdAt, type SourceFile } from './read-files.js'
 import { CompiledRuleRunner } from './compiled-runner.js'
 import { byPriority, JsonRulesEngineRunner, type RuleRunner } from './rule-runner.js'
@@ -9,14 +9,9 @@ import { RULE_SETS, ruleFileSchema, type RuleDefinition, type RuleSetName } from
 import { staticChecks } from './static-checks.js'
 import { valueChecks } from './value-checks.js'
 
-/** A validated rule with where it came from. */
-export type LoadedRule = RuleDefinition & {
-  set: RuleSetName
-  /** File relative to the rules folder, e.g. `pricing/volume.yaml`. */
-  file: string
-  /** JSON pointer of the rule inside its file, e.g. `/rules/2`. */
-  pointer: string
-}
+import type { LoadedRule } from './rule.js'
+
+export type { LoadedRule }
 
 /** The sources a rule set is built from: enough to rebuild it anywhere, byte for byte. */
 export interface RuleSetSources {

@@ -1,8 +1,8 @@
 import type { Catalog } from '../catalog/catalog.js'
 import { checkLogic, isLogic } from './json-logic.js'
 import { allowedScopes, DYNAMIC_FACTS, isFactReference, OPERATORS, own, seesGuardedFacts, seesPricedFacts, STATIC_FACTS, type FactType } from './facts.js'
-import type { LoadError } from './load-error.js'
-import type { LoadedRule } from './rule-set.js'
+import type { LoadError } from '../shared/source-files.js'
+import type { LoadedRule } from './rule.js'
 
 /**
  * Checks made when a rule set is loaded, before it can serve: every problem is reported at

@@ -4,8 +4,8 @@ import { currencyExponent, isCurrency } from '../money/currency.js'
 import { MoneyError, parseAmount } from '../money/money.js'
 import { isCountry } from '../shared/countries.js'
 import { isLogic } from './json-logic.js'
-import type { LoadError } from './load-error.js'
-import type { LoadedRule } from './rule-set.js'
+import type { LoadError } from '../shared/source-files.js'
+import type { LoadedRule } from './rule.js'
 import { topLevelConstraints } from './static-checks.js'
 
 /**

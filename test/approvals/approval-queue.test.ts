@@ -139,7 +139,10 @@ t.test('bad paging parameters: 400 VALIDATION_FAILED', async (t) => {
  * `count` quotes. The requests are withdrawn so the quote keeps its one live request.
  */
 async function addPendingSteps(ctx: TestApp, quote: { id: string; revision: number }, createdBy: string, count: number, at: Date) {
+  // The same subject (number, owner, who may not decide, net total) as the quote's own request.
+  const { subject } = await ctx.database.db.selectFrom('approval_requests').select('subject').where('quote_id', '=', quote.id).executeTakeFirstOrThrow()
   const requests = Array.from({ length: count }, () => ({
+    subject: JSON.stringify(subject),
     id: newId('apr'),
     quote_id: quote.id,
     revision: quote.revision,

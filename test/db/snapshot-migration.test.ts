@@ -13,7 +13,7 @@ import { testConfig } from '../helpers/app.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 
-t.test('migration 0007 converts revisions that stored the API rendering into version 1 snapshots, to the cent', async (t) => {
+t.test('migrations 0007 and 0008 convert revisions that stored the API rendering into version 1 snapshots, to the cent', async (t) => {
   const config = testConfig()
   const database = await openDatabase(config)
   t.teardown(async () => {
@@ -58,7 +58,19 @@ t.test('migration 0007 converts revisions that stored the API rendering into ver
     db,
   )
 
+  await sql`INSERT INTO approval_requests (id, quote_id, revision, status, created_by, created_at) VALUES ('apr_1', 'qt_1', 1, 'pending', 'prn_1', now())`.execute(
+    db,
+  )
+
   await migrateToLatest(database)
+  // Migration 0008: the request keeps what it decides about, read from the quote and the converted snapshot.
+  const { rows } = await sql<{ subject: unknown }>`SELECT subject FROM approval_requests WHERE id = 'apr_1'`.execute(db)
+  t.same(rows[0]?.subject, {
+    number: 'Q-1',
+    ownerId: 'prn_1',
+    involved: ['prn_1'],
+    netTotal: { minor: BigInt(legacy.totals.net.replace('.', '')).toString(), currency: 'EUR' },
+  })
   const revision = await findRevision(db, 'qt_1', 1)
   t.ok(revision, 'the converted row decodes as a version 1 snapshot')
   const snapshot = revision!.evaluation

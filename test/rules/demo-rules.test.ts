@@ -1,9 +1,9 @@
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { loadRuleSet } from '../../src/rules/rule-set.js'
-import { generatedSchemas, schemaText } from '../../src/rules/json-schemas.js'
-import { formatLoadError } from '../../src/rules/load-error.js'
-import { runRuleTests, untestedRules } from '../../src/rules/rule-tests.js'
+import { generatedSchemas, schemaText } from '../../src/cli/json-schemas.js'
+import { formatLoadError } from '../../src/shared/source-files.js'
+import { runRuleTests, untestedRules } from '../../src/evaluation/rule-tests.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 

@@ -5,7 +5,7 @@ import { CartError, evaluateQuote } from '../../src/evaluation/evaluate.js'
 import { renderEvaluation } from '../../src/evaluation/render.js'
 import { listFiles, readSourceFiles } from '../../src/rules/read-files.js'
 import { readRuleSetSources, buildRuleSet } from '../../src/rules/rule-set.js'
-import { RuleTestFileSchema } from '../../src/rules/rule-test.schema.js'
+import { RuleTestFileSchema } from '../../src/evaluation/rule-test.schema.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 

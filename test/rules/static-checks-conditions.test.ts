@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import type { LoadError } from '../../src/rules/load-error.js'
+import type { LoadError } from '../../src/shared/source-files.js'
 import type { SourceFile } from '../../src/rules/read-files.js'
 import { buildRuleSet } from '../../src/rules/rule-set.js'
 

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { buildPriceBooks } from '../../src/catalog/catalog.js'
-import type { LoadError } from '../../src/rules/load-error.js'
+import type { LoadError } from '../../src/shared/source-files.js'
 import type { SourceFile } from '../../src/rules/read-files.js'
 import { buildRuleSet } from '../../src/rules/rule-set.js'
 

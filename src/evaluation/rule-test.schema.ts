@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Sku } from '../catalog/catalog.schema.js'
-import { cartSchema } from '../evaluation/cart.schema.js'
+import { cartSchema } from './cart.schema.js'
 
 /**
  * Rule tests, written by analysts beside the rules (`rules/<set>/*.test.yaml`): a cart and

@@ -1,6 +1,6 @@
 import { CatalogFileSchema, PriceBookFileSchema } from '../catalog/catalog.schema.js'
-import { RULE_SETS, ruleFileSchema } from './rule-file.schema.js'
-import { RuleTestFileSchema } from './rule-test.schema.js'
+import { RULE_SETS, ruleFileSchema } from '../rules/rule-file.schema.js'
+import { RuleTestFileSchema } from '../evaluation/rule-test.schema.js'
 
 const DRAFT = 'http://json-schema.org/draft-07/schema#'
 

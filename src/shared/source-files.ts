@@ -1,3 +1,10 @@
+/** A parsed rule or price-book file: what the catalog and the rule set are both built from. */
+export interface SourceFile {
+  /** Path relative to the root folder, with forward slashes. */
+  file: string
+  content: unknown
+}
+
 /** One problem found while loading rule or price-book files: where, and what. */
 export interface LoadError {
   /** File path relative to its folder (`pricing/volume.yaml`). */

@@ -1,12 +1,12 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { Value } from '@sinclair/typebox/value'
-import { CartError, evaluateQuote } from '../evaluation/evaluate.js'
-import { renderEvaluation, type RenderedEvaluation } from '../evaluation/render.js'
+import { CartError, evaluateQuote } from './evaluate.js'
+import { renderEvaluation, type RenderedEvaluation } from './render.js'
 import { canonicalJson } from '../shared/hash.js'
-import type { LoadError } from './load-error.js'
-import { listFiles, readSourceFiles } from './read-files.js'
-import { RuleEvaluationError } from './rule-runner.js'
-import type { RuleSet } from './rule-set.js'
+import type { LoadError } from '../shared/source-files.js'
+import { listFiles, readSourceFiles } from '../rules/read-files.js'
+import { RuleEvaluationError } from '../rules/rule-runner.js'
+import type { RuleSet } from '../rules/rule-set.js'
 import { RuleTestFileSchema, type RuleTest } from './rule-test.schema.js'
 
 /** One expectation that did not hold: where in `expect`, and both values. */
