@@ -62,7 +62,10 @@ function moduleCycle(graph: Map<string, Set<string>>): string[] | null {
 
 t.test('src/ keeps the boundaries: no rule broken, no cycle between modules', async (t) => {
   const result = await cruiseIn(ROOT)
-  t.same(result.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`), [])
+  t.same(
+    result.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`),
+    [],
+  )
   t.equal(moduleCycle(moduleGraph(result)), null, 'modules depend on each other one way only')
   t.ok(moduleGraph(result).get('quotes')?.has('approvals'), 'quotes use approvals…')
   t.notOk(moduleGraph(result).get('approvals')?.has('quotes'), '…and approvals never use quotes')
@@ -95,5 +98,10 @@ t.test('each rule catches what breaks it', async (t) => {
   ]) {
     t.ok(broken.has(expected), expected)
   }
-  t.ok(moduleCycle(moduleGraph(result))?.join(' → ').match(/c → d → c|d → c → d/), 'a cycle between modules is found')
+  t.ok(
+    moduleCycle(moduleGraph(result))
+      ?.join(' → ')
+      .match(/c → d → c|d → c → d/),
+    'a cycle between modules is found',
+  )
 })
