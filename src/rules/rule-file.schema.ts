@@ -189,6 +189,8 @@ const AnyEvent = Type.Union([...EVENTS.configuration, ...EVENTS.pricing, ...EVEN
 /** Any event of the catalogue, as the domain code sees it after validation. */
 export type RuleEvent = Static<typeof AnyEvent>
 export type EventOf<T extends RuleEvent['type']> = Extract<RuleEvent, { type: T }>
+/** The event types of one set's catalogue: what its stage must handle. */
+export type EventTypeOf<S extends RuleSetName> = Static<(typeof EVENTS)[S][number]>['type']
 
 export const EVENT_TYPES: Record<RuleSetName, string[]> = Object.fromEntries(
   Object.entries(EVENTS).map(([set, events]) => [set, events.map((e) => (e.properties.type as { const: string }).const)]),
