@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { dropSchema, openDatabase, type DatabaseHandle } from '../../src/db/database.js'
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.js'
-import { JobEngine } from '../../src/jobs/job-engine.js'
+import { JobEngine, jobsSchemaOf } from '../../src/jobs/job-engine.js'
 import type { JobDefinition } from '../../src/jobs/job.js'
 import { sha256Hex } from '../../src/shared/hash.js'
 import { createPrincipal } from '../../src/principals/principal.service.js'
@@ -78,7 +78,10 @@ export async function testDatabase(t: Teardown, config: Config = testConfig()): 
   const database = await openDatabase(config, onPostgres ? {} : { pgliteTemplate: await pgliteTemplate() })
   t.teardown(async () => {
     await database.close()
-    if (config.databaseUrl && config.databaseSchema) await dropSchema(config.databaseUrl, config.databaseSchema)
+    if (config.databaseUrl && config.databaseSchema) {
+      await dropSchema(config.databaseUrl, config.databaseSchema)
+      await dropSchema(config.databaseUrl, jobsSchemaOf(database))
+    }
   })
   await migrateToLatest(database)
   return database
