@@ -125,7 +125,8 @@ export class JobEngine {
       const disabled = this.disabledReason(definition)
       const cron = disabled ? null : (this.schedules.get(definition.name)?.cron ?? null)
       // Schedules live in the database, shared by all instances: each applies its settings (give them all the same).
-      if (cron) await this.boss.schedule(definition.name, cron, undefined, { tz: 'UTC', ...(definition.singletonKey ? { singletonKey: definition.singletonKey } : {}) })
+      if (cron)
+        await this.boss.schedule(definition.name, cron, undefined, { tz: 'UTC', ...(definition.singletonKey ? { singletonKey: definition.singletonKey } : {}) })
       else await this.boss.unschedule(definition.name)
       if (disabled) {
         this.options.log.info({ job: definition.name, reason: disabled }, 'job disabled')

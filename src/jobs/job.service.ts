@@ -59,7 +59,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** One run of a catalogued job; pg-boss's internal queues are not shown. */
 export async function getJobRun(deps: JobServiceDeps, id: string): Promise<JobRun> {
-  const run = UUID.test(id) ? (await deps.engine.start(), await repo.findRun(deps.db, deps.engine.schema, id, deps.engine.definitions.map((d) => d.name))) : undefined
+  const run = UUID.test(id)
+    ? (await deps.engine.start(),
+      await repo.findRun(
+        deps.db,
+        deps.engine.schema,
+        id,
+        deps.engine.definitions.map((d) => d.name),
+      ))
+    : undefined
   if (!run) throw new AppError('NOT_FOUND', `No job run ${id}.`)
   return run
 }

@@ -105,7 +105,11 @@ if (!onPostgres) {
       await client.end()
     }
   }
-  const logged = (instance: Instance) => instance.output().split('\n').filter((l) => l.includes('"msg":"audit checkpoint"')).length
+  const logged = (instance: Instance) =>
+    instance
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"audit checkpoint"')).length
 
   t.test('each run happens once across two instances; one stopped, the other does the work', async (t) => {
     const a = await start()

@@ -68,7 +68,8 @@ t.test('the engine: a schedule setting naming no job stops the start; schedules 
     new JobEngine({ database, config: { jobSchedules, jobsPollMs: 500, auditKey: null }, clock: { now: () => new Date() }, log: console, workers: false })
   t.throws(() => make({ QTC_SCHEDULE_QUOTES_EXPIRY: 'off' }), {
     name: 'ConfigError',
-    message: 'Invalid QTC_SCHEDULE_QUOTES_EXPIRY: no job is named by it; the schedule settings are QTC_SCHEDULE_QUOTES_EXPIRE, QTC_SCHEDULE_IDEMPOTENCY_PURGE, QTC_SCHEDULE_AUDIT_CHECKPOINT',
+    message:
+      'Invalid QTC_SCHEDULE_QUOTES_EXPIRY: no job is named by it; the schedule settings are QTC_SCHEDULE_QUOTES_EXPIRE, QTC_SCHEDULE_IDEMPOTENCY_PURGE, QTC_SCHEDULE_AUDIT_CHECKPOINT',
   })
   const engine = make({ QTC_SCHEDULE_QUOTES_EXPIRE: '*/5 * * * *', QTC_SCHEDULE_IDEMPOTENCY_PURGE: 'off' })
   t.same(engine.schedules.get('quotes.expire'), { cron: '*/5 * * * *', setting: 'QTC_SCHEDULE_QUOTES_EXPIRE', source: 'setting' })
@@ -99,11 +100,14 @@ t.test('the jobs API: catalogue, roles, idempotent runs, unknown names and ids',
     schedule: { cron: '* * * * *', setting: 'QTC_SCHEDULE_QUOTES_EXPIRE', source: 'default' },
     lastRuns: [],
   })
-  t.match(jobs.find((j) => j.name === 'audit.checkpoint'), {
-    enabled: false,
-    disabledReason: 'QTC_AUDIT_KEY is not set: there is no key to sign checkpoints with',
-    schedule: { cron: null },
-  })
+  t.match(
+    jobs.find((j) => j.name === 'audit.checkpoint'),
+    {
+      enabled: false,
+      disabledReason: 'QTC_AUDIT_KEY is not set: there is no key to sign checkpoints with',
+      schedule: { cron: null },
+    },
+  )
 
   for (const role of ['sales_rep', 'sales_manager', 'deal_desk', 'pricing_analyst'] as const) {
     const read = await ctx.app.inject({ method: 'GET', url: '/v1/jobs', headers: ctx.as(role) })
@@ -195,7 +199,12 @@ t.test('quotes.expire through the engine expires a due quote once, and reports w
 
   const second = await runNow(ctx, 'quotes.expire', 'expire-2')
   t.same((await finished(ctx, second.json().id, 'completed')).outcome, { expired: 0 }, 'a rerun expires nothing more')
-  const audited = await ctx.database.db.selectFrom('audit_log').select('action').where('entity_id', '=', quote.json().id).where('action', 'like', '%expire%').execute()
+  const audited = await ctx.database.db
+    .selectFrom('audit_log')
+    .select('action')
+    .where('entity_id', '=', quote.json().id)
+    .where('action', 'like', '%expire%')
+    .execute()
   t.equal(audited.length, 1, 'expired and audited once')
 })
 
@@ -235,7 +244,9 @@ t.test('a failing job is recorded failed with its error after its retries; progr
   t.equal(attempts, 2, 'the first attempt and one retry')
   t.match(failed, { state: 'failed', retryCount: 1, retryLimit: 1, outcome: null, error: { message: 'the ledger is on fire (attempt 2)' } })
   const catalogue = (await ctx.app.inject({ method: 'GET', url: '/v1/jobs', headers: ctx.as('admin') })).json().data
-  t.match(catalogue.find((j: { name: string }) => j.name === 'test.fails').lastRuns, [{ id: failing.json().id, state: 'failed', error: { message: /on fire/ } }])
+  t.match(catalogue.find((j: { name: string }) => j.name === 'test.fails').lastRuns, [
+    { id: failing.json().id, state: 'failed', error: { message: /on fire/ } },
+  ])
 
   const slow = await runNow(ctx, 'test.slow', 'slow-1')
   const id = slow.json().id
