@@ -21,7 +21,9 @@ const JobRunSchema = Type.Object(
     progress: Type.Union([Type.Object({ done: Type.Integer(), total: Type.Integer() }), Type.Null()], {
       description: 'How far a running job is; null unless active and reporting',
     }),
-    outcome: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], { description: 'What a completed run returned, e.g. { expired: 3 }' }),
+    outcome: Type.Union([Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])), Type.Null()], {
+      description: 'What a completed run returned, e.g. { expired: 3 }',
+    }),
     error: Type.Union([Type.Object({ message: Type.String() }), Type.Null()], { description: 'Why the last attempt failed (state retry or failed)' }),
     retryCount: Type.Integer(),
     retryLimit: Type.Integer(),
