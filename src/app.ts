@@ -26,6 +26,8 @@ import { auditRoutes } from './audit/audit.routes.js'
 import { catalogRoutes } from './catalog/catalog.routes.js'
 import { QuoteRevisionSchema, QuoteSchema, quoteRoutes } from './quotes/quote.routes.js'
 import { EvaluationSchema, StoredEvaluationSchema, evaluationRoutes } from './evaluation/evaluation.routes.js'
+import { JobEngine } from './jobs/job-engine.js'
+import { jobRoutes } from './jobs/jobs.routes.js'
 import { ruleSetRoutes } from './rules/rule-set.routes.js'
 import { RuleSetRegistry } from './rules/rule-set.service.js'
 import { systemClock, type Clock } from './shared/clock.js'
@@ -36,6 +38,12 @@ export interface AppDeps {
   clock?: Clock
   /** A registry to serve from; by default one loading `config.rulesDir` and `config.priceBooksDir`. */
   ruleSets?: RuleSetRegistry
+  /**
+   * The job engine the jobs API sends to and reads from; the service passes one with workers.
+   * Without it the app makes its own without workers (it sends and reads, never runs), started
+   * on first use and stopped with the app, so apps that never touch jobs pay nothing.
+   */
+  jobs?: JobEngine
 }
 
 /** Log redaction: credentials never reach a log line, wherever they appear. */
@@ -149,6 +157,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(approvalDecisionRoutes, { deps: quoteDeps })
   await app.register(auditRoutes, { deps: { db: database.db, clock, auditKey: config.auditKey } })
   await app.register(ruleSetRoutes, { ruleSets })
+  const jobs = deps.jobs ?? new JobEngine({ database, config, clock, log: app.log, workers: false })
+  if (!deps.jobs) app.addHook('onClose', () => jobs.stop())
+  await app.register(jobRoutes, { deps: { db: database.db, clock, engine: jobs } })
   return app
 }
 

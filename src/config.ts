@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import cronParser from 'cron-parser'
 
 /**
  * Every setting QTC reads from its environment, validated once at start-up and frozen.
@@ -12,7 +13,8 @@ const ConfigSchema = Type.Object({
   /** Absent: embedded PGlite in `dataDir`. `memory://`: in-memory PGlite. Otherwise a postgres:// URL. */
   databaseUrl: Type.Union([Type.String({ pattern: '^(postgres|postgresql)://' }), Type.Literal('memory://'), Type.Null()]),
   /** Schema (search_path) used on a real PostgreSQL; lets tests and tenants share one database. */
-  databaseSchema: Type.Union([Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }), Type.Null()]),
+  /** At most 58 characters: the job engine's schema beside it is `<schema>_jobs`, and PostgreSQL names stop at 63. */
+  databaseSchema: Type.Union([Type.String({ pattern: '^[a-z_][a-z0-9_]{0,57}$' }), Type.Null()]),
   dataDir: Type.String({ minLength: 1 }),
   rulesDir: Type.String({ minLength: 1 }),
   priceBooksDir: Type.String({ minLength: 1 }),
@@ -26,8 +28,6 @@ const ConfigSchema = Type.Object({
   maxCartLines: Type.Integer({ minimum: 1, maximum: 100_000 }),
   /** Days a new quote stays valid when the caller gives no date. */
   quoteValidityDays: Type.Integer({ minimum: 1, maximum: 365 }),
-  /** How often each instance expires quotes past their validity (0: only on read). */
-  expirySweepMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
   /** How often each instance checks for a rule set activated by another instance (the bound on serving different prices). */
   ruleSetPollMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
   /** Condition runner: the compiled one, or json-rules-engine (the reference, much slower). */
@@ -36,8 +36,14 @@ const ConfigSchema = Type.Object({
   seedDemo: Type.Boolean(),
   /** HMAC key signing audit checkpoints; kept outside the database, so whoever can rewrite the chain cannot re-sign it. */
   auditKey: Type.Union([Type.String({ minLength: 32, maxLength: 1024 }), Type.Null()]),
-  /** How often each instance emits a signed audit checkpoint (0: only on demand). */
-  auditCheckpointMs: Type.Integer({ minimum: 0, maximum: 7 * 86_400_000 }),
+  /**
+   * Schedules set by `QTC_SCHEDULE_<JOB>` (the job's name upper-cased, dots as underscores):
+   * a cron expression or `off`, keyed by the variable's name. Jobs without one keep the
+   * catalogue's default (src/jobs/job-catalogue.ts); the engine refuses a variable naming no job.
+   */
+  jobSchedules: Type.Record(Type.String({ pattern: '^QTC_SCHEDULE_[A-Z0-9_]{1,64}$' }), Type.String({ minLength: 1, maxLength: 100 })),
+  /** How often each instance's job workers look for work (pg-boss polling; at least 500 ms). */
+  jobsPollMs: Type.Integer({ minimum: 500, maximum: 60_000 }),
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
@@ -59,11 +65,11 @@ const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
   maxCartLines: 'MAX_CART_LINES',
   ruleEngine: 'RULE_ENGINE',
   quoteValidityDays: 'QUOTE_VALIDITY_DAYS',
-  expirySweepMs: 'EXPIRY_SWEEP_MS',
   ruleSetPollMs: 'RULE_SET_POLL_MS',
   seedDemo: 'QTC_SEED_DEMO',
   auditKey: 'QTC_AUDIT_KEY',
-  auditCheckpointMs: 'QTC_AUDIT_CHECKPOINT_MS',
+  jobSchedules: 'QTC_SCHEDULE_*',
+  jobsPollMs: 'QTC_JOBS_POLL_MS',
 }
 
 export class ConfigError extends Error {
@@ -106,11 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     maxCartLines: integer(env, 'MAX_CART_LINES', 10_000),
     ruleEngine: env.RULE_ENGINE || 'compiled',
     quoteValidityDays: integer(env, 'QUOTE_VALIDITY_DAYS', 30),
-    expirySweepMs: integer(env, 'EXPIRY_SWEEP_MS', 60_000),
     ruleSetPollMs: integer(env, 'RULE_SET_POLL_MS', 2000),
     seedDemo: boolean(env, 'QTC_SEED_DEMO', databaseUrl === null),
     auditKey: env.QTC_AUDIT_KEY || null,
-    auditCheckpointMs: integer(env, 'QTC_AUDIT_CHECKPOINT_MS', 3_600_000),
+    jobSchedules: schedules(env),
+    jobsPollMs: integer(env, 'QTC_JOBS_POLL_MS', 2000),
   }
   const first = Value.Errors(ConfigSchema, candidate).First()
   if (first) {
@@ -129,4 +135,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     throw new ConfigError('Invalid QTC_SEED_DEMO=true: demo principals are only created on the embedded database')
   }
   return Object.freeze(candidate as Static<typeof ConfigSchema>)
+}
+
+/** The prefix of the per-job schedule settings. */
+export const SCHEDULE_PREFIX = 'QTC_SCHEDULE_'
+
+/**
+ * Every `QTC_SCHEDULE_*` variable, each a cron expression (5 fields, UTC) or
+ * `off`; a value cron-parser refuses stops the start naming the variable.
+ */
+function schedules(env: NodeJS.ProcessEnv): Record<string, string> {
+  const found: Record<string, string> = {}
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(SCHEDULE_PREFIX) || raw === undefined || raw === '') continue
+    const value = raw.trim()
+    if (!/^QTC_SCHEDULE_[A-Z0-9_]{1,64}$/.test(name)) throw new ConfigError(`Invalid ${name}: a schedule variable is QTC_SCHEDULE_ and a job's name`)
+    if (value !== 'off') {
+      const fields = value.split(/\s+/).length
+      // pg-boss fires a schedule at most once a minute, so a seconds field would promise what it cannot keep.
+      let problem = fields === 5 ? null : `has ${fields} fields; a cron expression here has 5: minute hour day-of-month month day-of-week`
+      if (!problem && value.length > 100) problem = 'is longer than 100 characters'
+      if (!problem) {
+        try {
+          cronParser.parseExpression(value, { tz: 'UTC' })
+        } catch (error) {
+          problem = error instanceof Error ? error.message : String(error)
+        }
+      }
+      if (problem) throw new ConfigError(`Invalid ${name}=${JSON.stringify(raw)}: not a cron expression or "off" (${problem})`)
+    }
+    found[name] = value
+  }
+  return found
 }

@@ -50,6 +50,8 @@ export type ErrorCode =
   | 'APPROVAL_STALE'
   /** An audit checkpoint is to be signed or checked, but QTC_AUDIT_KEY is not configured. */
   | 'AUDIT_KEY_MISSING'
+  /** The job cannot run here: a setting it needs is missing (`audit.checkpoint` without QTC_AUDIT_KEY). */
+  | 'JOB_DISABLED'
   /** The database is unreachable or not migrated; the service cannot answer yet. */
   | 'NOT_READY'
   /** Anything unexpected; details are logged, never returned. */
@@ -79,6 +81,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   APPROVAL_STEP_CLOSED: 409,
   APPROVAL_STALE: 409,
   AUDIT_KEY_MISSING: 503,
+  JOB_DISABLED: 409,
   NOT_READY: 503,
   INTERNAL: 500,
 }

@@ -99,7 +99,7 @@ type Method = 'get' | 'put' | 'post' | 'delete' | 'patch'
 type MethodsOf<P extends keyof paths> = { [M in Method]-?: [NonNullable<paths[P][M]>] extends [never] ? never : M }[Method]
 type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>
 type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : never
-type Success<O> = O extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201>]> : never
+type Success<O> = O extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201 | 202>]> : never
 type BodyPart<O> = O extends { requestBody: { content: { 'application/json': infer B } } } ? { body: B }
   : O extends { requestBody?: { content: { 'application/json': infer B } } } ? { body?: B } : { body?: never }
 type Request<O> = (O extends { parameters: infer Params } ? Params : never) & BodyPart<O>
@@ -197,10 +197,14 @@ export async function run(call: Call): Promise<unknown[]> {
   const current = await call('/v1/rule-sets/current', 'get', {})
   const reloaded = await call('/v1/rule-sets/reload', 'post', {})
   const hashes: [string, boolean, number | undefined] = [current.ruleSetHash, reloaded.changed, current.ruleCounts['pricing']]
+  const jobRun = await call('/v1/jobs/{name}/run', 'post', { path: { name: 'idempotency.purge' }, header: { 'idempotency-key': 'job-typed' } })
+  const job = await call('/v1/jobs/{id}', 'get', { path: { id: jobRun.id } })
+  const jobs = await call('/v1/jobs', 'get', { query: { runs: 2 } })
+  const jobStates: [string, boolean, string | null, number | undefined] = [job.state, jobRun.queued, jobs.data[0]?.schedule.cron ?? null, job.progress?.done]
 
   return [up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
     changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
-    delegation.endsOn, revokedAt, status, states, broken, anchored, hashes]
+    delegation.endsOn, revokedAt, status, states, broken, anchored, hashes, jobStates]
 }
 `
 

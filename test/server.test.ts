@@ -275,13 +275,19 @@ t.test('one process per embedded data folder: a second start and the CLI are ref
   process.kill(-first.child.pid!, 'SIGKILL')
   t.ok(await until(() => !groupAlive(first.child.pid!), 10_000), 'the service is gone')
   t.ok(existsSync(lockFile), 'its lock file is left behind')
-  // This start also checks the periodic audit checkpoint: signed, in the log, the key never shown.
+  // This start also checks the audit checkpoint job, run in-process on PGlite: signed, in the log, the key never shown.
   const auditKey = randomBytes(24).toString('hex')
-  const after = await npmStart({ ...env, PORT: String(port), LOG_LEVEL: 'info', QTC_AUDIT_KEY: auditKey, QTC_AUDIT_CHECKPOINT_MS: '300' }, port)
+  const after = await npmStart({ ...env, PORT: String(port), LOG_LEVEL: 'info', QTC_AUDIT_KEY: auditKey, QTC_JOBS_POLL_MS: '500' }, port)
   await waitReady(t, after)
   const taken = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number }
   t.not(taken.pid, holder.pid, 'the stale lock was taken over')
-  t.ok(await until(() => after.output().includes('"msg":"audit checkpoint"'), 30_000), 'a checkpoint is logged periodically')
+  const keys = JSON.parse(readFileSync(join(dataDir, 'demo-keys.json'), 'utf8')) as Record<string, { apiKey: string }>
+  const run = await fetch(`${after.base}/v1/jobs/audit.checkpoint/run`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.finance!.apiKey}`, 'idempotency-key': 'checkpoint-now' },
+  })
+  t.equal(run.status, 202, 'the job is queued')
+  t.ok(await until(() => after.output().includes('"msg":"audit checkpoint"'), 30_000), 'the worker runs it: a checkpoint is logged')
   const line = after
     .output()
     .split('\n')

@@ -98,12 +98,18 @@ export async function expireIfDue(trx: Trx, quote: Quote, day: string, now: Date
  * The periodic sweep: expires quotes past their validity, a batch at a time, each in its own
  * transaction with a lock, so several instances can sweep at once without double work.
  */
-export async function expireDueQuotes(deps: Pick<QuoteDeps, 'db' | 'clock'>, batch = 100): Promise<number> {
+export async function expireDueQuotes(
+  deps: Pick<QuoteDeps, 'db' | 'clock'>,
+  batch = 100,
+  onProgress?: (done: number, total: number) => Promise<void>,
+): Promise<number> {
   const day = today(deps.clock)
   let expired = 0
-  for (const { id } of await repo.findExpirable(deps.db, day, batch)) {
+  const due = await repo.findExpirable(deps.db, day, batch)
+  for (const [index, { id }] of due.entries()) {
     const done = await deps.db.transaction().execute(async (trx) => expireIfDue(trx, await lockExisting(trx, id), day, deps.clock.now()))
     if (done) expired++
+    await onProgress?.(index + 1, due.length)
   }
   return expired
 }

@@ -10,6 +10,7 @@ import { isAuthentic, judgeCheckpoint, signCheckpoint, type AuditCheckpoint } fr
 import { runCli } from '../../src/cli/main.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { dropSchema, openDatabase } from '../../src/db/database.js'
+import { JOB_CATALOGUE } from '../../src/jobs/job-catalogue.js'
 import type { Database } from '../../src/db/schema.js'
 import { buildTestApp, onPostgres } from '../helpers/app.js'
 
@@ -54,11 +55,11 @@ t.test('judgeCheckpoint: matches, cut tail, re-chained, forged', async (t) => {
   t.same(judgeCheckpoint(KEY, signCheckpoint(KEY, { seq: 0n, hash: GENESIS_HASH }, AT), undefined, 0n), { seq: '0', ok: true }, 'an empty chain')
 })
 
-t.test('QTC_AUDIT_KEY and QTC_AUDIT_CHECKPOINT_MS', async (t) => {
+t.test('QTC_AUDIT_KEY and QTC_SCHEDULE_AUDIT_CHECKPOINT', async (t) => {
   const base = loadConfig({})
   t.equal(base.auditKey, null, 'no key by default')
-  t.equal(base.auditCheckpointMs, 3_600_000, 'hourly by default')
-  t.equal(loadConfig({ QTC_AUDIT_CHECKPOINT_MS: '0' }).auditCheckpointMs, 0, '0: only on demand')
+  t.equal(JOB_CATALOGUE.find((j) => j.name === 'audit.checkpoint')?.defaultSchedule, '0 * * * *', 'hourly by default')
+  t.same(loadConfig({ QTC_SCHEDULE_AUDIT_CHECKPOINT: 'off' }).jobSchedules, { QTC_SCHEDULE_AUDIT_CHECKPOINT: 'off' }, 'off: only on demand')
   t.equal(loadConfig({ QTC_AUDIT_KEY: KEY }).auditKey, KEY)
   const short = 'short-secret-key-of-31-chars-xx'
   t.equal(short.length, 31)
@@ -74,8 +75,7 @@ t.test('QTC_AUDIT_KEY and QTC_AUDIT_CHECKPOINT_MS', async (t) => {
   t.notMatch(error?.message, short, 'never printing the key')
   t.equal(loadConfig({ QTC_AUDIT_KEY: 'x'.repeat(1024) }).auditKey?.length, 1024, 'up to 1024 characters')
   t.throws(() => loadConfig({ QTC_AUDIT_KEY: 'x'.repeat(1025) }), { message: /^Invalid QTC_AUDIT_KEY=\(hidden\)/ }, 'not more')
-  t.throws(() => loadConfig({ QTC_AUDIT_CHECKPOINT_MS: '-1' }), { message: /QTC_AUDIT_CHECKPOINT_MS/ })
-  t.throws(() => loadConfig({ QTC_AUDIT_CHECKPOINT_MS: String(8 * 86_400_000) }), { message: /QTC_AUDIT_CHECKPOINT_MS/ }, 'at most a week')
+  t.throws(() => loadConfig({ QTC_SCHEDULE_AUDIT_CHECKPOINT: 'hourly' }), { message: /^Invalid QTC_SCHEDULE_AUDIT_CHECKPOINT="hourly"/ })
 })
 
 /** Appends n entries to the chain. */

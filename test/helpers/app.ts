@@ -7,6 +7,8 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { dropSchema, openDatabase, type DatabaseHandle } from '../../src/db/database.js'
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.js'
+import { JobEngine, jobsSchemaOf } from '../../src/jobs/job-engine.js'
+import type { JobDefinition } from '../../src/jobs/job.js'
 import { sha256Hex } from '../../src/shared/hash.js'
 import { createPrincipal } from '../../src/principals/principal.service.js'
 import { ROLES, type Role } from '../../src/principals/roles.js'
@@ -76,7 +78,10 @@ export async function testDatabase(t: Teardown, config: Config = testConfig()): 
   const database = await openDatabase(config, onPostgres ? {} : { pgliteTemplate: await pgliteTemplate() })
   t.teardown(async () => {
     await database.close()
-    if (config.databaseUrl && config.databaseSchema) await dropSchema(config.databaseUrl, config.databaseSchema)
+    if (config.databaseUrl && config.databaseSchema) {
+      await dropSchema(config.databaseUrl, config.databaseSchema)
+      await dropSchema(config.databaseUrl, jobsSchemaOf(database))
+    }
   })
   await migrateToLatest(database)
   return database
@@ -87,6 +92,8 @@ export interface TestApp {
   database: DatabaseHandle
   config: Config
   clock: TestClock
+  /** The app's job engine: without workers unless asked for (`jobWorkers`). */
+  jobs: JobEngine
   /** An API key per role, each for its own principal. */
   keys: Record<Role, string>
   principalIds: Record<Role, string>
@@ -94,13 +101,34 @@ export interface TestApp {
   as(role: Role): { authorization: string }
 }
 
+export interface TestAppOptions {
+  /** Run job workers (and schedules) in this app, as the service does. */
+  jobWorkers?: boolean
+  /** Jobs other than the catalogue's. */
+  jobDefinitions?: readonly JobDefinition[]
+}
+
+const silentLog = { info() {}, warn() {}, error() {} }
+
 /** Builds an app on a fresh database with one principal per role; everything closes at teardown. */
-export async function buildTestApp(t: Teardown, overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function buildTestApp(t: Teardown, overrides: Partial<Config> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const config = testConfig(overrides)
   const database = await testDatabase(t, config)
   const clock = new TestClock()
-  const app = await buildApp({ config, database, clock })
-  t.teardown(() => app.close())
+  const jobs = new JobEngine({
+    database,
+    config,
+    clock,
+    log: silentLog,
+    workers: options.jobWorkers ?? false,
+    ...(options.jobDefinitions ? { definitions: options.jobDefinitions } : {}),
+  })
+  const app = await buildApp({ config, database, clock, jobs })
+  // Jobs stop before the app and the database go: a worker mid-run still needs them.
+  t.teardown(async () => {
+    await jobs.stop()
+    await app.close()
+  })
   const keys = {} as Record<Role, string>
   const principalIds = {} as Record<Role, string>
   for (const role of ROLES) {
@@ -108,5 +136,5 @@ export async function buildTestApp(t: Teardown, overrides: Partial<Config> = {})
     keys[role] = created.body.apiKey!
     principalIds[role] = created.body.principal.id
   }
-  return { app, database, config, clock, keys, principalIds, as: (role) => ({ authorization: `Bearer ${keys[role]}` }) }
+  return { app, database, config, clock, jobs, keys, principalIds, as: (role) => ({ authorization: `Bearer ${keys[role]}` }) }
 }

@@ -1,0 +1,61 @@
+import { checkpointAudit } from '../audit/audit.service.js'
+import { expireDueQuotes } from '../quotes/quote.service.js'
+import { purgeExpiredIdempotencyKeys } from '../shared/idempotency.js'
+import type { JobDefinition } from './job.js'
+
+/** Quotes one `quotes.expire` run expires at most; the next run takes the rest. */
+export const QUOTES_EXPIRE_BATCH = 500
+/** How often (in quotes) `quotes.expire` records its progress. */
+const PROGRESS_EVERY = 25
+
+/**
+ * Every job QTC runs, as data: the engine creates a pg-boss queue per entry with its policy,
+ * schedules it (the default here, or `QTC_SCHEDULE_<JOB>`), and runs `run` on a worker.
+ * Adding a job is adding an entry. Each `run` must be safe to run twice: pg-boss delivers at
+ * least once (a retry after a crash, a manual run beside a scheduled one).
+ */
+export const JOB_CATALOGUE: readonly JobDefinition[] = [
+  {
+    name: 'quotes.expire',
+    description: `Expires quotes past their validity date (at most ${QUOTES_EXPIRE_BATCH} a run), each under its row lock: an expired quote is skipped, so a rerun expires nothing twice.`,
+    queuePolicy: 'stately',
+    singletonKey: 'quotes.expire',
+    retry: { retryLimit: 3, retryDelaySeconds: 30, retryBackoff: true },
+    expireInSeconds: 15 * 60,
+    defaultSchedule: '* * * * *',
+    disabledReason: () => null,
+    run: async (deps, context) => {
+      const expired = await expireDueQuotes(deps, QUOTES_EXPIRE_BATCH, async (done, total) => {
+        if (done % PROGRESS_EVERY === 0 || done === total) await context.reportProgress(done, total)
+      })
+      if (expired > 0) deps.log.info({ expired }, 'expired quotes past their validity')
+      return { expired }
+    },
+  },
+  {
+    name: 'idempotency.purge',
+    description: 'Deletes Idempotency-Key records older than 24 hours; one DELETE, so a rerun finds nothing left to delete.',
+    queuePolicy: 'stately',
+    singletonKey: 'idempotency.purge',
+    retry: { retryLimit: 3, retryDelaySeconds: 60, retryBackoff: true },
+    expireInSeconds: 15 * 60,
+    defaultSchedule: '*/15 * * * *',
+    disabledReason: () => null,
+    run: async (deps) => ({ purged: await purgeExpiredIdempotencyKeys(deps.db, deps.clock.now()) }),
+  },
+  {
+    name: 'audit.checkpoint',
+    description:
+      "Signs the audit chain's head with QTC_AUDIT_KEY and writes it to the log and the outbox (audit.checkpoint). A rerun signs the same head again: another copy of the same fact, nothing changed.",
+    queuePolicy: 'stately',
+    singletonKey: 'audit.checkpoint',
+    retry: { retryLimit: 5, retryDelaySeconds: 60, retryBackoff: true },
+    expireInSeconds: 5 * 60,
+    defaultSchedule: '0 * * * *',
+    disabledReason: (settings) => (settings.auditKey ? null : 'QTC_AUDIT_KEY is not set: there is no key to sign checkpoints with'),
+    run: async (deps) => {
+      const { body } = await checkpointAudit({ db: deps.db, clock: deps.clock, auditKey: deps.auditKey, log: deps.log })
+      return { seq: body.seq, hash: body.hash, at: body.at }
+    },
+  },
+]
