@@ -28,9 +28,15 @@ import { QuoteRevisionSchema, QuoteSchema, quoteRoutes } from './quotes/quote.ro
 import { EvaluationSchema, StoredEvaluationSchema, evaluationRoutes } from './evaluation/evaluation.routes.js'
 import { JobEngine } from './jobs/job-engine.js'
 import { jobRoutes } from './jobs/jobs.routes.js'
+import { ContractSchema, contractRoutes } from './contracts/contract.routes.js'
+import { loadLegalEntities } from './documents/legal-entities.js'
+import { loadTerms } from './documents/terms.js'
+import { signingRoutes } from './signing/signing.routes.js'
 import { ruleSetRoutes } from './rules/rule-set.routes.js'
 import { RuleSetRegistry } from './rules/rule-set.service.js'
 import { systemClock, type Clock } from './shared/clock.js'
+import { WebhookDeliveryView, WebhookEndpointView, webhookRoutes } from './webhooks/webhook.routes.js'
+import { webhookDeps } from './webhooks/webhook.service.js'
 
 export interface AppDeps {
   config: Config
@@ -46,6 +52,11 @@ export interface AppDeps {
   jobs?: JobEngine
 }
 
+/** `/sign/<token>/…` with the token replaced: what logs keep of a buyer's request. */
+export function redactSigningToken(url: string): string {
+  return url.replace(/^\/sign\/(?!assets\/)[^/?#]+/, '/sign/[redacted]')
+}
+
 /** Log redaction: credentials never reach a log line, wherever they appear. */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -55,6 +66,7 @@ export const REDACTED_PATHS = [
   '*.apiKey',
   '*.password',
   '*.token',
+  '*.secret',
 ]
 
 /**
@@ -66,7 +78,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock
   const genReqId = () => `req_${randomUUID().replaceAll('-', '')}`
   const app = Fastify({
-    logger: { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // A signing link's token is the buyer's credential: its path is logged without it.
+      serializers: {
+        req: (request: { method: string; url: string; hostname?: string; ip?: string; socket?: { remotePort?: number }; id?: string }) => ({
+          method: request.method,
+          url: redactSigningToken(request.url),
+          hostname: request.hostname,
+          remoteAddress: request.ip,
+          remotePort: request.socket?.remotePort,
+        }),
+      },
+    },
     bodyLimit: config.bodyLimitBytes,
     genReqId,
     onProtoPoisoning: 'error',
@@ -95,6 +120,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(ApprovalRequestView)
   app.addSchema(QuoteRevisionSchema)
   app.addSchema(QuoteSchema)
+  app.addSchema(ContractSchema)
+  app.addSchema(WebhookEndpointView)
+  app.addSchema(WebhookDeliveryView)
 
   await app.register(helmet, {
     // Swagger UI needs inline styles and scripts; the API itself returns JSON only.
@@ -150,9 +178,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const cartLimits = { maxCartLines: config.maxCartLines, cartBodyLimit: cartBodyLimit(config.maxCartLines, config.bodyLimitBytes) }
   await app.register(evaluationRoutes, { deps: { db: database.db, clock, ruleSets }, ...cartLimits })
   await app.register(catalogRoutes, { ruleSets })
-  const quoteDeps = { db: database.db, clock, ruleSets, quoteValidityDays: config.quoteValidityDays }
+  const signingUrl = (token: string) => `${config.publicUrl}/sign/${token}`
+  const documents = { terms: await loadTerms(config.termsDir), sellers: loadLegalEntities(config.legalEntitiesFile) }
+  const quoteDeps = { db: database.db, clock, ruleSets, quoteValidityDays: config.quoteValidityDays, documents, signingUrl }
   await app.register(accountRoutes, { deps: quoteDeps })
   await app.register(quoteRoutes, { deps: quoteDeps, ...cartLimits })
+  await app.register(contractRoutes, { deps: { db: database.db, clock, signingUrl } })
+  await app.register(signingRoutes, { deps: quoteDeps })
   await app.register(approvalRoutes, { deps: quoteDeps })
   await app.register(approvalDecisionRoutes, { deps: quoteDeps })
   await app.register(auditRoutes, { deps: { db: database.db, clock, auditKey: config.auditKey } })
@@ -160,6 +192,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const jobs = deps.jobs ?? new JobEngine({ database, config, clock, log: app.log, workers: false })
   if (!deps.jobs) app.addHook('onClose', () => jobs.stop())
   await app.register(jobRoutes, { deps: { db: database.db, clock, engine: jobs } })
+  await app.register(webhookRoutes, { deps: webhookDeps(config, database.db, clock) })
   return app
 }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
@@ -18,6 +19,12 @@ const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   rulesDir: Type.String({ minLength: 1 }),
   priceBooksDir: Type.String({ minLength: 1 }),
+  /** Terms and conditions, one folder per terms id and version (terms/<id>/<version>/<lang>.md). */
+  termsDir: Type.String({ minLength: 1 }),
+  /** The seller's legal entities (name, address, SIREN, VAT id, IBAN…) printed on documents. */
+  legalEntitiesFile: Type.String({ minLength: 1 }),
+  /** The address buyers reach QTC at: signing links are <publicUrl>/sign/<token>. */
+  publicUrl: Type.String({ pattern: '^https?://[^/?#\\s]+(/[^?#\\s]*)?$', maxLength: 2048 }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   /** An admin key to ensure at start (automation); at least 32 characters so it cannot be a guessable default. */
   bootstrapAdminKey: Type.Union([Type.String({ minLength: 32, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' }), Type.Null()]),
@@ -44,6 +51,14 @@ const ConfigSchema = Type.Object({
   jobSchedules: Type.Record(Type.String({ pattern: '^QTC_SCHEDULE_[A-Z0-9_]{1,64}$' }), Type.String({ minLength: 1, maxLength: 100 })),
   /** How often each instance's job workers look for work (pg-boss polling; at least 500 ms). */
   jobsPollMs: Type.Integer({ minimum: 500, maximum: 60_000 }),
+  /** Webhook URLs may use plain http (tests, a receiver on the same host); otherwise https only. */
+  webhookAllowHttp: Type.Boolean(),
+  /** Networks (CIDRs or single addresses) webhooks may reach although private, loopback, link-local… (docs/webhooks.md). */
+  webhookAllowedNetworks: Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { maxItems: 100 }),
+  /** How long one delivery attempt may take, connection to the end of the response. */
+  webhookTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
+  /** Attempts of one delivery before it is `failed` (the backoff schedule is in docs/webhooks.md). */
+  webhookMaxAttempts: Type.Integer({ minimum: 1, maximum: 20 }),
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
@@ -57,6 +72,9 @@ const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
   dataDir: 'QTC_DATA_DIR',
   rulesDir: 'RULES_DIR',
   priceBooksDir: 'PRICE_BOOKS_DIR',
+  termsDir: 'TERMS_DIR',
+  legalEntitiesFile: 'LEGAL_ENTITIES_FILE',
+  publicUrl: 'QTC_PUBLIC_URL',
   logLevel: 'LOG_LEVEL',
   bootstrapAdminKey: 'QTC_BOOTSTRAP_ADMIN_KEY',
   bodyLimitBytes: 'BODY_LIMIT_BYTES',
@@ -70,6 +88,10 @@ const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
   auditKey: 'QTC_AUDIT_KEY',
   jobSchedules: 'QTC_SCHEDULE_*',
   jobsPollMs: 'QTC_JOBS_POLL_MS',
+  webhookAllowHttp: 'QTC_WEBHOOK_ALLOW_HTTP',
+  webhookAllowedNetworks: 'QTC_WEBHOOK_ALLOWED_NETWORKS',
+  webhookTimeoutMs: 'QTC_WEBHOOK_TIMEOUT_MS',
+  webhookMaxAttempts: 'QTC_WEBHOOK_MAX_ATTEMPTS',
 }
 
 export class ConfigError extends Error {
@@ -90,20 +112,41 @@ function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   return raw
 }
 
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  const raw = env[name]
+  if (raw === undefined || raw.trim() === '') return []
+  return raw.split(',').map((item) => item.trim())
+}
+
+/** `address` or `address/prefix`, IPv4 or IPv6, with a prefix in range. */
+export function isNetwork(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
+}
+
 /**
  * Reads and validates the configuration; throws ConfigError naming the variable at fault.
  * Relative directories are resolved against `cwd` so the service behaves the same whoever starts it.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
   const databaseUrl = env.DATABASE_URL ? env.DATABASE_URL : null
+  const port = integer(env, 'PORT', 3000)
+  const host = env.HOST || '127.0.0.1'
   const candidate = {
-    port: integer(env, 'PORT', 3000),
-    host: env.HOST || '127.0.0.1',
+    port,
+    host,
+    // Without a setting, links point at this process as started: right on a laptop, wrong behind a proxy (set QTC_PUBLIC_URL).
+    publicUrl: (env.QTC_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, ''),
     databaseUrl,
     databaseSchema: env.DATABASE_SCHEMA || null,
     dataDir: resolve(cwd, env.QTC_DATA_DIR || '.qtc-data'),
     rulesDir: resolve(cwd, env.RULES_DIR || 'rules'),
     priceBooksDir: resolve(cwd, env.PRICE_BOOKS_DIR || 'price-books'),
+    termsDir: resolve(cwd, env.TERMS_DIR || 'terms'),
+    legalEntitiesFile: resolve(cwd, env.LEGAL_ENTITIES_FILE || 'legal-entities/entities.yaml'),
     logLevel: env.LOG_LEVEL || 'info',
     bootstrapAdminKey: env.QTC_BOOTSTRAP_ADMIN_KEY || null,
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024),
@@ -117,6 +160,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     auditKey: env.QTC_AUDIT_KEY || null,
     jobSchedules: schedules(env),
     jobsPollMs: integer(env, 'QTC_JOBS_POLL_MS', 2000),
+    webhookAllowHttp: boolean(env, 'QTC_WEBHOOK_ALLOW_HTTP', false),
+    webhookAllowedNetworks: list(env, 'QTC_WEBHOOK_ALLOWED_NETWORKS'),
+    webhookTimeoutMs: integer(env, 'QTC_WEBHOOK_TIMEOUT_MS', 10_000),
+    webhookMaxAttempts: integer(env, 'QTC_WEBHOOK_MAX_ATTEMPTS', 8),
   }
   const first = Value.Errors(ConfigSchema, candidate).First()
   if (first) {
@@ -130,6 +177,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
           ? JSON.stringify(value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@'))
           : JSON.stringify(value)
     throw new ConfigError(`Invalid ${ENV_NAMES[key] ?? key}=${shown}: ${first.message}`)
+  }
+  const badNetwork = candidate.webhookAllowedNetworks.find((n) => !isNetwork(n))
+  if (badNetwork !== undefined) {
+    throw new ConfigError(`Invalid QTC_WEBHOOK_ALLOWED_NETWORKS: ${JSON.stringify(badNetwork)} is not an IP address or CIDR (10.0.0.0/8, fd00::/8)`)
   }
   if (candidate.seedDemo === true && databaseUrl !== null && databaseUrl !== 'memory://') {
     throw new ConfigError('Invalid QTC_SEED_DEMO=true: demo principals are only created on the embedded database')

@@ -48,10 +48,20 @@ export type ErrorCode =
   | 'APPROVAL_STEP_CLOSED'
   /** The quote changed since this approval was requested: the request was withdrawn. */
   | 'APPROVAL_STALE'
+  /** A signing link that no longer signs: its contract expired, was withdrawn, signed or declined. */
+  | 'SIGNING_LINK_CLOSED'
+  /** The stored document no longer matches the SHA-256 issued with the signing link: nothing is signed. */
+  | 'DOCUMENT_CHANGED'
+  /** A contract cannot be issued: the contact is not the quote account's, or the quote has no terms to present. */
+  | 'CONTRACT_INVALID'
   /** An audit checkpoint is to be signed or checked, but QTC_AUDIT_KEY is not configured. */
   | 'AUDIT_KEY_MISSING'
   /** The job cannot run here: a setting it needs is missing (`audit.checkpoint` without QTC_AUDIT_KEY). */
   | 'JOB_DISABLED'
+  /** A webhook URL is malformed, not https (unless QTC_WEBHOOK_ALLOW_HTTP), or its host resolves to an address webhooks may not reach. */
+  | 'WEBHOOK_URL_REFUSED'
+  /** Registering one more webhook endpoint would pass the limit of endpoints (docs/webhooks.md). */
+  | 'WEBHOOK_ENDPOINT_LIMIT'
   /** The database is unreachable or not migrated; the service cannot answer yet. */
   | 'NOT_READY'
   /** Anything unexpected; details are logged, never returned. */
@@ -80,8 +90,13 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   QUOTE_NOT_SUBMITTABLE: 409,
   APPROVAL_STEP_CLOSED: 409,
   APPROVAL_STALE: 409,
+  SIGNING_LINK_CLOSED: 410,
+  DOCUMENT_CHANGED: 409,
+  CONTRACT_INVALID: 422,
   AUDIT_KEY_MISSING: 503,
   JOB_DISABLED: 409,
+  WEBHOOK_URL_REFUSED: 422,
+  WEBHOOK_ENDPOINT_LIMIT: 409,
   NOT_READY: 503,
   INTERNAL: 500,
 }

@@ -68,3 +68,14 @@ t.test('RATE_LIMIT_REDIS_URL: absent by default, a redis:// URL, named without i
   }
   t.throws(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }), /^Invalid RATE_LIMIT_PER_MINUTE/)
 })
+
+t.test('webhook settings: defaults, bounds, and a network list checked address by address', async (t) => {
+  const config = loadConfig({})
+  t.same([config.webhookAllowHttp, config.webhookAllowedNetworks, config.webhookTimeoutMs, config.webhookMaxAttempts], [false, [], 10_000, 8])
+  t.same(loadConfig({ QTC_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1, 10.0.0.0/8,fd00::/8' }).webhookAllowedNetworks, ['127.0.0.1', '10.0.0.0/8', 'fd00::/8'])
+  t.throws(() => loadConfig({ QTC_WEBHOOK_ALLOWED_NETWORKS: '10.0.0.0/33' }), /^Invalid QTC_WEBHOOK_ALLOWED_NETWORKS: "10.0.0.0\/33"/)
+  t.throws(() => loadConfig({ QTC_WEBHOOK_ALLOWED_NETWORKS: 'localhost' }), /QTC_WEBHOOK_ALLOWED_NETWORKS/)
+  t.throws(() => loadConfig({ QTC_WEBHOOK_MAX_ATTEMPTS: '21' }), /^Invalid QTC_WEBHOOK_MAX_ATTEMPTS/)
+  t.throws(() => loadConfig({ QTC_WEBHOOK_TIMEOUT_MS: '60001' }), /^Invalid QTC_WEBHOOK_TIMEOUT_MS/)
+  t.equal(loadConfig({ QTC_WEBHOOK_ALLOW_HTTP: 'true' }).webhookAllowHttp, true)
+})

@@ -8,6 +8,7 @@ import addFormats from 'ajv-formats'
 import openapiTS, { astToString } from 'openapi-typescript'
 import ts from 'typescript'
 import type { Role } from '../src/principals/roles.js'
+import { deliverDueWebhooks, relayOutbox, webhookDeps } from '../src/webhooks/index.js'
 import { buildTestApp } from './helpers/app.js'
 
 /**
@@ -18,7 +19,21 @@ import { buildTestApp } from './helpers/app.js'
  * so the description is neither too loose for a typed client nor different from the answers.
  */
 
-const ctx = await buildTestApp(t, { auditKey: 'typed-client-audit-key-of-forty-characters' })
+const ctx = await buildTestApp(t, {
+  auditKey: 'typed-client-audit-key-of-forty-characters',
+  webhookAllowHttp: true,
+  webhookAllowedNetworks: ['127.0.0.1'],
+  webhookMaxAttempts: 1,
+})
+/**
+ * The webhook jobs are not routes: run them where the script first reads deliveries, so it has
+ * some to read and to retry. Port 9 on loopback refuses the connection, so each delivery fails.
+ */
+async function runWebhookJobs() {
+  const deps = webhookDeps(ctx.config, ctx.database.db, ctx.clock)
+  await relayOutbox(deps, { limit: 1000 })
+  await deliverDueWebhooks(deps, { limit: 100, now: ctx.clock.now() })
+}
 const spec = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json()
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const
@@ -67,6 +82,10 @@ t.test('every operation answers a described JSON schema for each success status'
     const successes = Object.entries(op.responses).filter(([code]) => /^2\d\d$/.test(code))
     t.ok(successes.length > 0, `${name} documents a success`)
     for (const [code, response] of successes) {
+      if (response.content?.['application/pdf']) {
+        t.same(response.content['application/pdf'].schema, { type: 'string', format: 'binary' }, `${name} ${code} is a PDF`)
+        continue
+      }
       const schema = response.content?.['application/json']?.schema
       t.ok(schema, `${name} ${code} has an application/json schema`)
       if (schema) t.same(undescribed(schema), [], `${name} ${code} describes its answer (no open empty object in it)`)
@@ -98,7 +117,7 @@ import type { paths } from './api'
 type Method = 'get' | 'put' | 'post' | 'delete' | 'patch'
 type MethodsOf<P extends keyof paths> = { [M in Method]-?: [NonNullable<paths[P][M]>] extends [never] ? never : M }[Method]
 type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>
-type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : never
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : R extends { content: { 'application/pdf': unknown } } ? number : never
 type Success<O> = O extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201 | 202>]> : never
 type BodyPart<O> = O extends { requestBody: { content: { 'application/json': infer B } } } ? { body: B }
   : O extends { requestBody?: { content: { 'application/json': infer B } } } ? { body?: B } : { body?: never }
@@ -106,7 +125,7 @@ type Request<O> = (O extends { parameters: infer Params } ? Params : never) & Bo
 type Role = 'sales_rep' | 'sales_manager' | 'deal_desk' | 'finance' | 'pricing_analyst' | 'admin'
 export type Call = <P extends keyof paths, M extends MethodsOf<P>>(path: P, method: M, request: Request<Op<P, M>>, as?: Role) => Promise<Success<Op<P, M>>>
 
-export async function run(call: Call): Promise<unknown[]> {
+export async function run(call: Call, signByLink: (url: string) => Promise<void>): Promise<unknown[]> {
   const health = await call('/health', 'get', {})
   const ready = await call('/ready', 'get', {})
   const up: ['ok', 'ready', string | undefined] = [health.status, ready.status, ready.checks['database']]
@@ -185,9 +204,21 @@ export async function run(call: Call): Promise<unknown[]> {
 
   const small = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 5, termMonths: 12 }] } })
   await call('/v1/quotes/{id}/submit', 'post', { path: { id: small.id } })
-  const presented = await call('/v1/quotes/{id}/present', 'post', { path: { id: small.id } })
-  const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: small.id } })
-  const states: string[] = [presented.status, canceled.status]
+  const presented = await call('/v1/quotes/{id}/present', 'post', { path: { id: small.id }, body: { contactId: contact.id } })
+  const contractStatus: 'sent' | 'viewed' | 'signed' | 'declined' | 'expired' | 'withdrawn' = presented.contract.status
+  const contractOfQuote = await call('/v1/quotes/{id}/contract', 'get', { path: { id: small.id } })
+  const relinked = await call('/v1/contracts/{id}/link', 'post', { path: { id: presented.contract.id } })
+  await signByLink(relinked.signingUrl)
+  const signed = await call('/v1/contracts/{id}', 'get', { path: { id: presented.contract.id } })
+  const evidenceHash: string | null = signed.evidenceHash
+  const pdfBytes: number[] = [
+    await call('/v1/contracts/{id}/document.pdf', 'get', { path: { id: presented.contract.id } }),
+    await call('/v1/contracts/{id}/signed.pdf', 'get', { path: { id: presented.contract.id } }),
+    await call('/v1/quotes/{id}/document.pdf', 'get', { path: { id: small.id }, query: { revision: 1, lang: 'en' } }),
+  ]
+  const other = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 6, termMonths: 12 }] } })
+  const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: other.id } })
+  const states: Array<string | null> = [presented.quote.status, canceled.status, contractStatus, contractOfQuote.status, signed.status, evidenceHash, ...pdfBytes.map(String)]
 
   const audit = await call('/v1/audit/verify', 'get', {})
   const broken: [boolean, number, string | undefined] = [audit.ok, audit.entries, audit.brokenAt?.seq]
@@ -202,7 +233,23 @@ export async function run(call: Call): Promise<unknown[]> {
   const jobs = await call('/v1/jobs', 'get', { query: { runs: 2 } })
   const jobStates: [string, boolean, string | null, number | undefined] = [job.state, jobRun.queued, jobs.data[0]?.schedule.cron ?? null, job.progress?.done]
 
-  return [up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
+  const eventTypes = await call('/v1/webhook-event-types', 'get', {}, 'sales_rep')
+  const typeNames: Array<[string, number]> = eventTypes.data.map((e) => [e.type, e.version])
+  const endpoint = await call('/v1/webhook-endpoints', 'post', { header: { 'idempotency-key': 'endpoint-typed' }, body: { url: 'http://127.0.0.1:9/hooks', eventTypes: ['*'] } })
+  const secret: string | undefined = endpoint.secret
+  const endpoints = await call('/v1/webhook-endpoints', 'get', { query: { limit: 5 } })
+  const oneEndpoint = await call('/v1/webhook-endpoints/{id}', 'get', { path: { id: endpoint.id } })
+  const patched = await call('/v1/webhook-endpoints/{id}', 'patch', { path: { id: endpoint.id }, header: { 'if-match': '"v' + oneEndpoint.version + '"' }, body: { description: 'typed' } })
+  const rotated = await call('/v1/webhook-endpoints/{id}/rotate-secret', 'post', { path: { id: endpoint.id }, header: { 'idempotency-key': 'rotate-typed' } })
+  const deliveries = await call('/v1/webhook-endpoints/{id}/deliveries', 'get', { path: { id: endpoint.id }, query: { state: 'failed', limit: 5 } })
+  const deliveryId = deliveries.data[0]?.id ?? 'whd_none'
+  const delivery = await call('/v1/webhook-deliveries/{id}', 'get', { path: { id: deliveryId } })
+  const attemptErrors: Array<string | null> = delivery.attempts.map((a) => a.error)
+  const requeued = await call('/v1/webhook-deliveries/{id}/retry', 'post', { path: { id: deliveryId }, header: { 'idempotency-key': 'retry-typed' } })
+  const removed = await call('/v1/webhook-endpoints/{id}', 'delete', { path: { id: endpoint.id } })
+  const webhooks = [typeNames, secret, endpoints.hasMore, patched.description, rotated.secret, attemptErrors, requeued.state, removed.enabled]
+
+  return [webhooks, up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
     changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
     delegation.endsOn, revokedAt, status, states, broken, anchored, hashes, jobStates]
 }
@@ -277,6 +324,7 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
     request: { path?: Record<string, unknown>; query?: Record<string, unknown>; header?: Record<string, string>; body?: unknown },
     as: Role = 'admin',
   ) => {
+    if (path === '/v1/webhook-endpoints/{id}/deliveries') await runWebhookJobs()
     const url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(request.path?.[name])))
     const query = new URLSearchParams(
       Object.entries(request.query ?? {})
@@ -290,6 +338,11 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
       ...(request.body !== undefined ? { payload: request.body as object } : {}),
     })
     if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`)
+    if (res.headers['content-type'] === 'application/pdf') {
+      t.equal(res.rawPayload.subarray(0, 5).toString(), '%PDF-', `${method} ${path} answers a PDF`)
+      answered.push(`${method} ${path}`)
+      return res.rawPayload.length
+    }
     const validate = ajv.getSchema(`openapi#/${pointer('paths', path, method, 'responses', String(res.statusCode), 'content', 'application/json', 'schema')}`)
     if (!validate) throw new Error(`${method} ${path}: no schema for ${res.statusCode}`)
     const body = res.json()
@@ -299,8 +352,20 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
   }
   const js = ts.transpileModule(CLIENT, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
   writeFileSync(join(dir, 'client.mjs'), js)
-  const client = (await import(pathToFileURL(join(dir, 'client.mjs')).href)) as { run(c: typeof call): Promise<unknown[]> }
-  const [, failed, breaches] = (await client.run(call)) as [unknown, unknown[], unknown[]]
+  const client = (await import(pathToFileURL(join(dir, 'client.mjs')).href)) as {
+    run(c: typeof call, s: (url: string) => Promise<void>): Promise<unknown[]>
+  }
+  // The buyer signs on their page (a form, outside the API), between two API calls.
+  const signByLink = async (url: string) => {
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: `${new URL(url).pathname}/sign`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ name: 'Jo Buyer', title: 'CEO', email: 'jo@example.com', consent: 'yes', consentVersion: '1' }).toString(),
+    })
+    if (res.statusCode !== 200) throw new Error(`signing: ${res.statusCode} ${res.body}`)
+  }
+  const [, failed, breaches] = (await client.run(call, signByLink)) as [unknown, unknown[], unknown[]]
   t.ok(
     failed.some((actual) => actual !== undefined),
     'answers with failed conditions in the trace were checked',

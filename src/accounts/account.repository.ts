@@ -126,6 +126,11 @@ export async function insertContact(db: Executor, c: Omit<Contact, 'version'>): 
   return toContact(row)
 }
 
+export async function findContact(db: Executor, accountId: string, id: string): Promise<Contact | undefined> {
+  const row = await db.selectFrom('contacts').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst()
+  return row && toContact(row)
+}
+
 export async function listContacts(db: Executor, accountId: string, limit: number, startingAfter?: string): Promise<Contact[]> {
   let q = db.selectFrom('contacts').selectAll().where('account_id', '=', accountId).orderBy('id').limit(limit)
   if (startingAfter) q = q.where('id', '>', startingAfter)

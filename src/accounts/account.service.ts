@@ -57,7 +57,7 @@ function assertKnownValues(deps: AccountDeps, input: Partial<NewAccount>): void 
 async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: string): Promise<void> {
   if (ownerId === actor.id) return
   const owner = await findPrincipal(deps.db, ownerId)
-  if (!owner || owner.status !== 'active') {
+  if (owner?.status !== 'active') {
     throw new AppError('VALIDATION_FAILED', 'The owner is not an active principal.', {
       errors: [{ pointer: '/ownerId', detail: 'no active principal with this id' }],
     })
@@ -159,4 +159,20 @@ export async function addContact(
 export async function listContacts(deps: AccountDeps, actor: Principal, accountId: string, limit: number, startingAfter?: string): Promise<Contact[]> {
   await getAccount(deps, actor, accountId)
   return repo.listContacts(deps.db, accountId, limit, startingAfter)
+}
+
+/** A contact of an account the principal may see; undefined when the account has no such contact. */
+export async function findContact(deps: AccountDeps, actor: Principal, accountId: string, contactId: string): Promise<Contact | undefined> {
+  await getAccount(deps, actor, accountId)
+  return repo.findContact(deps.db, accountId, contactId)
+}
+
+/**
+ * An account read without a principal, for a buyer holding a signing link (the link is their
+ * credential, checked by the caller): only what the buyer's page shows of it.
+ */
+export async function accountNameForBuyer(deps: Pick<AccountDeps, 'db'>, id: string): Promise<string> {
+  const account = await repo.findAccount(deps.db, id)
+  if (!account) throw new AppError('NOT_FOUND', `No account ${id}.`)
+  return account.name
 }

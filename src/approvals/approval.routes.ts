@@ -1,13 +1,12 @@
 import { Type, type TSchema } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { IsoDate } from '../catalog/catalog.schema.js'
-import { AppError } from '../errors.js'
 import { principalOf } from '../http/auth.js'
 import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
 import { PageOf, StartingAfter, limitParam, pageFrom } from '../http/pagination.js'
 import { problemResponses } from '../http/problem.js'
 import * as service from './approval.service.js'
-import { APPROVER_ROLES } from './approval.service.js'
+import { APPROVER_ROLES } from '../principals/roles.js'
 
 /** Page size of the approval queue when the caller names none. */
 export const QUEUE_PAGE_LIMIT = 50

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
 import { problemResponses } from '../http/problem.js'
+import { AUDIT_READERS } from '../principals/roles.js'
 import { checkpointAudit, verifyAudit, type CheckpointDeps } from './audit.service.js'
 import { AuditCheckpointSchema } from './checkpoint.js'
 
@@ -16,13 +17,12 @@ const VerifyResultSchema = Type.Object({
     ),
   ),
 })
-const roles = ['finance', 'admin'] as const
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ deps: Omit<CheckpointDeps, 'log'> }> = async (app, { deps }) => {
   app.get(
     '/v1/audit/verify',
     {
-      config: { roles },
+      config: { roles: AUDIT_READERS },
       schema: {
         tags: ['audit'],
         summary: 'Verify the hash chain of the audit log; names the first entry that does not verify',
@@ -35,7 +35,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ deps: Omit<CheckpointDeps,
   app.post(
     '/v1/audit/verify',
     {
-      config: { roles },
+      config: { roles: AUDIT_READERS },
       schema: {
         tags: ['audit'],
         summary: 'Verify the chain and that it still holds the entry a checkpoint signed (no cut tail, no re-chained edit)',
@@ -49,7 +49,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ deps: Omit<CheckpointDeps,
   app.post(
     '/v1/audit/checkpoints',
     {
-      config: { roles },
+      config: { roles: AUDIT_READERS },
       schema: {
         tags: ['audit'],
         summary: "Sign the chain's head with QTC_AUDIT_KEY; also written to the log and the outbox (audit.checkpoint). Keep it outside the database.",

@@ -3,10 +3,13 @@ import type { Db } from '../db/database.js'
 import type { Database } from '../db/schema.js'
 import { AppError } from '../errors.js'
 import type { Clock } from '../shared/clock.js'
-import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
-import { chainHash, ChainVerifier, GENESIS_HASH, type AuditEntry, type VerifyResult } from './audit.js'
+import { chainHash, ChainVerifier, GENESIS_HASH, type AuditEntry, type ExternalActor, type VerifyResult } from './audit.js'
 import { judgeCheckpoint, signCheckpoint, type AuditCheckpoint } from './checkpoint.js'
+import { appendEvent } from '../events/outbox.service.js'
+
+/** The outbox lives in the events module; use cases keep importing it from here, with the audit log it goes with. */
+export { appendEvent }
 
 type Executor = Kysely<Database>
 
@@ -16,6 +19,7 @@ const AUDIT_CHAIN_LOCK = 7_355_608_001
 export interface AuditInput {
   actorId: string | null
   actingFor?: string | null
+  externalActor?: ExternalActor | null
   action: string
   entityType: string
   entityId: string
@@ -39,6 +43,7 @@ export async function appendAudit(trx: Executor, at: Date, input: AuditInput): P
     at,
     actorId: input.actorId,
     actingFor: input.actingFor ?? null,
+    externalActor: input.externalActor ?? null,
     action: input.action,
     entityType: input.entityType,
     entityId: input.entityId,
@@ -53,6 +58,8 @@ export async function appendAudit(trx: Executor, at: Date, input: AuditInput): P
       at,
       actor_id: entry.actorId,
       acting_for: entry.actingFor,
+      actor_kind: entry.externalActor?.kind ?? null,
+      actor_ref: entry.externalActor?.ref ?? null,
       action: entry.action,
       entity_type: entry.entityType,
       entity_id: entry.entityId,
@@ -130,6 +137,7 @@ async function verifyChain(db: Db): Promise<VerifyResult> {
         at: r.at,
         actorId: r.actor_id,
         actingFor: r.acting_for,
+        externalActor: r.actor_kind && r.actor_ref ? { kind: r.actor_kind, ref: r.actor_ref } : null,
         action: r.action,
         entityType: r.entity_type,
         entityId: r.entity_id,
@@ -143,23 +151,4 @@ async function verifyChain(db: Db): Promise<VerifyResult> {
     if (page.length < 5000) return verifier.result()
     after = page[page.length - 1]!.seq
   }
-}
-
-/** Writes a domain event to the outbox in the caller's transaction: it exists if and only if the change commits. */
-export async function appendEvent(
-  trx: Executor,
-  at: Date,
-  event: { type: string; aggregateType: string; aggregateId: string; payload: unknown },
-): Promise<void> {
-  await trx
-    .insertInto('outbox_events')
-    .values({
-      id: newId('evt'),
-      type: event.type,
-      aggregate_type: event.aggregateType,
-      aggregate_id: event.aggregateId,
-      payload: JSON.stringify(event.payload),
-      created_at: at,
-    })
-    .execute()
 }

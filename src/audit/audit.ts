@@ -8,11 +8,19 @@ export interface AuditEntry {
   at: Date
   actorId: string | null
   actingFor: string | null
+  /** An actor that is not a principal (a buyer signing by link): its kind and id; actorId is then null. */
+  externalActor?: ExternalActor | null
   action: string
   entityType: string
   entityId: string
   before: unknown
   after: unknown
+}
+
+export interface ExternalActor {
+  kind: 'buyer'
+  /** The contact who acted. */
+  ref: string
 }
 
 /**
@@ -27,6 +35,8 @@ export function chainHash(prevHash: string, entry: AuditEntry): string {
         at: entry.at.toISOString(),
         actorId: entry.actorId,
         actingFor: entry.actingFor,
+        // Only entries with an external actor carry these keys, so entries written before they existed hash as they did.
+        ...(entry.externalActor ? { actorKind: entry.externalActor.kind, actorRef: entry.externalActor.ref } : {}),
         action: entry.action,
         entityType: entry.entityType,
         entityId: entry.entityId,

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { Type, type Static } from '@sinclair/typebox'
+import type { Static } from '@sinclair/typebox'
+import { AuditCheckpointSchema } from '../events/event-catalogue.js'
 import { canonicalJson } from '../shared/hash.js'
 
 /**
@@ -9,16 +10,7 @@ import { canonicalJson } from '../shared/hash.js'
  * after it. A checkpoint kept outside the database (a log line, a webhook) does: its MAC
  * needs QTC_AUDIT_KEY, which the database does not hold.
  */
-export const AuditCheckpointSchema = Type.Object(
-  {
-    seq: Type.String({ pattern: '^(0|[1-9][0-9]{0,18})$', description: 'The head entry (0: an empty chain)' }),
-    hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: "The head entry's hash" }),
-    // A pattern rather than format: 'date-time', so the CLI checks it with TypeBox alone.
-    at: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$', description: 'When it was signed (UTC)' }),
-    mac: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'HMAC-SHA256 with QTC_AUDIT_KEY of the canonical JSON of seq, hash and at' }),
-  },
-  { additionalProperties: false, description: 'A signed audit checkpoint' },
-)
+export { AuditCheckpointSchema }
 export type AuditCheckpoint = Static<typeof AuditCheckpointSchema>
 
 function macOf(key: string, fields: Omit<AuditCheckpoint, 'mac'>): string {

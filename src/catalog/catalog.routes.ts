@@ -5,10 +5,9 @@ import { formatAmount } from '../money/money.js'
 import { BundleSchema, IsoDate, PriceBookFileSchema, ProductSchema, Sku, TieringSchema } from './catalog.schema.js'
 import { PageOf, limitParam } from '../http/pagination.js'
 import { problemResponses } from '../http/problem.js'
-import { SELLING_ROLES, type Role } from '../principals/roles.js'
+import { PRICE_READERS } from '../principals/roles.js'
 import type { RuleSetRegistry } from '../rules/rule-set.service.js'
 
-const READERS: readonly Role[] = [...SELLING_ROLES, 'pricing_analyst']
 const PRODUCTS_PAGE_LIMIT = 100
 
 const ProductView = Type.Composite(
@@ -42,7 +41,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistr
   app.get(
     '/v1/catalog/products',
     {
-      config: { roles: READERS },
+      config: { roles: PRICE_READERS },
       schema: {
         tags: ['catalog'],
         summary: 'Products of the serving catalog, by sku',
@@ -71,7 +70,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistr
   app.get(
     '/v1/price-books',
     {
-      config: { roles: READERS },
+      config: { roles: PRICE_READERS },
       schema: {
         tags: ['catalog'],
         summary: 'Price books of the serving set, with their entries',

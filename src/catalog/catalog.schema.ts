@@ -114,6 +114,9 @@ export const TieringSchema = Type.Object(
 )
 export type Tiering = Static<typeof TieringSchema>
 
+/** The terms and conditions of a price book that names none. */
+export const DEFAULT_TERMS_ID = 'standard'
+
 export const PriceBookFileSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -124,6 +127,12 @@ export const PriceBookFileSchema = Type.Object(
     validFrom: IsoDate,
     validTo: Type.Optional(Type.Union([IsoDate, Type.Null()])),
     priority: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'Among applicable books, the highest priority wins' }),
+    terms: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+        description: `Terms and conditions id (a folder of terms/) printed on quotes priced from this book; "${DEFAULT_TERMS_ID}" when absent`,
+      }),
+    ),
     applicability: Type.Object(
       {
         segments: Type.Optional(Type.Array(Identifier, { maxItems: 50 })),

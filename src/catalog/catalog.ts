@@ -5,7 +5,7 @@ import { isCountry } from '../shared/countries.js'
 import { MoneyError, parseAmount } from '../money/money.js'
 import type { LoadError, SourceFile } from '../shared/source-files.js'
 import { contentHash, compareText } from '../shared/hash.js'
-import { CatalogFileSchema, PERIOD_MONTHS, PriceBookFileSchema, type Bundle, type PriceBookFile, type Product } from './catalog.schema.js'
+import { CatalogFileSchema, DEFAULT_TERMS_ID, PERIOD_MONTHS, PriceBookFileSchema, type Bundle, type PriceBookFile, type Product } from './catalog.schema.js'
 
 export interface PriceTier {
   /** Last quantity of the tier, inclusive; null = no upper bound. */
@@ -32,6 +32,8 @@ export interface PriceBook {
   validFrom: string
   validTo: string | null
   priority: number
+  /** Id of the terms and conditions quotes from this book carry (`standard` unless the file names one). */
+  terms: string
   applicability: { segments?: string[]; channels?: string[]; countries?: string[] }
   entries: Map<string, PriceEntry>
 }
@@ -199,6 +201,7 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
       validFrom: content.validFrom,
       validTo: content.validTo ?? null,
       priority: content.priority,
+      terms: content.terms ?? DEFAULT_TERMS_ID,
       applicability: content.applicability,
       entries,
     })

@@ -1,11 +1,12 @@
 import { CatalogFileSchema, PriceBookFileSchema } from '../catalog/catalog.schema.js'
 import { RULE_SETS, ruleFileSchema } from '../rules/rule-file.schema.js'
 import { RuleTestFileSchema } from '../evaluation/rule-test.schema.js'
+import { LegalEntitiesFileSchema } from '../documents/legal-entity.schema.js'
 
 const DRAFT = 'http://json-schema.org/draft-07/schema#'
 
 /**
- * The JSON Schema files shipped beside the rule and price-book files (so editors
+ * The JSON Schema files shipped beside the rule, price-book and legal-entity files (so editors
  * autocomplete and check them), generated from the TypeBox schemas the loader uses.
  * Paths are relative to the repository root.
  */
@@ -17,6 +18,7 @@ export function generatedSchemas(): Record<string, unknown> {
       anyOf: [CatalogFileSchema, PriceBookFileSchema],
     },
     'rules/rule-test.schema.json': { $schema: DRAFT, title: 'QTC rule tests', ...RuleTestFileSchema },
+    'legal-entities/legal-entities.schema.json': { $schema: DRAFT, title: 'QTC seller legal entities', ...LegalEntitiesFileSchema },
   }
   for (const set of RULE_SETS) {
     schemas[`rules/rule-file.${set}.schema.json`] = { $schema: DRAFT, title: `QTC ${set} rules`, ...ruleFileSchema(set) }

@@ -117,6 +117,44 @@ export interface QuoteRevisionsTable {
   fingerprint_hash: string
   created_by: string
   created_at: Timestamp
+  /** The terms in force for the revision: { id, version, sha256: { en, fr } }; null before 0011. */
+  terms: ColumnType<unknown, string | null | undefined, string | null>
+}
+
+export interface ContractsTable {
+  id: string
+  quote_id: string
+  revision: number
+  quote_number: string
+  account_id: string
+  owner_id: string
+  contact_id: string
+  status: string
+  lang: string
+  token_hash: string
+  expires_on: string
+  terms: unknown
+  document: Buffer
+  document_sha256: string
+  signed_document: Buffer | null
+  signed_document_sha256: string | null
+  evidence: unknown
+  evidence_hash: string | null
+  decline_reason: string | null
+  created_by: string
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface ContractEventsTable {
+  id: string
+  contract_id: string
+  type: string
+  at: Timestamp
+  ip: string | null
+  user_agent: string | null
+  detail: string | null
 }
 
 export interface ApprovalRequestsTable {
@@ -166,6 +204,8 @@ export interface AuditLogTable {
   at: Timestamp
   actor_id: string | null
   acting_for: string | null
+  actor_kind: ColumnType<'buyer' | null, 'buyer' | null | undefined, never>
+  actor_ref: ColumnType<string | null, string | null | undefined, never>
   action: string
   entity_type: string
   entity_id: string
@@ -181,8 +221,57 @@ export interface OutboxEventsTable {
   aggregate_type: string
   aggregate_id: string
   payload: unknown
+  /** The catalogue version of the payload's shape (src/events/event-catalogue.ts). */
+  version: Generated<number>
+  /** Write order; an event of an aggregate is written after the aggregate's earlier ones. */
+  seq: Generated<bigint>
   created_at: Timestamp
   published_at: Date | null
+}
+
+export interface WebhookEndpointsTable {
+  id: string
+  url: string
+  event_types: string[]
+  description: string | null
+  enabled: boolean
+  secret: string
+  version: Generated<number>
+  created_by: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface WebhookDeliveriesTable {
+  id: string
+  endpoint_id: string
+  event_id: string
+  event_type: string
+  aggregate_type: string
+  aggregate_id: string
+  event_seq: bigint
+  state: Generated<'pending' | 'delivered' | 'failed'>
+  attempt_count: Generated<number>
+  next_attempt_at: Timestamp
+  locked_until: Date | null
+  lease_token: string | null
+  last_status: number | null
+  last_error: string | null
+  delivered_at: Date | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  id: Generated<bigint>
+  delivery_id: string
+  attempt: number
+  attempted_at: Timestamp
+  status: number | null
+  error: string | null
+  response_body: string | null
+  response_truncated: boolean
+  duration_ms: number
 }
 
 export interface Database {
@@ -195,6 +284,11 @@ export interface Database {
   delegations: DelegationsTable
   audit_log: AuditLogTable
   outbox_events: OutboxEventsTable
+  contracts: ContractsTable
+  contract_events: ContractEventsTable
+  webhook_endpoints: WebhookEndpointsTable
+  webhook_deliveries: WebhookDeliveriesTable
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable
   rule_set_versions: RuleSetVersionsTable
   rule_set_activations: RuleSetActivationsTable
   decisions: DecisionsTable

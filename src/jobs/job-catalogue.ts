@@ -1,7 +1,11 @@
 import { checkpointAudit } from '../audit/audit.service.js'
 import { expireDueQuotes } from '../quotes/quote.service.js'
 import { purgeExpiredIdempotencyKeys } from '../shared/idempotency.js'
+import { deliverDueWebhooks, MAX_DELIVERY_BATCH, MAX_RELAY_BATCH, relayOutbox } from '../webhooks/index.js'
 import type { JobDefinition } from './job.js'
+
+/** Batches one webhook run takes at most before leaving the rest to the next run (a minute later). */
+const WEBHOOK_BATCHES_PER_RUN = 20
 
 /** Quotes one `quotes.expire` run expires at most; the next run takes the rest. */
 export const QUOTES_EXPIRE_BATCH = 500
@@ -56,6 +60,52 @@ export const JOB_CATALOGUE: readonly JobDefinition[] = [
     run: async (deps) => {
       const { body } = await checkpointAudit({ db: deps.db, clock: deps.clock, auditKey: deps.auditKey, log: deps.log })
       return { seq: body.seq, hash: body.hash, at: body.at }
+    },
+  },
+  {
+    name: 'webhooks.relay',
+    description:
+      'Relays the outbox to webhook deliveries, in write order, until it is caught up (at most 20 batches a run): one delivery per endpoint and event (a unique key), so a rerun or a second instance adds none.',
+    queuePolicy: 'stately',
+    singletonKey: 'webhooks.relay',
+    retry: { retryLimit: 3, retryDelaySeconds: 10, retryBackoff: true },
+    expireInSeconds: 5 * 60,
+    defaultSchedule: '* * * * *',
+    disabledReason: () => null,
+    run: async (deps) => {
+      let events = 0
+      let deliveries = 0
+      for (let batch = 0; batch < WEBHOOK_BATCHES_PER_RUN; batch++) {
+        const relayed = await relayOutbox(deps.webhooks, { limit: MAX_RELAY_BATCH })
+        events += relayed.events
+        deliveries += relayed.deliveries
+        if (relayed.events < MAX_RELAY_BATCH) break
+      }
+      return { events, deliveries }
+    },
+  },
+  {
+    name: 'webhooks.deliver',
+    description:
+      'Sends the webhook deliveries that are due (at most 20 batches a run), each claimed with a lease so two instances never send one attempt twice; failures are retried with backoff by later runs.',
+    queuePolicy: 'stately',
+    singletonKey: 'webhooks.deliver',
+    retry: { retryLimit: 3, retryDelaySeconds: 10, retryBackoff: true },
+    expireInSeconds: 15 * 60,
+    defaultSchedule: '* * * * *',
+    disabledReason: () => null,
+    run: async (deps) => {
+      const total = { attempted: 0, delivered: 0, retrying: 0, failed: 0 }
+      for (let batch = 0; batch < WEBHOOK_BATCHES_PER_RUN; batch++) {
+        const run = await deliverDueWebhooks(deps.webhooks, { limit: MAX_DELIVERY_BATCH, now: deps.clock.now() })
+        total.attempted += run.attempted
+        total.delivered += run.delivered
+        total.retrying += run.retrying
+        total.failed += run.failed
+        // Not `< MAX_DELIVERY_BATCH`: a batch takes one event per aggregate, so a short batch may still leave the next event of a busy aggregate due.
+        if (run.attempted === 0) break
+      }
+      return total
     },
   },
 ]

@@ -1,3 +1,4 @@
+import { webhookDeps } from '../webhooks/index.js'
 import { CompiledQuery, type Kysely } from 'kysely'
 import PgBoss from 'pg-boss'
 import { ConfigError, type Config } from '../config.js'
@@ -11,7 +12,10 @@ import * as repo from './job.repository.js'
 /** How long a stop waits for running jobs before pg-boss fails them (they are then retried per policy). */
 export const JOB_STOP_DEADLINE_MS = 8_000
 
-export type JobEngineConfig = Pick<Config, 'jobSchedules' | 'jobsPollMs' | 'auditKey'>
+export type JobEngineConfig = Pick<
+  Config,
+  'jobSchedules' | 'jobsPollMs' | 'auditKey' | 'webhookAllowHttp' | 'webhookAllowedNetworks' | 'webhookTimeoutMs' | 'webhookMaxAttempts'
+>
 
 export interface JobEngineOptions {
   database: DatabaseHandle
@@ -75,7 +79,13 @@ export class JobEngine {
     this.definitions = options.definitions ?? JOB_CATALOGUE
     this.schema = jobsSchemaOf(options.database)
     this.schedules = resolveSchedules(this.definitions, options.config.jobSchedules)
-    this.deps = { db: options.database.db, clock: options.clock, log: options.log, auditKey: options.config.auditKey }
+    this.deps = {
+      db: options.database.db,
+      clock: options.clock,
+      log: options.log,
+      auditKey: options.config.auditKey,
+      webhooks: webhookDeps(options.config, options.database.db, options.clock),
+    }
     this.boss = new PgBoss({
       db: executorOver(options.database.db),
       schema: this.schema,

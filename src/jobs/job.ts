@@ -1,3 +1,4 @@
+import type { WebhookDeps } from '../webhooks/index.js'
 import type { Db } from '../db/database.js'
 import type { Clock } from '../shared/clock.js'
 
@@ -8,6 +9,8 @@ export interface JobDeps {
   log: JobLog
   /** The audit key, when configured: `audit.checkpoint` signs with it. */
   auditKey: string | null
+  /** What relaying and delivering webhooks need: the URL policy, timeout and attempts from the settings. */
+  webhooks: WebhookDeps
 }
 
 export interface JobLog {

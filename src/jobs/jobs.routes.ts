@@ -3,12 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../http/auth.js'
 import { idempotencyOf, sendStored } from '../http/idempotency-key.js'
 import { problemResponses } from '../http/problem.js'
-import type { Role } from '../principals/roles.js'
+import { JOB_OPERATORS } from '../principals/roles.js'
 import { JOB_STATES } from './job.js'
 import { DEFAULT_LAST_RUNS, MAX_LAST_RUNS, getJobRun, listJobs, requestJobRun, type JobServiceDeps } from './job.service.js'
 
-/** Who may see and start jobs: operators of the money side and administrators. */
-const roles: readonly Role[] = ['admin', 'finance']
+const roles = JOB_OPERATORS
 
 const DateTime = Type.String({ format: 'date-time' })
 const NullableDateTime = Type.Union([DateTime, Type.Null()])

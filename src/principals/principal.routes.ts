@@ -8,7 +8,7 @@ import { problemResponses } from '../http/problem.js'
 import type { Principal } from './principal.js'
 import * as service from './principal.service.js'
 import type { PrincipalDeps } from './principal.service.js'
-import { RoleSchema } from './roles.js'
+import { PRINCIPAL_ADMINS, RoleSchema } from './roles.js'
 
 const PrincipalView = Type.Object(
   {
@@ -37,7 +37,7 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }>
   app.post(
     '/v1/principals',
     {
-      config: { roles: ['admin'] },
+      config: { roles: PRINCIPAL_ADMINS },
       schema: {
         tags: ['principals'],
         summary: 'Create a principal and its API key (admin). The key is in this response only.',
@@ -63,7 +63,7 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }>
   app.get(
     '/v1/principals',
     {
-      config: { roles: ['admin'] },
+      config: { roles: PRINCIPAL_ADMINS },
       schema: {
         tags: ['principals'],
         summary: 'List principals (admin)',
@@ -98,7 +98,7 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }>
   app.get(
     '/v1/principals/:id',
     {
-      config: { roles: ['admin'] },
+      config: { roles: PRINCIPAL_ADMINS },
       schema: {
         tags: ['principals'],
         summary: 'Read a principal (admin)',
@@ -116,7 +116,7 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }>
   app.patch(
     '/v1/principals/:id',
     {
-      config: { roles: ['admin'] },
+      config: { roles: PRINCIPAL_ADMINS },
       schema: {
         tags: ['principals'],
         summary: 'Change name, roles or manager (admin); needs If-Match',
@@ -139,7 +139,7 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ deps: PrincipalDeps }>
   app.post(
     '/v1/principals/:id/revoke',
     {
-      config: { roles: ['admin'] },
+      config: { roles: PRINCIPAL_ADMINS },
       schema: {
         tags: ['principals'],
         summary: 'Revoke a principal and all its keys (admin)',

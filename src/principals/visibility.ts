@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.js'
 import type { Principal } from './principal.js'
+import { SEE_ALL_ROLES } from './roles.js'
 import * as repo from './principal.repository.js'
 
 /**
@@ -10,7 +11,7 @@ import * as repo from './principal.repository.js'
  * existence is not revealed. Other modules ask here, never the principals table.
  */
 export function seesAll(principal: Principal): boolean {
-  return principal.roles.some((r) => r === 'deal_desk' || r === 'finance' || r === 'admin')
+  return principal.roles.some((r) => SEE_ALL_ROLES.includes(r))
 }
 
 /** The owners whose records the principal may see, for a list query; null when they may see all. */

@@ -6,7 +6,7 @@ import type { Principal } from '../principals/principal.js'
 import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import { DEFAULT_PAYMENT_TERMS_DAYS, type QuoteDeps, type QuoteInput, type QuoteView } from './quote.js'
-import { addDays, assertDates, cartFor, storeRevision, today } from './quote-pricing.js'
+import { addDays, assertDates, cartFor, storeRevision, termsFor, today } from './quote-pricing.js'
 import * as repo from './quote.repository.js'
 
 /** Creates a quote with revision 1, priced and recorded; idempotent. Reps quote only for accounts they may see. */
@@ -29,7 +29,9 @@ export async function createQuote(
   const paymentTermsDays = input.paymentTermsDays ?? DEFAULT_PAYMENT_TERMS_DAYS
   const currency = input.currency ?? account.currency
   const cart = cartFor(account, input, currency, day, paymentTermsDays)
-  const evaluation = await evaluateWith(deps.ruleSets.get(), cart, 'fired')
+  const ruleSet = deps.ruleSets.get()
+  const evaluation = await evaluateWith(ruleSet, cart, 'fired')
+  const terms = termsFor(deps, ruleSet, evaluation)
   return runIdempotent(
     deps.db,
     idempotency,
@@ -50,7 +52,7 @@ export async function createQuote(
         createdAt: now,
         updatedAt: now,
       })
-      const revision = await storeRevision(trx, actor, quote.id, 1, cart, evaluation, now)
+      const revision = await storeRevision(trx, actor, quote.id, 1, cart, evaluation, terms, now)
       await appendAudit(trx, now, {
         actorId: actor.id,
         action: 'quote.created',

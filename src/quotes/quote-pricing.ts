@@ -6,11 +6,12 @@ import type { Database } from '../db/schema.js'
 import { AppError } from '../errors.js'
 import type { Cart } from '../evaluation/cart.schema.js'
 import { recordDecision } from '../evaluation/evaluation.service.js'
-import { encodeSnapshot, type EvaluationSnapshot } from '../evaluation/evaluation.js'
+import type { EvaluationSnapshot } from '../evaluation/evaluation.js'
 import type { Principal } from '../principals/principal.js'
+import type { TermsRef } from '../documents/terms.js'
+import type { RuleSet } from '../rules/rule-set.js'
 import type { Clock } from '../shared/clock.js'
-import { newId } from '../shared/ids.js'
-import { DEFAULT_PAYMENT_TERMS_DAYS, type QuoteInput, type QuoteRevision } from './quote.js'
+import { DEFAULT_PAYMENT_TERMS_DAYS, type QuoteDeps, type QuoteInput, type QuoteRevision } from './quote.js'
 import * as repo from './quote.repository.js'
 
 /** What creating and revising a quote share: its dates, the cart it prices, the revision it stores. */
@@ -68,6 +69,7 @@ export async function storeRevision(
   revision: number,
   cart: Cart,
   evaluation: EvaluationSnapshot,
+  terms: TermsRef,
   now: Date,
 ): Promise<QuoteRevision> {
   const decisionId = await recordDecision(trx, actor, cart, evaluation, now)
@@ -82,7 +84,17 @@ export async function storeRevision(
     fingerprintHash: fingerprintHash(fingerprint),
     createdBy: actor.id,
     createdAt: now,
+    terms,
   }
   await repo.insertRevision(trx, stored)
   return stored
+}
+
+/**
+ * The terms and conditions a revision is offered under: its price book's (a partner book names
+ * partner terms), else the standard ones, at their latest version.
+ */
+export function termsFor(deps: Pick<QuoteDeps, 'documents'>, ruleSet: RuleSet, evaluation: EvaluationSnapshot): TermsRef {
+  const book = ruleSet.priceBooks.books.find((b) => b.id === evaluation.priceBook.id)
+  return deps.documents.terms.latest(book?.terms ?? 'standard')
 }

@@ -4,6 +4,7 @@ import type { Database, QuoteRevisionsTable, QuotesTable } from '../db/schema.js
 import type { QuoteStatus } from './quote-state.js'
 import type { Quote, QuoteRevision } from './quote.js'
 import type { Cart } from '../evaluation/cart.schema.js'
+import type { TermsRef } from '../documents/terms.js'
 import { decodeSnapshot, encodeSnapshot } from '../evaluation/evaluation.js'
 
 export type { Quote, QuoteRevision }
@@ -39,6 +40,7 @@ function toRevision(r: Selectable<QuoteRevisionsTable>): QuoteRevision {
     fingerprintHash: r.fingerprint_hash,
     createdBy: r.created_by,
     createdAt: r.created_at,
+    terms: (r.terms as TermsRef | null) ?? null,
   }
 }
 
@@ -84,6 +86,7 @@ export async function insertRevision(db: Executor, r: QuoteRevision): Promise<vo
       fingerprint_hash: r.fingerprintHash,
       created_by: r.createdBy,
       created_at: r.createdAt,
+      terms: r.terms && JSON.stringify(r.terms),
     })
     .execute()
 }

@@ -7,11 +7,13 @@ import { principalOf } from '../http/auth.js'
 import { expectedVersion, setEtag } from '../http/etag.js'
 import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
 import { DEFAULT_PAGE_LIMIT, PageOf, PageQuery, pageFrom } from '../http/pagination.js'
+import { PDF_RESPONSE } from '../http/pdf.js'
 import { problemResponses } from '../http/problem.js'
 import { SELLING_ROLES } from '../principals/roles.js'
 import { QUOTE_STATUSES } from './quote-state.js'
 import * as service from './quote.service.js'
 import { renderEvaluation } from '../evaluation/render.js'
+import { contractJson } from '../contracts/contract.routes.js'
 import type { StoredResponse } from '../shared/idempotency.js'
 import type { FastifyRequest } from 'fastify'
 
@@ -81,6 +83,9 @@ const editable = (maxCartLines: number) => ({
   notes: Type.Union([Type.String({ maxLength: 5000 }), Type.Null()]),
 })
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+const Lang = Type.Union([Type.Literal('en'), Type.Literal('fr')], {
+  description: 'The document language; by default French for FR, BE, LU and MC accounts, else English',
+})
 
 function json(q: service.Quote) {
   return { ...q, createdAt: new Date(q.createdAt).toISOString(), updatedAt: new Date(q.updatedAt).toISOString() }
@@ -230,11 +235,73 @@ export const quoteRoutes: FastifyPluginAsyncTypebox<{ deps: service.QuoteDeps; m
     },
   )
 
-  app.post('/v1/quotes/:id/present', Action('Present an approved quote to the buyer'), async (request, reply) => {
-    const quote = await service.presentQuote(deps, principalOf(request), request.params.id)
-    setEtag(reply, quote.version)
-    return viewJson(quote)
-  })
+  app.post(
+    '/v1/quotes/:id/present',
+    {
+      config,
+      serializerCompiler,
+      schema: {
+        tags: ['quotes'],
+        summary: "Present an approved quote: its document is stored in a contract and the buyer's signing link returned, once",
+        params: IdParams,
+        body: Type.Object(
+          {
+            contactId: Type.String({ minLength: 1, maxLength: 64, description: "The account's contact who may sign" }),
+            lang: Type.Optional(Lang),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            quote: Type.Ref('Quote'),
+            contract: Type.Ref('Contract'),
+            signingUrl: Type.String({ description: 'The buyer’s link; only its hash is stored, so it is shown here once' }),
+          }),
+          ...problemResponses(403, 404, 409, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { quote, contract, signingUrl } = await service.presentQuote(deps, principalOf(request), request.params.id, request.body)
+      setEtag(reply, quote.version)
+      return { quote: viewJson(quote), contract: contractJson({ contract, timeline: [] }), signingUrl }
+    },
+  )
+
+  app.get(
+    '/v1/quotes/:id/contract',
+    {
+      config,
+      schema: {
+        tags: ['quotes'],
+        summary: "The quote's latest contract, with its status and timeline",
+        params: IdParams,
+        response: { 200: Type.Ref('Contract'), ...problemResponses(403, 404) },
+      },
+    },
+    async (request) => contractJson(await service.contractOfQuote(deps, principalOf(request), request.params.id)),
+  )
+
+  app.get(
+    '/v1/quotes/:id/document.pdf',
+    {
+      config,
+      schema: {
+        tags: ['quotes'],
+        summary: 'The quote document (PDF) of a revision, rendered now; a presented revision’s document as sent is its contract’s',
+        params: IdParams,
+        querystring: Type.Object(
+          { revision: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })), lang: Type.Optional(Lang) },
+          { additionalProperties: false },
+        ),
+        response: { 200: PDF_RESPONSE, ...problemResponses(403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { quote, revision, bytes } = await service.quoteDocument(deps, principalOf(request), request.params.id, request.query)
+      return reply.type('application/pdf').header('content-disposition', `inline; filename="${quote.number}-r${revision}.pdf"`).send(bytes)
+    },
+  )
 
   app.post('/v1/quotes/:id/cancel', Action('Cancel a quote that is not final'), async (request, reply) => {
     const quote = await service.cancelQuote(deps, principalOf(request), request.params.id)

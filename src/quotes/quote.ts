@@ -1,5 +1,7 @@
 import type { ApprovalView } from '../approvals/approval.service.js'
 import type { Db } from '../db/database.js'
+import type { LegalEntities } from '../documents/legal-entities.js'
+import type { TermsLibrary, TermsRef } from '../documents/terms.js'
 import type { Cart, CartLine } from '../evaluation/cart.schema.js'
 import type { EvaluationSnapshot } from '../evaluation/evaluation.js'
 import type { RuleSetRegistry } from '../rules/rule-set.service.js'
@@ -35,6 +37,8 @@ export interface QuoteRevision {
   fingerprintHash: string
   createdBy: string
   createdAt: Date
+  /** The terms and conditions in force when the revision was priced (null for revisions priced before terms were recorded). */
+  terms: TermsRef | null
 }
 
 export interface QuoteDeps {
@@ -42,6 +46,10 @@ export interface QuoteDeps {
   clock: Clock
   ruleSets: RuleSetRegistry
   quoteValidityDays: number
+  /** Terms and conditions, and the seller's legal entities: what a quote document states besides its prices. */
+  documents: { terms: TermsLibrary; sellers: LegalEntities }
+  /** The buyer's page for a signing token (QTC_PUBLIC_URL + /sign/<token>). */
+  signingUrl(token: string): string
 }
 
 /** What a rep sends to create or revise a quote; the account supplies segment, country and VAT id. */

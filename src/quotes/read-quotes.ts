@@ -1,3 +1,4 @@
+import { latestContractOfQuote, type ContractView } from '../contracts/contract.service.js'
 import { AppError } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import type { Quote, QuoteDeps, QuoteRevision, QuoteView } from './quote.js'
@@ -30,5 +31,13 @@ export async function getRevision(deps: QuoteDeps, actor: Principal, id: string,
   const quote = await visibleQuote(deps.db, actor, id)
   const found = await repo.findRevision(deps.db, quote.id, revision)
   if (!found) throw new AppError('NOT_FOUND', `Quote ${quote.number} has no revision ${revision}.`)
+  return found
+}
+
+/** The latest contract of a quote the principal may see; 404 when it was never presented. */
+export async function contractOfQuote(deps: QuoteDeps, actor: Principal, id: string): Promise<ContractView> {
+  const quote = await visibleQuote(deps.db, actor, id)
+  const found = await latestContractOfQuote(deps.db, quote.id)
+  if (!found) throw new AppError('NOT_FOUND', `Quote ${quote.number} has no contract: it was never presented.`)
   return found
 }

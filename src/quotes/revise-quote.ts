@@ -6,7 +6,7 @@ import { evaluateWith } from '../evaluation/evaluation.service.js'
 import type { Principal } from '../principals/principal.js'
 import { runTransition } from '../shared/state-machine.js'
 import type { QuoteDeps, QuoteInput, QuoteView } from './quote.js'
-import { assertDates, cartFor, storeRevision, today } from './quote-pricing.js'
+import { assertDates, cartFor, storeRevision, termsFor, today } from './quote-pricing.js'
 import * as repo from './quote.repository.js'
 import { QUOTE_MACHINE } from './transition-quote.js'
 import { lockExisting, view, visibleQuote } from './quote-view.js'
@@ -36,14 +36,16 @@ export async function reviseQuote(deps: QuoteDeps, actor: Principal, id: string,
     ...((patch.purchaseHistory ?? prevCart.account.purchaseHistory) ? { purchaseHistory: patch.purchaseHistory ?? prevCart.account.purchaseHistory } : {}),
   }
   const cart = cartFor(account, input, before.currency, day, paymentTermsDays)
-  const evaluation = await evaluateWith(deps.ruleSets.get(), cart, 'fired')
+  const ruleSet = deps.ruleSets.get()
+  const evaluation = await evaluateWith(ruleSet, cart, 'fired')
+  const terms = termsFor(deps, ruleSet, evaluation)
   return deps.db.transaction().execute(async (trx) => {
     const quote = await lockExisting(trx, id)
     if (quote.version !== expectedVersion)
       throw new AppError('PRECONDITION_FAILED', `Quote ${quote.number} changed since you read it (now version ${quote.version}).`)
     const now = deps.clock.now()
     return runTransition(QUOTE_MACHINE, { trx, quote, actor, now }, quote.status, 'revise', async (to) => {
-      const revision = await storeRevision(trx, actor, quote.id, quote.currentRevision + 1, cart, evaluation, now)
+      const revision = await storeRevision(trx, actor, quote.id, quote.currentRevision + 1, cart, evaluation, terms, now)
       const updated = await repo.updateQuote(
         trx,
         quote.id,

@@ -1,12 +1,14 @@
-import type { Kysely, Transaction } from 'kysely'
+import type { Transaction } from 'kysely'
 import { withdrawPendingRequest } from '../approvals/approval.service.js'
 import { appendAudit, appendEvent } from '../audit/audit.service.js'
+import type { ExternalActor } from '../audit/audit.js'
+import { closeOpenContract } from '../contracts/contract.service.js'
 import type { Database } from '../db/schema.js'
 import { AppError, assert } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import { runTransition, type StateMachine } from '../shared/state-machine.js'
 import { QUOTE_TRANSITIONS, type QuoteAction, type QuoteStatus } from './quote-state.js'
-import type { Quote, QuoteDeps, QuoteRevision, QuoteView } from './quote.js'
+import type { Quote, QuoteDeps, QuoteView } from './quote.js'
 import { today } from './quote-pricing.js'
 import * as repo from './quote.repository.js'
 import { lockExisting, view, visibleQuote } from './quote-view.js'
@@ -29,6 +31,10 @@ export const QUOTE_MACHINE: StateMachine<QuoteStatus, QuoteAction, QuoteTransiti
     // However a quote leaves pending_approval (revised, canceled, expired; approved or rejected
     // after its request was closed), no approval request stays open for it.
     pending_approval: ({ trx, quote, now, actor }) => withdrawPendingRequest(trx, quote.id, now, actor),
+    // However a quote leaves presented other than by the buyer (revised, canceled, expired), its
+    // open contract closes and the buyer's link says so; a signature or a decline closed it already.
+    presented: ({ trx, quote, now, actor }, { action }) =>
+      closeOpenContract(trx, quote.id, action === 'expire' ? 'expire' : 'withdraw', actor?.id ?? null, now),
   },
 }
 
@@ -43,13 +49,18 @@ export async function transitionQuote(
   action: QuoteAction,
   actor: Principal | null,
   now: Date,
-  details: Record<string, unknown> = {},
+  details: { fingerprintHash?: string; reason?: string; validUntil?: string; contractId?: string; evidenceHash?: string | null } = {},
+  /** Who acted when it is not a principal: the buyer accepting or declining by their link. */
+  externalActor: ExternalActor | null = null,
 ): Promise<Quote> {
   return runTransition(QUOTE_MACHINE, { trx, quote, actor, now }, quote.status, action, async (to) => {
+    // Back to draft is a revision: revise-quote.ts, with its own event (quote.revised).
+    assert(to !== 'draft', `quote ${quote.number}: ${action} leads to a draft, which only a revision makes`)
     const updated = await repo.updateQuote(trx, quote.id, quote.version, { status: to }, now)
     if (!updated) throw new AppError('PRECONDITION_FAILED', `Quote ${quote.number} changed meanwhile; read it again.`)
     await appendAudit(trx, now, {
       actorId: actor?.id ?? null,
+      externalActor,
       action: `quote.${action}`,
       entityType: 'quote',
       entityId: quote.id,
@@ -66,26 +77,10 @@ export async function transitionQuote(
   })
 }
 
-/** A transition a principal asks for by its name (present, cancel), on a quote they may see. */
-async function transitionByRequest(deps: QuoteDeps, actor: Principal, id: string, action: 'present' | 'cancel'): Promise<QuoteView> {
+/** Any state that is not final → canceled; an open approval request is withdrawn, an open contract too. */
+export async function cancelQuote(deps: QuoteDeps, actor: Principal, id: string): Promise<QuoteView> {
   await visibleQuote(deps.db, actor, id)
-  return deps.db.transaction().execute(async (trx) => {
-    const quote = await lockExisting(trx, id)
-    const now = deps.clock.now()
-    if (action === 'present' && quote.validUntil < today(deps.clock))
-      throw new AppError('INVALID_STATE_TRANSITION', `Quote ${quote.number} expired on ${quote.validUntil}.`, { from: quote.status, to: 'presented', action })
-    return view(trx, await transitionQuote(trx, quote, action, actor, now))
-  })
-}
-
-/** Approved → presented: the revision is frozen as what the buyer sees. */
-export function presentQuote(deps: QuoteDeps, actor: Principal, id: string): Promise<QuoteView> {
-  return transitionByRequest(deps, actor, id, 'present')
-}
-
-/** Any state that is not final → canceled; an open approval request is withdrawn. */
-export function cancelQuote(deps: QuoteDeps, actor: Principal, id: string): Promise<QuoteView> {
-  return transitionByRequest(deps, actor, id, 'cancel')
+  return deps.db.transaction().execute(async (trx) => view(trx, await transitionQuote(trx, await lockExisting(trx, id), 'cancel', actor, deps.clock.now())))
 }
 
 /** Expires a locked quote if it is past its validity and may expire; returns whether it did. */

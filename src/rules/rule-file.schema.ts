@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { DecimalString, Identifier, IsoDate, Price, Sku } from '../catalog/catalog.schema.js'
+import { APPROVER_ROLES } from '../principals/roles.js'
 
 /**
  * File format of `rules/<set>/*.yaml|json`. A rule is a json-rules-engine condition tree
@@ -152,7 +153,7 @@ export const EVENTS = {
       'approval.require',
       Type.Object(
         {
-          role: Type.Union(['sales_manager', 'deal_desk', 'finance', 'admin'].map((r) => Type.Literal(r))),
+          role: Type.Union(APPROVER_ROLES.map((r) => Type.Literal(r))),
           level: Type.Integer({ minimum: 1, maximum: 10 }),
           mode: Type.Optional(
             Type.Union([Type.Literal('all'), Type.Literal('any')], { description: 'all: every step of the level must approve; any: one is enough' }),

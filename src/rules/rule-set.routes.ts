@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../errors.js'
 import { principalOf } from '../http/auth.js'
 import { problemResponses } from '../http/problem.js'
-import { SELLING_ROLES } from '../principals/roles.js'
+import { PRICE_READERS, RULE_SET_ACTIVATORS } from '../principals/roles.js'
 import { summarize, type RuleSetRegistry } from './rule-set.service.js'
 
 const Summary = Type.Object({
@@ -19,7 +19,7 @@ export const ruleSetRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistr
   app.get(
     '/v1/rule-sets/current',
     {
-      config: { roles: [...SELLING_ROLES, 'pricing_analyst'] },
+      config: { roles: PRICE_READERS },
       schema: { tags: ['rules'], summary: 'The serving rule set: hashes, files and rule counts', response: { 200: Summary, ...problemResponses(403, 503) } },
     },
     async () => summarize(ruleSets.get()),
@@ -28,7 +28,7 @@ export const ruleSetRoutes: FastifyPluginAsyncTypebox<{ ruleSets: RuleSetRegistr
   app.post(
     '/v1/rule-sets/reload',
     {
-      config: { roles: ['pricing_analyst', 'admin'] },
+      config: { roles: RULE_SET_ACTIVATORS },
       schema: {
         tags: ['rules'],
         summary: 'Load rules/ and price-books/ again; a valid set replaces the serving one atomically, an invalid one is refused with every error',

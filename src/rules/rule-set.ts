@@ -5,7 +5,7 @@ import type { LoadError } from '../shared/source-files.js'
 import { isDataFile, readFolder, ruleIdAt, type SourceFile } from './read-files.js'
 import { CompiledRuleRunner } from './compiled-runner.js'
 import { byPriority, JsonRulesEngineRunner, type RuleRunner } from './rule-runner.js'
-import { RULE_SETS, ruleFileSchema, type RuleDefinition, type RuleSetName } from './rule-file.schema.js'
+import { RULE_SETS, ruleFileSchema, type RuleSetName } from './rule-file.schema.js'
 import { staticChecks } from './static-checks.js'
 import { valueChecks } from './value-checks.js'
 

@@ -1,7 +1,5 @@
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
-import { createPrincipal } from '../../src/principals/principal.service.js'
-import type { Role } from '../../src/principals/roles.js'
 
 /**
  * Accounts over HTTP: creation, idempotency, validation, cursor pagination, per-object
@@ -15,19 +13,14 @@ const db = database.db
 
 type Headers = Record<string, string>
 
-async function principal(name: string, roles: Role[], managerId: string | null = null): Promise<{ id: string; headers: Headers }> {
-  const created = await createPrincipal({ db, clock: ctx.clock }, { name, roles, managerId }, null)
-  return { id: created.body.principal.id, headers: { authorization: `Bearer ${created.body.apiKey}` } }
-}
-
 // Team: the sales manager manages `rep` (the helper's sales_rep) and `teammate`.
 // `outsider` is a rep with no manager; `otherManager` manages nobody here.
-await db.updateTable('principals').set({ manager_id: ctx.principalIds.sales_manager }).where('id', '=', ctx.principalIds.sales_rep).execute()
+await ctx.reportTo('sales_rep', ctx.principalIds.sales_manager)
 const rep = { id: ctx.principalIds.sales_rep, headers: ctx.as('sales_rep') }
 const manager = { id: ctx.principalIds.sales_manager, headers: ctx.as('sales_manager') }
-const teammate = await principal('Teammate rep', ['sales_rep'], manager.id)
-const outsider = await principal('Outsider rep', ['sales_rep'])
-const otherManager = await principal('Other manager', ['sales_manager'])
+const teammate = await ctx.principal('Teammate rep', ['sales_rep'], manager.id)
+const outsider = await ctx.principal('Outsider rep', ['sales_rep'])
+const otherManager = await ctx.principal('Other manager', ['sales_manager'])
 
 const account = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -316,7 +309,7 @@ t.test('owner assignment: a rep keeps their accounts, a manager moves them withi
   t.equal(byAdmin.json().ownerId, outsider.id)
   const ghost = await patch(ctx.as('admin'), id, { ownerId: 'prn_nobody' }, '"v3"')
   t.same([ghost.statusCode, pointers(ghost.json())], [400, ['/ownerId']])
-  const leaver = await principal('Leaver', ['sales_rep'])
+  const leaver = await ctx.principal('Leaver', ['sales_rep'])
   await db.updateTable('principals').set({ status: 'revoked' }).where('id', '=', leaver.id).execute()
   const revoked = await post(ctx.as('admin'), account('For a leaver', { ownerId: leaver.id }))
   t.same([revoked.statusCode, pointers(revoked.json())], [400, ['/ownerId']], 'not to a revoked principal')

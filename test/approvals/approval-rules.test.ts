@@ -1,7 +1,5 @@
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
-import { createPrincipal } from '../../src/principals/principal.service.js'
-import type { Role } from '../../src/principals/roles.js'
 
 /**
  * Approval routing with the demo rules (rules/approvals/*.yaml), through the HTTP API:
@@ -15,16 +13,11 @@ const { app, database } = ctx
 const db = database.db
 type Headers = { authorization: string }
 
-async function principal(name: string, roles: Role[], managerId: string | null = null): Promise<{ id: string; headers: Headers }> {
-  const created = await createPrincipal({ db, clock: ctx.clock }, { name, roles, managerId }, null)
-  return { id: created.body.principal.id, headers: { authorization: `Bearer ${created.body.apiKey}` } }
-}
-
 // The rep reports to the helper's sales manager; `otherManager` manages nobody.
-await db.updateTable('principals').set({ manager_id: ctx.principalIds.sales_manager }).where('id', '=', ctx.principalIds.sales_rep).execute()
+await ctx.reportTo('sales_rep', ctx.principalIds.sales_manager)
 const rep = ctx.as('sales_rep')
 const ids = ctx.principalIds
-const otherManager = await principal('Other sales manager', ['sales_manager'])
+const otherManager = await ctx.principal('Other sales manager', ['sales_manager'])
 
 const ACCOUNT = {
   name: 'Northwind Client GmbH',
@@ -33,11 +26,7 @@ const ACCOUNT = {
   currency: 'EUR',
   segment: 'mid_market',
 }
-async function accountOf(headers: Headers): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/accounts', headers, payload: ACCOUNT })
-  if (res.statusCode !== 201) throw new Error(res.body)
-  return res.json().id
-}
+const accountOf = (headers: Headers) => ctx.createAccount(headers, ACCOUNT)
 const accountId = await accountOf(rep)
 
 interface Step {
@@ -232,7 +221,7 @@ t.test("only holders of the role decide; the sales-manager step belongs to the r
   t.equal(ok.json().steps[0].decidedBy, ids.sales_manager)
 
   // A rep without a manager: any sales manager may decide their manager step.
-  const loner = await principal('Rep without manager', ['sales_rep'])
+  const loner = await ctx.principal('Rep without manager', ['sales_rep'])
   const lonerQuote = await submitted({ discount: '15' }, loner.headers, await accountOf(loner.headers))
   t.equal((await decide(otherManager.headers, stepOf(lonerQuote, 'sales_manager').id, 'approve')).statusCode, 200)
   t.equal((await getQuote(lonerQuote.id)).status, 'approved')
@@ -240,7 +229,7 @@ t.test("only holders of the role decide; the sales-manager step belongs to the r
 
 t.test('delegation: the deal desk hands its approvals to a deputy for a date range', async (t) => {
   // The deputy holds an approver role (sales manager) but not the deal desk's; they manage nobody.
-  const deputy = await principal('Deputy', ['sales_manager'])
+  const deputy = await ctx.principal('Deputy', ['sales_manager'])
   const created = await delegate(ctx.as('deal_desk'), { delegateId: deputy.id, startsOn: '2026-11-28', endsOn: '2026-12-04' })
   t.equal(created.statusCode, 201, created.body)
   t.match(created.json(), { id: /^dlg_/, delegatorId: ids.deal_desk, delegateId: deputy.id, startsOn: '2026-11-28', endsOn: '2026-12-04', revokedAt: null })
@@ -288,9 +277,9 @@ t.test('delegation: the deal desk hands its approvals to a deputy for a date ran
   t.equal((await decide(deputy.headers, financeStep.id, 'approve')).statusCode, 404, 'nor see it: 404')
 
   // Outside the date range: no authority, nothing in the queue.
-  const later = await principal('Holiday cover', ['sales_manager'])
+  const later = await ctx.principal('Holiday cover', ['sales_manager'])
   t.equal((await delegate(ctx.as('deal_desk'), { delegateId: later.id, startsOn: '2026-12-10', endsOn: '2026-12-20' })).statusCode, 201)
-  const ended = await principal('Last month cover', ['sales_manager'])
+  const ended = await ctx.principal('Last month cover', ['sales_manager'])
   t.equal((await delegate(ctx.as('deal_desk'), { delegateId: ended.id, startsOn: '2026-11-01', endsOn: '2026-11-30' })).statusCode, 201)
   const another = await submitted({ discount: '5', paymentTermsDays: 45 })
   const anotherStep = stepOf(another, 'deal_desk')
@@ -330,7 +319,7 @@ t.test('delegation: the deal desk hands its approvals to a deputy for a date ran
 })
 
 t.test('a delegate needs no approver role of their own', async (t) => {
-  const assistant = await principal('Assistant (sales rep)', ['sales_rep'])
+  const assistant = await ctx.principal('Assistant (sales rep)', ['sales_rep'])
   t.equal(
     (await delegate(ctx.as('deal_desk'), { delegateId: assistant.id, startsOn: '2026-12-01', endsOn: '2026-12-01' })).statusCode,
     201,
@@ -358,7 +347,7 @@ t.test('POST /v1/delegations validation', async (t) => {
   t.same([backwards.statusCode, backwards.json().errors[0].pointer], [400, '/endsOn'])
   const unknown = await delegate(desk, { delegateId: 'prn_nobody', startsOn: '2026-12-01', endsOn: '2026-12-02' })
   t.same([unknown.statusCode, unknown.json().errors[0].pointer], [400, '/delegateId'])
-  const leaver = await principal('Leaver', ['deal_desk'])
+  const leaver = await ctx.principal('Leaver', ['deal_desk'])
   await db.updateTable('principals').set({ status: 'revoked' }).where('id', '=', leaver.id).execute()
   const revoked = await delegate(desk, { delegateId: leaver.id, startsOn: '2026-12-01', endsOn: '2026-12-02' })
   t.same([revoked.statusCode, revoked.json().errors[0].pointer], [400, '/delegateId'], 'not to a revoked principal')

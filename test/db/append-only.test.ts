@@ -5,7 +5,7 @@ import { testDatabase } from '../helpers/app.js'
 
 /** The append-only tables refuse UPDATE, DELETE and TRUNCATE, on PGlite and on PostgreSQL. */
 
-const APPEND_ONLY = ['audit_log', 'decisions', 'rule_set_versions', 'rule_set_activations'] as const
+const APPEND_ONLY = ['audit_log', 'decisions', 'rule_set_versions', 'rule_set_activations', 'contract_events'] as const
 
 t.test('TRUNCATE is refused on every append-only table, directly or by CASCADE', async (t) => {
   const { db } = await testDatabase(t)
@@ -22,10 +22,14 @@ t.test('TRUNCATE is refused on every append-only table, directly or by CASCADE',
   }
   await t.rejects(sql`truncate table audit_log`.execute(db), { message: 'table audit_log is append-only' }, 'TRUNCATE audit_log')
   await t.rejects(sql`truncate table principals cascade`.execute(db), /is append-only/, 'a CASCADE from a referenced table reaches the audit log')
-  await t.rejects(sql`truncate table audit_log, outbox_events`.execute(db), /table audit_log is append-only/, 'in a list of tables')
+  await t.rejects(
+    sql`truncate table audit_log, webhook_delivery_attempts, webhook_deliveries, outbox_events`.execute(db),
+    /table audit_log is append-only/,
+    'in a list of tables',
+  )
   const rows = await db.selectFrom('audit_log').select('seq').execute()
   t.same(rows, [{ seq: 1n }], 'the entry is still there')
   t.equal((await db.selectFrom('principals').select('id').execute()).length, 1, 'and nothing else was emptied')
-  await sql`truncate table outbox_events`.execute(db)
+  await sql`truncate table webhook_delivery_attempts, webhook_deliveries, outbox_events`.execute(db)
   t.pass('other tables may still be truncated')
 })

@@ -99,6 +99,12 @@ export interface TestApp {
   principalIds: Record<Role, string>
   /** Headers authenticating as the principal holding `role`. */
   as(role: Role): { authorization: string }
+  /** Another principal, beside the one per role: its id and the headers authenticating as it. */
+  principal(name: string, roles: Role[], managerId?: string | null): Promise<{ id: string; headers: { authorization: string } }>
+  /** Creates an account over HTTP as the principal of `headers` and returns its id; anything but 201 throws. */
+  createAccount(headers: { authorization: string }, account: object): Promise<string>
+  /** Makes the helper's principal of `role` report to `managerId` (a team for visibility and approvals). */
+  reportTo(role: Role, managerId: string): Promise<void>
 }
 
 export interface TestAppOptions {
@@ -136,5 +142,26 @@ export async function buildTestApp(t: Teardown, overrides: Partial<Config> = {},
     keys[role] = created.body.apiKey!
     principalIds[role] = created.body.principal.id
   }
-  return { app, database, config, clock, jobs, keys, principalIds, as: (role) => ({ authorization: `Bearer ${keys[role]}` }) }
+  return {
+    app,
+    database,
+    config,
+    clock,
+    jobs,
+    keys,
+    principalIds,
+    as: (role) => ({ authorization: `Bearer ${keys[role]}` }),
+    principal: async (name, roles, managerId = null) => {
+      const created = await createPrincipal({ db: database.db, clock }, { name, roles, managerId }, null)
+      return { id: created.body.principal.id, headers: { authorization: `Bearer ${created.body.apiKey}` } }
+    },
+    createAccount: async (headers, account) => {
+      const res = await app.inject({ method: 'POST', url: '/v1/accounts', headers, payload: account })
+      if (res.statusCode !== 201) throw new Error(res.body)
+      return res.json().id
+    },
+    reportTo: async (role, managerId) => {
+      await database.db.updateTable('principals').set({ manager_id: managerId }).where('id', '=', principalIds[role]).execute()
+    },
+  }
 }

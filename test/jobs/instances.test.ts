@@ -1,6 +1,7 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
@@ -9,7 +10,8 @@ import { onPostgres } from '../helpers/app.js'
 
 /**
  * Two QTC services (child processes) on one PostgreSQL schema: a job sent to either runs
- * exactly once across both, and work sent while one is stopped is done by the other.
+ * exactly once across both, work sent while one is stopped is done by the other, and the
+ * outbox is delivered to a webhook once, whichever instance relays and sends.
  */
 
 if (!onPostgres) {
@@ -59,6 +61,11 @@ if (!onPostgres) {
       QTC_SCHEDULE_QUOTES_EXPIRE: 'off',
       QTC_SCHEDULE_IDEMPOTENCY_PURGE: 'off',
       QTC_SCHEDULE_AUDIT_CHECKPOINT: 'off',
+      QTC_SCHEDULE_WEBHOOKS_RELAY: 'off',
+      QTC_SCHEDULE_WEBHOOKS_DELIVER: 'off',
+      // The test's receiver listens on the loopback, over plain HTTP.
+      QTC_WEBHOOK_ALLOW_HTTP: 'true',
+      QTC_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
     }
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     children.push(child)
@@ -82,8 +89,8 @@ if (!onPostgres) {
   }
 
   const headers = { authorization: `Bearer ${adminKey}` }
-  async function runAndWait(instance: Instance, key: string): Promise<string> {
-    const res = await fetch(`${instance.base}/v1/jobs/audit.checkpoint/run`, { method: 'POST', headers: { ...headers, 'idempotency-key': key } })
+  async function runAndWait(instance: Instance, key: string, job = 'audit.checkpoint'): Promise<string> {
+    const res = await fetch(`${instance.base}/v1/jobs/${job}/run`, { method: 'POST', headers: { ...headers, 'idempotency-key': key } })
     if (res.status !== 202) throw new Error(`${res.status} ${await res.text()}`)
     const { id } = (await res.json()) as { id: string }
     const deadline = Date.now() + 30_000
@@ -128,5 +135,66 @@ if (!onPostgres) {
     t.equal(logged(b), before + 1, 'b did the work sent while a was stopped')
     b.child.kill('SIGTERM')
     t.equal(await b.exited, 0, 'b stops cleanly')
+  })
+
+  t.test('two instances relay the outbox and deliver each event to a webhook once', async (t) => {
+    // A receiver that checks each Standard Webhooks signature and counts what arrives by webhook-id.
+    let secret = ''
+    const received: Array<{ id: string; type: string }> = []
+    const badSignatures: string[] = []
+    const receiver = createHttpServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk) => (body += chunk))
+      req.on('end', () => {
+        const id = String(req.headers['webhook-id'])
+        const expected = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+          .update(`${id}.${req.headers['webhook-timestamp']}.${body}`)
+          .digest('base64')
+        if (req.headers['webhook-signature'] !== `v1,${expected}`) badSignatures.push(id)
+        received.push({ id, type: (JSON.parse(body) as { type: string }).type })
+        res.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>((resolve) => receiver.close(() => resolve())))
+    const port = (receiver.address() as { port: number }).port
+
+    const a = await start()
+    const b = await start()
+    const created = await fetch(`${a.base}/v1/webhook-endpoints`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': 'endpoint' },
+      body: JSON.stringify({ url: `http://127.0.0.1:${port}/hooks`, eventTypes: ['audit.checkpoint'], description: 'two instances' }),
+    })
+    t.equal(created.status, 201, 'the endpoint is registered')
+    const endpoint = (await created.json()) as { id: string; secret: string }
+    secret = endpoint.secret
+
+    const checkpoints = 4
+    for (let i = 0; i < checkpoints; i++) await runAndWait(i % 2 === 0 ? a : b, `hook-checkpoint-${i}`)
+    // Both instances relay and deliver, at the same time, twice over: a rerun or the other instance adds nothing.
+    for (let round = 0; round < 2; round++) {
+      await Promise.all([runAndWait(a, `relay-a-${round}`, 'webhooks.relay'), runAndWait(b, `relay-b-${round}`, 'webhooks.relay')])
+      await Promise.all([runAndWait(a, `deliver-a-${round}`, 'webhooks.deliver'), runAndWait(b, `deliver-b-${round}`, 'webhooks.deliver')])
+    }
+    const total = await checkpointEvents()
+    t.ok(total >= checkpoints, `${total} checkpoint events in the outbox`)
+    t.equal(received.length, total, 'one request per event')
+    t.equal(new Set(received.map((r) => r.id)).size, total, 'no event twice')
+    t.ok(
+      received.every((r) => r.type === 'audit.checkpoint'),
+      'only the subscribed type',
+    )
+    t.same(badSignatures, [], 'every request signed with the endpoint secret')
+    const log = (await (await fetch(`${b.base}/v1/webhook-endpoints/${endpoint.id}/deliveries?limit=100`, { headers })).json()) as {
+      data: Array<{ state: string; attemptCount: number; eventId: string }>
+    }
+    t.same(
+      log.data.map((d) => [d.state, d.attemptCount]),
+      Array.from({ length: total }, () => ['delivered', 1]),
+      'the delivery log: each delivered at the first attempt',
+    )
+    for (const instance of [a, b]) instance.child.kill('SIGTERM')
+    t.same(await Promise.all([a.exited, b.exited]), [0, 0], 'both stop cleanly')
   })
 }

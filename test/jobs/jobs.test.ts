@@ -4,7 +4,7 @@ import { JobEngine, jobsSchemaOf } from '../../src/jobs/job-engine.js'
 import { JOB_CATALOGUE } from '../../src/jobs/job-catalogue.js'
 import type { JobDefinition } from '../../src/jobs/job.js'
 import { getJobRun } from '../../src/jobs/job.service.js'
-import { buildTestApp, onPostgres, type TestApp } from '../helpers/app.js'
+import { buildTestApp, onPostgres, testConfig, type TestApp } from '../helpers/app.js'
 
 /**
  * The job engine (pg-boss over the application's database), the catalogue's jobs, the jobs
@@ -65,11 +65,17 @@ t.test('settings: QTC_SCHEDULE_<JOB> is a cron expression or off; QTC_JOBS_POLL_
 t.test('the engine: a schedule setting naming no job stops the start; schedules resolve from settings and defaults', async (t) => {
   const database = { kind: 'postgres', schema: 'tenant_a', db: null as never, close: async () => {} } as const
   const make = (jobSchedules: Record<string, string>) =>
-    new JobEngine({ database, config: { jobSchedules, jobsPollMs: 500, auditKey: null }, clock: { now: () => new Date() }, log: console, workers: false })
+    new JobEngine({
+      database,
+      config: { ...testConfig(), jobSchedules, jobsPollMs: 500, auditKey: null },
+      clock: { now: () => new Date() },
+      log: console,
+      workers: false,
+    })
   t.throws(() => make({ QTC_SCHEDULE_QUOTES_EXPIRY: 'off' }), {
     name: 'ConfigError',
     message:
-      'Invalid QTC_SCHEDULE_QUOTES_EXPIRY: no job is named by it; the schedule settings are QTC_SCHEDULE_QUOTES_EXPIRE, QTC_SCHEDULE_IDEMPOTENCY_PURGE, QTC_SCHEDULE_AUDIT_CHECKPOINT',
+      'Invalid QTC_SCHEDULE_QUOTES_EXPIRY: no job is named by it; the schedule settings are QTC_SCHEDULE_QUOTES_EXPIRE, QTC_SCHEDULE_IDEMPOTENCY_PURGE, QTC_SCHEDULE_AUDIT_CHECKPOINT, QTC_SCHEDULE_WEBHOOKS_RELAY, QTC_SCHEDULE_WEBHOOKS_DELIVER',
   })
   const engine = make({ QTC_SCHEDULE_QUOTES_EXPIRE: '*/5 * * * *', QTC_SCHEDULE_IDEMPOTENCY_PURGE: 'off' })
   t.same(engine.schedules.get('quotes.expire'), { cron: '*/5 * * * *', setting: 'QTC_SCHEDULE_QUOTES_EXPIRE', source: 'setting' })

@@ -158,7 +158,19 @@ t.test('illegal transitions, stale and missing ETags', async (t) => {
   const old = await q.create('sales_rep', { accountId: ctx.accountId, lines: seats('5'), pricingDate: '2026-04-01' })
   t.same(old.json().errors, [{ pointer: '/pricingDate', detail: 'must be 2026-12-01 or later' }], 'nor priced with the rules of a past day')
   const quote = (await q.create('sales_rep', { accountId: ctx.accountId, lines: seats('5'), pricingDate: '2026-12-01' })).json()
-  const present = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/present`, headers: ctx.as('sales_rep') })
+  const signer = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/accounts/${ctx.accountId}/contacts`,
+    headers: ctx.as('sales_rep'),
+    payload: { name: 'Inès Roux', email: 'ines.roux@acme.example' },
+  })
+  const contact = { contactId: signer.json().id }
+  t.equal(
+    (await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/present`, headers: ctx.as('sales_rep') })).statusCode,
+    400,
+    'present names the signer',
+  )
+  const present = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/present`, headers: ctx.as('sales_rep'), payload: contact })
   t.equal(present.statusCode, 409)
   t.equal(present.json().code, 'INVALID_STATE_TRANSITION')
   t.same([present.json().from, present.json().to], ['draft', 'presented'])
@@ -167,8 +179,8 @@ t.test('illegal transitions, stale and missing ETags', async (t) => {
   const sub = await q.submit(quote.id)
   t.equal(sub.json().status, 'approved', '5 % needs no approval: approved at once')
   t.equal((await q.submit(quote.id)).json().code, 'INVALID_STATE_TRANSITION')
-  const presented = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/present`, headers: ctx.as('sales_rep') })
-  t.equal(presented.json().status, 'presented')
+  const presented = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/present`, headers: ctx.as('sales_rep'), payload: contact })
+  t.equal(presented.json().quote.status, 'presented')
   const canceled = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.id}/cancel`, headers: ctx.as('sales_rep') })
   t.equal(canceled.json().status, 'canceled')
   t.equal(

@@ -2,8 +2,6 @@ import t from 'tap'
 import { decodeSnapshot } from '../../src/evaluation/evaluation.js'
 import { renderEvaluation } from '../../src/evaluation/render.js'
 import { buildTestApp } from '../helpers/app.js'
-import { createPrincipal } from '../../src/principals/principal.service.js'
-import type { Role } from '../../src/principals/roles.js'
 import { QUOTE_TRANSITIONS, type QuoteStatus } from '../../src/quotes/quote-state.js'
 import { targetOf } from '../../src/shared/state-machine.js'
 import { expireDueQuotes } from '../../src/quotes/quote.service.js'
@@ -20,15 +18,10 @@ const db = database.db
 type Headers = { authorization: string }
 const DAY = 86_400_000
 
-async function principal(name: string, roles: Role[], managerId: string | null = null): Promise<{ id: string; headers: Headers }> {
-  const created = await createPrincipal({ db, clock: ctx.clock }, { name, roles, managerId }, null)
-  return { id: created.body.principal.id, headers: { authorization: `Bearer ${created.body.apiKey}` } }
-}
-
-await db.updateTable('principals').set({ manager_id: ctx.principalIds.sales_manager }).where('id', '=', ctx.principalIds.sales_rep).execute()
+await ctx.reportTo('sales_rep', ctx.principalIds.sales_manager)
 const rep = ctx.as('sales_rep')
 const manager = ctx.as('sales_manager')
-const outsider = await principal('Outsider rep', ['sales_rep'])
+const outsider = await ctx.principal('Outsider rep', ['sales_rep'])
 
 const ACCOUNT = {
   name: 'Lyon Logistique SAS',
@@ -38,13 +31,17 @@ const ACCOUNT = {
   segment: 'mid_market',
   vatId: 'FR40303265045',
 }
-async function accountOf(headers: Headers): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/accounts', headers, payload: ACCOUNT })
-  if (res.statusCode !== 201) throw new Error(res.body)
-  return res.json().id
-}
+const accountOf = (headers: Headers) => ctx.createAccount(headers, ACCOUNT)
 const accountId = await accountOf(rep)
 const outsiderAccountId = await accountOf(outsider.headers)
+const contactId: string = (
+  await app.inject({
+    method: 'POST',
+    url: `/v1/accounts/${accountId}/contacts`,
+    headers: rep,
+    payload: { name: 'Claire Martin', email: 'claire@lyon-logistique.example' },
+  })
+).json().id
 
 interface Revision {
   revision: number
@@ -72,8 +69,13 @@ async function create(discount: string, extra: object = {}, headers: Headers = r
   if (res.statusCode !== 201) throw new Error(res.body)
   return res.json()
 }
-const action = (id: string, name: 'submit' | 'present' | 'cancel', headers: Headers = rep) =>
-  app.inject({ method: 'POST', url: `/v1/quotes/${id}/${name}`, headers })
+/** Present answers the quote with its contract and link; the other actions the quote alone. */
+const action = async (id: string, name: 'submit' | 'present' | 'cancel', headers: Headers = rep) => {
+  const res = await app.inject({ method: 'POST', url: `/v1/quotes/${id}/${name}`, headers, ...(name === 'present' ? { payload: { contactId } } : {}) })
+  if (name !== 'present' || res.statusCode !== 200) return res
+  const quote = res.json().quote
+  return { statusCode: res.statusCode, body: JSON.stringify(quote), json: () => quote }
+}
 const read = (id: string, headers: Headers = rep) => app.inject({ method: 'GET', url: `/v1/quotes/${id}`, headers })
 async function revise(id: string, payload: object, headers: Headers = rep) {
   const current = await read(id, headers)
@@ -200,7 +202,7 @@ t.test('each revision has its decision record; the fingerprint follows prices an
 })
 
 t.test('GET /v1/quotes filters by status and shows only what the caller may see', async (t) => {
-  const seller = await principal('Lister rep', ['sales_rep'])
+  const seller = await ctx.principal('Lister rep', ['sales_rep'])
   const account = await accountOf(seller.headers)
   const draftA = await create('0', {}, seller.headers, account)
   const draftB = await create('0', {}, seller.headers, account)

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import type { LoadError } from '../../src/shared/source-files.js'
 import type { SourceFile } from '../../src/rules/read-files.js'
 import { buildRuleSet } from '../../src/rules/rule-set.js'
+import { bookFile, catalogFile, product } from '../helpers/catalog.js'
 
 /**
  * Static checks of condition constructs whose json-rules-engine meaning is easy to get wrong:
@@ -11,45 +12,14 @@ import { buildRuleSet } from '../../src/rules/rule-set.js'
 
 type Json = Record<string, unknown>
 
-const product = (sku: string, category: string): Json => ({
-  sku,
-  name: `Product ${sku}`,
-  family: 'hardware',
-  category,
-  unit: 'piece',
-  type: 'one_time',
-  taxCategory: 'standard',
-  revenueTreatment: 'point_in_time',
-  sspBasis: 'list_price',
-  active: true,
-})
-
 const BOOKS: SourceFile[] = [
-  {
-    file: 'catalog.yaml',
-    content: {
-      kind: 'catalog',
-      segments: ['smb', 'enterprise'],
-      channels: ['direct', 'partner', 'web'],
-      products: [product('WIDGET', 'device'), product('GADGET', 'accessory')],
-    },
-  },
-  {
-    file: 'eur-list.yaml',
-    content: {
-      kind: 'price-book',
-      id: 'eur-list',
-      name: 'EUR list',
-      currency: 'EUR',
-      validFrom: '2026-01-01',
-      priority: 0,
-      applicability: {},
-      entries: [
-        { sku: 'WIDGET', listPrice: '10.00', cost: '4.00' },
-        { sku: 'GADGET', listPrice: '25.50' },
-      ],
-    },
-  },
+  catalogFile([product('WIDGET'), product('GADGET', { category: 'accessory' })]),
+  bookFile({
+    entries: [
+      { sku: 'WIDGET', listPrice: '10.00', cost: '4.00' },
+      { sku: 'GADGET', listPrice: '25.50' },
+    ],
+  }),
 ]
 
 const GUARD = { type: 'guardrail.limit', params: { outcome: 'needs_approval', reason: 'Look at it' } }

@@ -3,6 +3,7 @@ import { buildPriceBooks } from '../../src/catalog/catalog.js'
 import type { LoadError } from '../../src/shared/source-files.js'
 import type { SourceFile } from '../../src/rules/read-files.js'
 import { buildRuleSet } from '../../src/rules/rule-set.js'
+import { bookFile, catalogFile, product } from '../helpers/catalog.js'
 
 /**
  * Static checks of a rule set, one failing fixture per check, each asserting the exact
@@ -10,63 +11,6 @@ import { buildRuleSet } from '../../src/rules/rule-set.js'
  */
 
 type Json = Record<string, unknown>
-
-function product(sku: string, extra: Json = {}): Json {
-  return {
-    sku,
-    name: `Product ${sku}`,
-    family: 'hardware',
-    category: 'device',
-    unit: 'piece',
-    type: 'one_time',
-    taxCategory: 'standard',
-    revenueTreatment: 'point_in_time',
-    sspBasis: 'list_price',
-    active: true,
-    ...extra,
-  }
-}
-
-function catalogFile(
-  products: Json[] = [
-    product('WIDGET'),
-    product('GADGET'),
-    product('SEAT', { type: 'recurring', billingPeriod: 'month', family: 'platform', category: 'seat' }),
-  ],
-): SourceFile {
-  return { file: 'catalog.yaml', content: { kind: 'catalog', segments: ['smb', 'enterprise'], channels: ['direct', 'partner', 'web'], products } }
-}
-
-function bookFile(extra: Json = {}, file = 'eur-list.yaml'): SourceFile {
-  return {
-    file,
-    content: {
-      kind: 'price-book',
-      id: 'eur-list',
-      name: 'EUR list',
-      currency: 'EUR',
-      validFrom: '2026-01-01',
-      priority: 0,
-      applicability: {},
-      entries: [
-        { sku: 'WIDGET', listPrice: '10.00', cost: '4.00' },
-        { sku: 'GADGET', listPrice: '25.50' },
-        {
-          sku: 'SEAT',
-          listPrice: '20.00',
-          tiering: {
-            mode: 'range',
-            tiers: [
-              { upTo: 10, unitPrice: '20.00' },
-              { upTo: null, unitPrice: '18.00' },
-            ],
-          },
-        },
-      ],
-      ...extra,
-    },
-  }
-}
 
 const BOOKS = [catalogFile(), bookFile()]
 

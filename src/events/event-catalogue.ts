@@ -1,0 +1,200 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+
+/**
+ * The events QTC emits, one entry per type: its version, a description and the TypeBox
+ * schema of its payload. This is the contract receivers of webhooks rely on: a change of a
+ * payload's shape is a new version, never an edit. `appendEvent` accepts only these types,
+ * with their payloads typed at compile time and checked again (in their JSON form) when written.
+ *
+ * This module imports no other module of QTC, so every module can emit events without a cycle.
+ */
+
+const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, description })
+const QuoteNumber = Type.String({ pattern: '^Q-\\d{4}-\\d{6}$', description: 'The quote number (Q-<year>-<six digits>)' })
+const QuoteStatus = Type.Union(
+  ['draft', 'pending_approval', 'approved', 'rejected', 'presented', 'accepted', 'declined', 'expired', 'canceled'].map((s) => Type.Literal(s)),
+  { description: 'A quote status' },
+)
+const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'A calendar date' })
+const IsoInstant = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$', description: 'An instant (UTC)' })
+const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' })
+
+/** A signed statement of the audit chain's head; also the `audit.checkpoint` payload. */
+export const AuditCheckpointSchema = Type.Object(
+  {
+    seq: Type.String({ pattern: '^(0|[1-9][0-9]{0,18})$', description: 'The head entry (0: an empty chain)' }),
+    hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: "The head entry's hash" }),
+    // A pattern rather than format: 'date-time', so the CLI checks it with TypeBox alone.
+    at: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$', description: 'When it was signed (UTC)' }),
+    mac: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'HMAC-SHA256 with QTC_AUDIT_KEY of the canonical JSON of seq, hash and at' }),
+  },
+  { additionalProperties: false, description: 'A signed audit checkpoint' },
+)
+
+const QuoteTransition = Type.Object(
+  {
+    quoteId: Id('The quote'),
+    number: QuoteNumber,
+    from: QuoteStatus,
+    to: QuoteStatus,
+    fingerprintHash: Type.Optional(Type.String({ ...Sha256, description: 'The submitted revision (on submission)' })),
+    reason: Type.Optional(Type.String({ maxLength: 200, description: 'Why the quote moved without a person deciding (an approval with nothing to approve)' })),
+    validUntil: Type.Optional(Type.String({ ...IsoDate, description: 'The validity the quote passed (on expiry)' })),
+    contractId: Type.Optional(Id('The contract the buyer signed or declined (on acceptance or decline)')),
+    evidenceHash: Type.Optional(Type.Union([Type.String({ ...Sha256, description: "The signature evidence's SHA-256 (on acceptance)" }), Type.Null()])),
+  },
+  { additionalProperties: false },
+)
+const ContractStatus = Type.Union(
+  ['sent', 'viewed', 'signed', 'declined', 'expired', 'withdrawn'].map((s) => Type.Literal(s)),
+  { description: 'A contract status' },
+)
+const ContractRef = {
+  contractId: Id('The contract'),
+  quoteId: Id('Its quote'),
+}
+const ContractClosed = Type.Object({ ...ContractRef, from: ContractStatus, to: ContractStatus }, { additionalProperties: false })
+
+const ApprovalDecision = Type.Object(
+  {
+    stepId: Id('The approval step decided'),
+    level: Type.Integer({ minimum: 1, maximum: 100, description: 'Its level in the chain' }),
+    role: Type.String({ minLength: 1, maxLength: 64, description: 'The role the step asked for' }),
+    actingFor: Type.Union([Id('The principal the decider stood in for, by delegation'), Type.Null()]),
+  },
+  { additionalProperties: false },
+)
+
+function event<P extends TSchema>(version: number, description: string, aggregateType: string, payload: P) {
+  return { version, description, aggregateType, payload }
+}
+
+const transition = (status: string, what: string) => event(1, `A quote ${what} (status ${status}). Aggregate: the quote.`, 'quote', QuoteTransition)
+
+export const EVENT_CATALOGUE = {
+  'quote.created': event(
+    1,
+    'A quote was created as a draft at revision 1. Aggregate: the quote.',
+    'quote',
+    Type.Object({ quoteId: Id('The quote'), number: QuoteNumber }, { additionalProperties: false }),
+  ),
+  'quote.revised': event(
+    1,
+    'A quote got a new draft revision (its cart or terms changed). Aggregate: the quote.',
+    'quote',
+    Type.Object(
+      { quoteId: Id('The quote'), revision: Type.Integer({ minimum: 1, description: 'The new revision' }), from: QuoteStatus },
+      { additionalProperties: false },
+    ),
+  ),
+  'quote.pending_approval': transition('pending_approval', 'was submitted and waits for approval'),
+  'quote.approved': transition('approved', 'was approved (every level, or nothing needed approval)'),
+  'quote.rejected': transition('rejected', 'was rejected by an approver'),
+  'quote.presented': transition('presented', 'was presented to the customer'),
+  'quote.accepted': transition('accepted', 'was accepted by the customer'),
+  'quote.declined': transition('declined', 'was declined by the customer'),
+  'quote.expired': transition('expired', 'passed its validity'),
+  'quote.canceled': transition('canceled', 'was canceled'),
+  'contract.sent': event(
+    1,
+    "A contract was sent for signature (on presenting a quote, or with a new link): the buyer's link, for the system that e-mails it. Aggregate: the contract.",
+    'contract',
+    Type.Object(
+      {
+        ...ContractRef,
+        quoteNumber: QuoteNumber,
+        contactId: Id('The contact who may sign'),
+        signingUrl: Type.String({ maxLength: 2200, description: "The buyer's signing link (the only place it is given besides the presenting answer)" }),
+        expiresOn: Type.String({ ...IsoDate, description: 'The last day the link signs' }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'contract.signed': event(
+    1,
+    'The buyer signed: the evidence is kept and a signed copy made. Aggregate: the contract.',
+    'contract',
+    Type.Object({ ...ContractRef, quoteNumber: QuoteNumber, evidenceHash: Sha256 }, { additionalProperties: false }),
+  ),
+  'contract.declined': event(
+    1,
+    'The buyer declined, with a reason. Aggregate: the contract.',
+    'contract',
+    Type.Object({ ...ContractRef, quoteNumber: QuoteNumber, reason: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
+  ),
+  'contract.withdrawn': event(1, 'A contract was withdrawn: its quote was revised or canceled. Aggregate: the contract.', 'contract', ContractClosed),
+  'contract.expired': event(1, 'A contract expired with its quote. Aggregate: the contract.', 'contract', ContractClosed),
+  'approval.approved': event(1, 'An approval step was approved. Aggregate: the quote.', 'quote', ApprovalDecision),
+  'approval.rejected': event(1, 'An approval step was rejected. Aggregate: the quote.', 'quote', ApprovalDecision),
+  'account.created': event(
+    1,
+    'An account was created. Aggregate: the account.',
+    'account',
+    Type.Object({ accountId: Id('The account') }, { additionalProperties: false }),
+  ),
+  'delegation.created': event(
+    1,
+    'A principal delegated their approvals for a period. Aggregate: the delegating principal.',
+    'principal',
+    Type.Object(
+      {
+        id: Id('The delegation'),
+        delegatorId: Id('Who delegates'),
+        delegateId: Id('Who decides in their stead'),
+        startsOn: IsoDate,
+        endsOn: IsoDate,
+        createdAt: IsoInstant,
+        revokedAt: Type.Union([IsoInstant, Type.Null()]),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'audit.checkpoint': event(
+    1,
+    'A signed checkpoint of the audit chain: keep it outside QTC to prove the log was not cut or rewritten. Aggregate: the audit log.',
+    'audit_log',
+    AuditCheckpointSchema,
+  ),
+} as const
+
+type Catalogue = typeof EVENT_CATALOGUE
+export type EventType = keyof Catalogue
+/** The payload of an event type, as written (dates may still be Date objects: they are stored as their JSON form). */
+export type EventPayload<T extends EventType> = Jsonable<Static<Catalogue[T]['payload']>>
+type Jsonable<T> = T extends string ? T | (string extends T ? Date : never) : T extends object ? { [K in keyof T]: Jsonable<T[K]> } : T
+
+export const EVENT_TYPES = Object.keys(EVENT_CATALOGUE) as EventType[]
+
+export function isEventType(value: string): value is EventType {
+  return Object.hasOwn(EVENT_CATALOGUE, value)
+}
+
+const checkers = new Map<EventType, TypeCheck<TSchema>>(EVENT_TYPES.map((type) => [type, TypeCompiler.Compile(EVENT_CATALOGUE[type].payload)]))
+
+/**
+ * The payload's JSON form, checked against its type's schema. A mismatch is a programming
+ * error (the compiler already checked the shape; this catches what it cannot, such as a
+ * pattern or an extra property), so it throws and the use case's transaction rolls back.
+ */
+export function checkedPayload<T extends EventType>(type: T, payload: EventPayload<T>): unknown {
+  const checker = checkers.get(type)
+  if (!checker) throw new Error(`Assertion failed: event type ${JSON.stringify(type)} is not in the catalogue`)
+  const json: unknown = JSON.parse(JSON.stringify(payload))
+  if (!checker.Check(json)) {
+    const first = checker.Errors(json).First()
+    throw new Error(`Assertion failed: ${type} payload does not match its schema: ${first?.path || '/'} ${first?.message}`)
+  }
+  return json
+}
+
+/** The catalogue as the API and docs publish it: each type with its version, description and payload's JSON Schema. */
+export function publishedCatalogue() {
+  return EVENT_TYPES.map((type) => ({
+    type,
+    version: EVENT_CATALOGUE[type].version,
+    description: EVENT_CATALOGUE[type].description,
+    aggregateType: EVENT_CATALOGUE[type].aggregateType,
+    payloadSchema: EVENT_CATALOGUE[type].payload as unknown as { type: 'object'; [keyword: string]: unknown },
+  }))
+}
