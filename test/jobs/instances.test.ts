@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
@@ -45,7 +45,7 @@ if (!onPostgres) {
     exited: Promise<number | null>
   }
 
-  async function start(): Promise<Instance> {
+  async function start(settings: NodeJS.ProcessEnv = {}): Promise<Instance> {
     const port = await freePort()
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -66,6 +66,7 @@ if (!onPostgres) {
       // The test's receiver listens on the loopback, over plain HTTP.
       QTC_WEBHOOK_ALLOW_HTTP: 'true',
       QTC_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
+      ...settings,
     }
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     children.push(child)
@@ -118,6 +119,38 @@ if (!onPostgres) {
       .split('\n')
       .filter((l) => l.includes('"msg":"audit checkpoint"')).length
 
+  /** A webhook receiver on the loopback: checks each Standard Webhooks signature and keeps what arrives. */
+  async function receiver(t: Test) {
+    const state = { url: '', secret: '', received: [] as Array<{ id: string; type: string }>, badSignatures: [] as string[] }
+    const server = createHttpServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk) => (body += chunk))
+      req.on('end', () => {
+        const id = String(req.headers['webhook-id'])
+        const expected = createHmac('sha256', Buffer.from(state.secret.slice('whsec_'.length), 'base64'))
+          .update(`${id}.${req.headers['webhook-timestamp']}.${body}`)
+          .digest('base64')
+        if (req.headers['webhook-signature'] !== `v1,${expected}`) state.badSignatures.push(id)
+        state.received.push({ id, type: (JSON.parse(body) as { type: string }).type })
+        res.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    state.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`
+    return state
+  }
+
+  async function registerEndpoint(instance: Instance, url: string, key: string): Promise<{ id: string; secret: string }> {
+    const res = await fetch(`${instance.base}/v1/webhook-endpoints`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ url, eventTypes: ['audit.checkpoint'], description: 'two instances' }),
+    })
+    if (res.status !== 201) throw new Error(`${res.status} ${await res.text()}`)
+    return (await res.json()) as { id: string; secret: string }
+  }
+
   t.test('each run happens once across two instances; one stopped, the other does the work', async (t) => {
     const a = await start()
     const b = await start()
@@ -138,37 +171,12 @@ if (!onPostgres) {
   })
 
   t.test('two instances relay the outbox and deliver each event to a webhook once', async (t) => {
-    // A receiver that checks each Standard Webhooks signature and counts what arrives by webhook-id.
-    let secret = ''
-    const received: Array<{ id: string; type: string }> = []
-    const badSignatures: string[] = []
-    const receiver = createHttpServer((req, res) => {
-      let body = ''
-      req.on('data', (chunk) => (body += chunk))
-      req.on('end', () => {
-        const id = String(req.headers['webhook-id'])
-        const expected = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
-          .update(`${id}.${req.headers['webhook-timestamp']}.${body}`)
-          .digest('base64')
-        if (req.headers['webhook-signature'] !== `v1,${expected}`) badSignatures.push(id)
-        received.push({ id, type: (JSON.parse(body) as { type: string }).type })
-        res.writeHead(204).end()
-      })
-    })
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
-    t.teardown(() => new Promise<void>((resolve) => receiver.close(() => resolve())))
-    const port = (receiver.address() as { port: number }).port
-
+    const hooks = await receiver(t)
     const a = await start()
     const b = await start()
-    const created = await fetch(`${a.base}/v1/webhook-endpoints`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': 'endpoint' },
-      body: JSON.stringify({ url: `http://127.0.0.1:${port}/hooks`, eventTypes: ['audit.checkpoint'], description: 'two instances' }),
-    })
-    t.equal(created.status, 201, 'the endpoint is registered')
-    const endpoint = (await created.json()) as { id: string; secret: string }
-    secret = endpoint.secret
+    const endpoint = await registerEndpoint(a, hooks.url, 'endpoint')
+    hooks.secret = endpoint.secret
+    const { received, badSignatures } = hooks
 
     const checkpoints = 4
     for (let i = 0; i < checkpoints; i++) await runAndWait(i % 2 === 0 ? a : b, `hook-checkpoint-${i}`)
@@ -194,6 +202,48 @@ if (!onPostgres) {
       Array.from({ length: total }, () => ['delivered', 1]),
       'the delivery log: each delivered at the first attempt',
     )
+    for (const instance of [a, b]) instance.child.kill('SIGTERM')
+    t.same(await Promise.all([a.exited, b.exited]), [0, 0], 'both stop cleanly')
+  })
+
+  t.test('with schedules on in both instances, each scheduled run happens once a minute and its event reaches the receiver once', async (t) => {
+    const since = new Date()
+    const hooks = await receiver(t)
+    const every = { QTC_SCHEDULE_AUDIT_CHECKPOINT: '* * * * *', QTC_SCHEDULE_WEBHOOKS_RELAY: '* * * * *', QTC_SCHEDULE_WEBHOOKS_DELIVER: '* * * * *' }
+    const a = await start(every)
+    const endpoint = await registerEndpoint(a, hooks.url, 'scheduled-endpoint')
+    hooks.secret = endpoint.secret
+    const b = await start(every)
+    // Two minutes' runs: the cron monitor looks every 30 s, so the next minute's run is in by 40 s past it. The
+    // first minute's checkpoint may be written after that minute's relay ran: it then goes out the next minute.
+    const secondMinuteRun = Math.ceil(since.getTime() / 60_000) * 60_000 + 40_000
+    const deadline = Date.now() + 200_000
+    while ((hooks.received.length < 1 || Date.now() < secondMinuteRun) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1000))
+    t.ok(hooks.received.length >= 1, `${hooks.received.length} scheduled checkpoints delivered`)
+
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    const { rows } = await client
+      .query(
+        `select date_trunc('minute', created_at) as minute, count(*)::int as n, array_agg(id) as ids from "${schema}".outbox_events
+         where type = 'audit.checkpoint' and created_at >= $1 group by 1 order by 1`,
+        [since],
+      )
+      .finally(() => client.end())
+    t.ok(rows.length >= 2, `checkpoints in ${rows.length} minutes`)
+    t.same(
+      rows.map((r) => r.n),
+      rows.map(() => 1),
+      'one scheduled checkpoint a minute across the two instances',
+    )
+    t.equal(logged(a) + logged(b), rows.length, 'each worked by one instance')
+    const written = new Set(rows.flatMap((r) => r.ids as string[]))
+    t.equal(new Set(hooks.received.map((r) => r.id)).size, hooks.received.length, 'no event twice')
+    t.ok(
+      hooks.received.every((r) => written.has(r.id)),
+      'each one written by a scheduled run',
+    )
+    t.same(hooks.badSignatures, [], 'every request signed')
     for (const instance of [a, b]) instance.child.kill('SIGTERM')
     t.same(await Promise.all([a.exited, b.exited]), [0, 0], 'both stop cleanly')
   })
