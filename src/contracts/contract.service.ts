@@ -94,6 +94,23 @@ export interface IssueInput {
   document: Buffer
 }
 
+/** `contract.sent`: the link for whatever e-mails it to the buyer (QTC sends no mail). */
+async function emitSent(trx: Executor, contract: Contract, url: string, now: Date): Promise<void> {
+  await appendEvent(trx, now, {
+    type: 'contract.sent',
+    aggregateType: 'contract',
+    aggregateId: contract.id,
+    payload: {
+      contractId: contract.id,
+      quoteId: contract.quoteId,
+      quoteNumber: contract.quoteNumber,
+      contactId: contract.contactId,
+      signingUrl: url,
+      expiresOn: contract.expiresOn,
+    },
+  })
+}
+
 /**
  * Issues the contract of a presented revision in the caller's transaction: the document and
  * its SHA-256 stored, a signing link whose token is returned once and stored hashed, the
@@ -133,19 +150,7 @@ export async function issueContract(
       terms: contract.terms,
     },
   })
-  await appendEvent(trx, now, {
-    type: 'contract.sent',
-    aggregateType: 'contract',
-    aggregateId: contract.id,
-    payload: {
-      contractId: contract.id,
-      quoteId: contract.quoteId,
-      quoteNumber: contract.quoteNumber,
-      contactId: contract.contactId,
-      signingUrl: url,
-      expiresOn: contract.expiresOn,
-    },
-  })
+  await emitSent(trx, contract, url, now)
   return { contract, signingUrl: url }
 }
 
@@ -173,19 +178,7 @@ export async function reissueLink(
   await event(trx, updated, 'link_reissued', now, {}, `by ${actor.id}`)
   const url = signingUrl(token)
   await appendAudit(trx, now, { actorId: actor.id, action: 'contract.link_reissued', entityType: 'contract', entityId: contract.id })
-  await appendEvent(trx, now, {
-    type: 'contract.sent',
-    aggregateType: 'contract',
-    aggregateId: contract.id,
-    payload: {
-      contractId: contract.id,
-      quoteId: contract.quoteId,
-      quoteNumber: contract.quoteNumber,
-      contactId: contract.contactId,
-      signingUrl: url,
-      expiresOn: contract.expiresOn,
-    },
-  })
+  await emitSent(trx, contract, url, now)
   return { contract: updated, signingUrl: url }
 }
 

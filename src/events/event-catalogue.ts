@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import { assert } from '../errors.js'
 
 /**
  * The events QTC emits, one entry per type: its version, a description and the TypeBox
@@ -179,7 +180,7 @@ const checkers = new Map<EventType, TypeCheck<TSchema>>(EVENT_TYPES.map((type) =
  */
 export function checkedPayload<T extends EventType>(type: T, payload: EventPayload<T>): unknown {
   const checker = checkers.get(type)
-  if (!checker) throw new Error(`Assertion failed: event type ${JSON.stringify(type)} is not in the catalogue`)
+  assert(checker, `event type ${JSON.stringify(type)} is not in the catalogue`)
   const json: unknown = JSON.parse(JSON.stringify(payload))
   if (!checker.Check(json)) {
     const first = checker.Errors(json).First()

@@ -2,7 +2,7 @@ import { checkpointAudit } from '../audit/audit.service.js'
 import { expireDueQuotes } from '../quotes/quote.service.js'
 import { purgeExpiredIdempotencyKeys } from '../shared/idempotency.js'
 import { deliverDueWebhooks, MAX_DELIVERY_BATCH, MAX_RELAY_BATCH, relayOutbox } from '../webhooks/index.js'
-import type { JobDefinition } from './job.js'
+import type { JobDefinition, JobDeps } from './job.js'
 
 /** Batches one webhook run takes at most before leaving the rest to the next run (a minute later). */
 const WEBHOOK_BATCHES_PER_RUN = 20
@@ -72,22 +72,12 @@ export const JOB_CATALOGUE: readonly JobDefinition[] = [
     expireInSeconds: 5 * 60,
     defaultSchedule: '* * * * *',
     disabledReason: () => null,
-    run: async (deps) => {
-      let events = 0
-      let deliveries = 0
-      for (let batch = 0; batch < WEBHOOK_BATCHES_PER_RUN; batch++) {
-        const relayed = await relayOutbox(deps.webhooks, { limit: MAX_RELAY_BATCH })
-        events += relayed.events
-        deliveries += relayed.deliveries
-        if (relayed.events < MAX_RELAY_BATCH) break
-      }
-      return { events, deliveries }
-    },
+    run: (deps) => relayCaughtUp(deps),
   },
   {
     name: 'webhooks.deliver',
     description:
-      'Sends the webhook deliveries that are due (at most 20 batches a run), each claimed with a lease so two instances never send one attempt twice; failures are retried with backoff by later runs.',
+      'Relays what the outbox holds first (as webhooks.relay does), then sends the webhook deliveries that are due (at most 20 batches a run), each claimed with a lease so two instances never send one attempt twice; failures are retried with backoff by later runs.',
     queuePolicy: 'stately',
     singletonKey: 'webhooks.deliver',
     retry: { retryLimit: 3, retryDelaySeconds: 10, retryBackoff: true },
@@ -95,7 +85,9 @@ export const JOB_CATALOGUE: readonly JobDefinition[] = [
     defaultSchedule: '* * * * *',
     disabledReason: () => null,
     run: async (deps) => {
-      const total = { attempted: 0, delivered: 0, retrying: 0, failed: 0 }
+      // Relaying first: an event written after this minute's relay run still goes out in this minute, not the next.
+      const relayed = await relayCaughtUp(deps)
+      const total = { relayed: relayed.events, attempted: 0, delivered: 0, retrying: 0, failed: 0 }
       for (let batch = 0; batch < WEBHOOK_BATCHES_PER_RUN; batch++) {
         const run = await deliverDueWebhooks(deps.webhooks, { limit: MAX_DELIVERY_BATCH, now: deps.clock.now() })
         total.attempted += run.attempted
@@ -109,3 +101,16 @@ export const JOB_CATALOGUE: readonly JobDefinition[] = [
     },
   },
 ]
+
+/** Relays the outbox batch after batch until it is caught up, at most WEBHOOK_BATCHES_PER_RUN batches. */
+async function relayCaughtUp(deps: JobDeps): Promise<{ events: number; deliveries: number }> {
+  let events = 0
+  let deliveries = 0
+  for (let batch = 0; batch < WEBHOOK_BATCHES_PER_RUN; batch++) {
+    const relayed = await relayOutbox(deps.webhooks, { limit: MAX_RELAY_BATCH })
+    events += relayed.events
+    deliveries += relayed.deliveries
+    if (relayed.events < MAX_RELAY_BATCH) break
+  }
+  return { events, deliveries }
+}

@@ -1,7 +1,7 @@
 import { findContact, getAccount } from '../accounts/account.service.js'
 import { issueContract, type Contract, type Lang } from '../contracts/contract.service.js'
 import { renderQuoteDocument } from '../documents/quote-document.js'
-import { AppError } from '../errors.js'
+import { AppError, assert } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import type { QuoteDeps, QuoteView } from './quote.js'
 import { today } from './quote-pricing.js'
@@ -9,7 +9,6 @@ import { defaultLang, documentInput } from './quote-document.js'
 import * as repo from './quote.repository.js'
 import { transitionQuote } from './transition-quote.js'
 import { lockExisting, view, visibleQuote } from './quote-view.js'
-import { assert } from '../errors.js'
 
 export interface PresentInput {
   /** The account's contact who may sign. */

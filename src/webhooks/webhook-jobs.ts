@@ -5,6 +5,7 @@ import { backoffMs, envelope, signature } from './webhook.js'
 import * as repo from './webhook.repository.js'
 import { sendWebhook } from './webhook-sender.js'
 import type { WebhookDeps } from './webhook.service.js'
+import { assert } from '../errors.js'
 
 /**
  * The two units of webhook work, for the job engine to call (no timers here). Both are
@@ -17,7 +18,7 @@ export const MAX_DELIVERY_BATCH = 100
 const LEASE_MARGIN_MS = 60_000
 
 function bounded(value: number, max: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`Assertion failed: ${name} must be an integer from 1 to ${max}, not ${value}`)
+  assert(Number.isInteger(value) && value >= 1 && value <= max, `${name} must be an integer from 1 to ${max}, not ${value}`)
   return value
 }
 
@@ -88,7 +89,7 @@ export async function deliverDueWebhooks(deps: WebhookDeps, options: { limit: nu
   await Promise.all(
     claimed.map(async (delivery) => {
       const event = events.get(delivery.eventId)
-      if (!event) throw new Error(`Assertion failed: delivery ${delivery.id} names event ${delivery.eventId}, which is not in the outbox`)
+      assert(event, `delivery ${delivery.id} names event ${delivery.eventId}, which is not in the outbox`)
       const body = envelope(event)
       const headers = {
         'webhook-id': event.id,

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import { appendAudit } from '../audit/audit.service.js'
-import { AppError } from '../errors.js'
+import { AppError, assert } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import type { Clock } from '../shared/clock.js'
 import { newId } from '../shared/ids.js'
@@ -174,7 +174,7 @@ export async function rotateSecret(
       if (!current) throw new AppError('NOT_FOUND', `No webhook endpoint ${id}.`)
       const secret = newSecret()
       const rotated = await repo.updateEndpoint(trx, id, current.version, { secret }, now)
-      if (!rotated) throw new Error(`Assertion failed: webhook endpoint ${id} is locked at version ${current.version}`)
+      assert(rotated, `webhook endpoint ${id} is locked at version ${current.version}`)
       await appendAudit(trx, now, {
         actorId: actor.id,
         action: 'webhook_endpoint.secret_rotated',

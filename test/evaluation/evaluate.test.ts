@@ -9,6 +9,7 @@ import { parseAmount } from '../../src/money/money.js'
 import type { SourceFile } from '../../src/rules/read-files.js'
 import { RuleEvaluationError } from '../../src/rules/rule-runner.js'
 import { buildRuleSet, type RuleSet } from '../../src/rules/rule-set.js'
+import { product } from '../helpers/catalog.js'
 
 /**
  * Semantics of the evaluation pipeline (configure → price → guard → approvals → recommend)
@@ -16,22 +17,6 @@ import { buildRuleSet, type RuleSet } from '../../src/rules/rule-set.js'
  */
 
 type Json = Record<string, unknown>
-
-function product(sku: string, extra: Json = {}): Json {
-  return {
-    sku,
-    name: `Product ${sku}`,
-    family: 'hardware',
-    category: 'device',
-    unit: 'piece',
-    type: 'one_time',
-    taxCategory: 'standard',
-    revenueTreatment: 'point_in_time',
-    sspBasis: 'list_price',
-    active: true,
-    ...extra,
-  }
-}
 
 const recurring = (period: string, extra: Json = {}) => ({ type: 'recurring', billingPeriod: period, revenueTreatment: 'ratable', ...extra })
 const TIERS = [

@@ -17,6 +17,8 @@ import { onPostgres } from '../helpers/app.js'
 if (!onPostgres) {
   t.pass('skipped: several instances need a shared PostgreSQL (PGlite is one process)')
 } else {
+  // Three subtests start two services each, and the last waits for two minutes' schedules: more than tap's default per file.
+  t.setTimeout(420_000)
   const ROOT = fileURLToPath(new URL('../..', import.meta.url))
   const url = process.env.DATABASE_URL!
   const schema = `test_${randomBytes(6).toString('hex')}`
@@ -214,8 +216,8 @@ if (!onPostgres) {
     const endpoint = await registerEndpoint(a, hooks.url, 'scheduled-endpoint')
     hooks.secret = endpoint.secret
     const b = await start(every)
-    // Two minutes' runs: the cron monitor looks every 30 s, so the next minute's run is in by 40 s past it. The
-    // first minute's checkpoint may be written after that minute's relay ran: it then goes out the next minute.
+    // Two minutes' runs: the cron monitor looks every 30 s, so the next minute's run is in by 40 s past it. A
+    // checkpoint written after its minute's delivery run goes out the next minute.
     const secondMinuteRun = Math.ceil(since.getTime() / 60_000) * 60_000 + 40_000
     const deadline = Date.now() + 200_000
     while ((hooks.received.length < 1 || Date.now() < secondMinuteRun) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1000))

@@ -7,6 +7,7 @@ import { TopCondition } from '../../src/rules/rule-file.schema.js'
 import { buildRuleSet } from '../../src/rules/rule-set.js'
 import type { RuleFacts } from '../../src/rules/rule-runner.js'
 import { bothRunners, ruleOf, runResult, TRACES, type RunResult } from '../helpers/rule-runners.js'
+import { product } from '../helpers/catalog.js'
 
 /**
  * Differential test: generated rules and facts through the compiled runner and through
@@ -193,18 +194,7 @@ const BOOKS = [
       kind: 'catalog',
       segments: ['smb', 'enterprise'],
       channels: ['direct', 'partner', 'web'],
-      products: ['W', 'G'].map((sku) => ({
-        sku,
-        name: `Product ${sku}`,
-        family: 'hardware',
-        category: 'device',
-        unit: 'piece',
-        type: 'one_time',
-        taxCategory: 'standard',
-        revenueTreatment: 'point_in_time',
-        sspBasis: 'list_price',
-        active: true,
-      })),
+      products: ['W', 'G'].map((sku) => product(sku)),
     },
   },
   {
