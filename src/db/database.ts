@@ -7,6 +7,7 @@ import type { Config } from '../config.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { pgTypes } from './pg-types.js'
 import type { Database } from './schema.js'
+import { OwnSchemaPostgresDialect } from './schema-introspector.js'
 
 export type Db = Kysely<Database>
 
@@ -39,7 +40,7 @@ export async function openDatabase(
       max: 10,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     })
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    const db = new Kysely<Database>({ dialect: schema ? new OwnSchemaPostgresDialect({ pool }, schema) : new PostgresDialect({ pool }) })
     return { db, kind: 'postgres', schema: schema ?? null, close: () => db.destroy() }
   }
 

@@ -126,7 +126,7 @@ export const PAGE_TEXT: Record<Lang, PageText> = {
     paymentTerms: (days) => `paiement à ${days} jours date de facture`,
     document: 'Le document',
     downloadPdf: 'Télécharger le devis (PDF)',
-    termsIncluded: (id, version) => `Il comprend les conditions générales « ${id} », version ${version}`,
+    termsIncluded: (id, version) => `Il comprend les conditions générales «\u202f${id}\u202f», version ${version}`,
     signTitle: 'Signer',
     fullName: 'Nom complet',
     jobTitle: 'Fonction',

@@ -174,6 +174,22 @@ t.test('the form refuses what is missing, and changes nothing', async (t) => {
   t.equal((await quoteOf(p)).json().status, 'presented')
 })
 
+t.test('a sign and a decline at once (on PostgreSQL, really at once): one wins, the other sees where it stands', async (t) => {
+  const p = await presented(t)
+  const [signed, again, declined] = await Promise.all([sign(p, SIGNER), sign(p, SIGNER), decline(p, 'Changed our mind')])
+  t.same([signed.statusCode, again.statusCode, declined.statusCode], [200, 200, 200], 'every submission gets a page')
+  const contract = (await contractOf(p)).json()
+  const closing = contract.timeline.filter((e: { type: string }) => e.type === 'signed' || e.type === 'declined')
+  t.equal(closing.length, 1, 'one signature or one decline, never both, never twice')
+  t.equal((await quoteOf(p)).json().status, contract.status === 'signed' ? 'accepted' : 'declined', 'the quote follows the one that won')
+  const events = await p.ctx.database.db
+    .selectFrom('outbox_events')
+    .select('type')
+    .where('type', 'in', ['quote.accepted', 'quote.declined', 'contract.signed', 'contract.declined'])
+    .execute()
+  t.equal(events.length, 2, 'one quote event and one contract event')
+})
+
 t.test('decline: the reason kept, the quote declined, the link closed', async (t) => {
   const p = await presented(t)
   t.equal((await decline(p, '')).statusCode, 422)

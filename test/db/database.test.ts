@@ -1,5 +1,8 @@
 import t from 'tap'
+import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
+import pg from 'pg'
+import { dropSchema } from '../../src/db/database.js'
 import { migrateToLatest, pendingMigrations } from '../../src/db/migrate.js'
 import { onPostgres, testDatabase } from '../helpers/app.js'
 
@@ -33,4 +36,48 @@ t.test('principals reject roles outside the catalogue at the database too', asyn
       .execute(),
     /check constraint/,
   )
+})
+
+t.test('on a server, introspection (what the migrator asks) reads the own schema only, while other sessions drop theirs', async (t) => {
+  if (!onPostgres) return t.pass('PostgreSQL only: PGlite is one database of its own')
+  const database = await testDatabase(t)
+  const url = process.env.DATABASE_URL!
+  const other = `test_other_${randomBytes(4).toString('hex')}`
+  await sql`create schema ${sql.id(other)}`.execute(database.db)
+  await sql`create table ${sql.id(other, 'quotes')} (id int)`.execute(database.db)
+  t.teardown(() => dropSchema(url, other))
+
+  const tables = await database.db.introspection.getTables()
+  t.ok(tables.length > 10, `${tables.length} tables`)
+  t.same(new Set(tables.map((table) => table.schema)), new Set([database.schema]), 'only the own schema, not another with a quotes table')
+  t.notOk(
+    tables.some((table) => table.name === 'kysely_migration'),
+    "kysely's own tables only when asked",
+  )
+  t.ok((await database.db.introspection.getTables({ withInternalKyselyTables: true })).some((table) => table.name === 'kysely_migration'))
+  const quotes = tables.find((table) => table.name === 'quotes')
+  t.match(
+    quotes?.columns.find((c) => c.name === 'id'),
+    { dataType: 'text', isNullable: false },
+  )
+
+  // Schemas created and dropped by other sessions meanwhile: the default introspector can fail with "schema … does not exist".
+  let churning = true
+  const churn = (async () => {
+    while (churning) {
+      const name = `test_churn_${randomBytes(4).toString('hex')}`
+      const client = new pg.Client({ connectionString: url })
+      await client.connect()
+      await client.query(`create schema "${name}"; create table "${name}".t (id serial primary key, v text)`)
+      await client.end()
+      await dropSchema(url, name)
+    }
+  })()
+  try {
+    for (let i = 0; i < 40; i++) await database.db.introspection.getTables({ withInternalKyselyTables: true })
+    t.same(await migrateToLatest(database), [], 'and the migrator runs through it')
+  } finally {
+    churning = false
+    await churn
+  }
 })
