@@ -29,6 +29,7 @@ import { EvaluationSchema, StoredEvaluationSchema, evaluationRoutes } from './ev
 import { JobEngine } from './jobs/job-engine.js'
 import { jobRoutes } from './jobs/jobs.routes.js'
 import { ContractSchema, contractRoutes } from './contracts/contract.routes.js'
+import { FulfilmentSchema, OrderSchema, orderRoutes } from './orders/order.routes.js'
 import { loadLegalEntities } from './documents/legal-entities.js'
 import { loadTerms } from './documents/terms.js'
 import { signingRoutes } from './signing/signing.routes.js'
@@ -121,6 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(QuoteRevisionSchema)
   app.addSchema(QuoteSchema)
   app.addSchema(ContractSchema)
+  app.addSchema(OrderSchema)
+  app.addSchema(FulfilmentSchema)
   app.addSchema(WebhookEndpointView)
   app.addSchema(WebhookDeliveryView)
 
@@ -185,6 +188,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(quoteRoutes, { deps: quoteDeps, ...cartLimits })
   await app.register(contractRoutes, { deps: { db: database.db, clock, signingUrl } })
   await app.register(signingRoutes, { deps: quoteDeps })
+  await app.register(orderRoutes, { deps: { db: database.db, clock } })
   await app.register(approvalRoutes, { deps: quoteDeps })
   await app.register(approvalDecisionRoutes, { deps: quoteDeps })
   await app.register(auditRoutes, { deps: { db: database.db, clock, auditKey: config.auditKey } })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -69,6 +70,37 @@ t.test('src/ keeps the boundaries: no rule broken, no cycle between modules', as
   t.equal(moduleCycle(moduleGraph(result)), null, 'modules depend on each other one way only')
   t.ok(moduleGraph(result).get('quotes')?.has('approvals'), 'quotes use approvals…')
   t.notOk(moduleGraph(result).get('approvals')?.has('quotes'), '…and approvals never use quotes')
+})
+
+/** docs/architecture.md's table of modules and what each uses: the names before any parenthesis, `;` or ` — `. */
+function documentedModules(): Map<string, string[]> {
+  const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8')
+  const section = doc.slice(doc.indexOf('| module | uses |'))
+  const rows = section.slice(0, section.indexOf('\n\n')).split('\n').slice(2)
+  return new Map(
+    rows.map((row) => {
+      const [module = '', uses = ''] = row
+        .slice(1, -1)
+        .split(' | ')
+        .map((c) => c.trim().replaceAll('`', ''))
+      const names = uses
+        .split(/;| — /)[0]!
+        .replace(/\([^)]*\)/g, '')
+        .split(',')
+        .map((n) => n.trim())
+      return [module, names.filter(Boolean).sort()]
+    }),
+  )
+}
+
+t.test("docs/architecture.md's module table is the module graph: every module, exactly what it uses", async (t) => {
+  const graph = moduleGraph(await cruiseIn(ROOT))
+  const documented = documentedModules()
+  t.same([...documented.keys()].filter((m) => m !== 'cli').sort(), [...graph.keys()].filter((m) => m !== 'cli').sort(), 'every module has its row')
+  for (const [module, uses] of documented) {
+    if (module === 'cli') continue
+    t.same(uses, [...(graph.get(module) ?? [])].sort(), module)
+  }
 })
 
 t.test('each rule catches what breaks it', async (t) => {

@@ -140,6 +140,8 @@ t.test('/openapi.json: query parameters with a default are optional, and every l
     'get /v1/accounts': [20, 100],
     'get /v1/accounts/{id}/contacts': [20, 100],
     'get /v1/quotes': [20, 100],
+    'get /v1/orders': [20, 100],
+    'get /v1/orders/{id}/fulfilments': [20, 100],
     'get /v1/approvals': [50, 100],
     'get /v1/webhook-endpoints': [20, 100],
     'get /v1/webhook-endpoints/{id}/deliveries': [20, 100],

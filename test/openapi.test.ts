@@ -216,6 +216,21 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
     await call('/v1/contracts/{id}/signed.pdf', 'get', { path: { id: presented.contract.id } }),
     await call('/v1/quotes/{id}/document.pdf', 'get', { path: { id: small.id }, query: { revision: 1, lang: 'en' } }),
   ]
+  const orders = await call('/v1/orders', 'get', { query: { status: 'open', accountId: account.id } })
+  const orderId = orders.data[0]?.id ?? 'ord_none'
+  const order = await call('/v1/orders/{id}', 'get', { path: { id: orderId } })
+  const orderOfQuote = await call('/v1/quotes/{id}/order', 'get', { path: { id: small.id } })
+  const seatLine = order.lines[0]?.line ?? 0
+  const fulfilled = await call('/v1/orders/{id}/fulfilments', 'post', { path: { id: orderId }, header: { 'idempotency-key': 'fulfil-typed' }, body: { reference: 'ACT-1', lines: [{ line: seatLine, kind: 'activated', quantity: 5 }] } })
+  const fulfilments = await call('/v1/orders/{id}/fulfilments', 'get', { path: { id: orderId } })
+  const orderStates: Array<string | boolean | null> = [order.number, orderOfQuote.id, order.lines[0]?.fulfilled.activated ?? null, fulfilled.order.status, fulfilled.fulfilment.reference, fulfilments.data.length > 0]
+  const toCancel = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 7, termMonths: 12 }] } })
+  await call('/v1/quotes/{id}/submit', 'post', { path: { id: toCancel.id } })
+  const presentedAgain = await call('/v1/quotes/{id}/present', 'post', { path: { id: toCancel.id }, body: { contactId: contact.id } })
+  await signByLink(presentedAgain.signingUrl)
+  const secondOrder = (await call('/v1/orders', 'get', { query: { status: 'open' } })).data.find((o) => o.quoteId === toCancel.id)
+  const canceledOrder = await call('/v1/orders/{id}/cancel', 'post', { path: { id: secondOrder?.id ?? 'ord_none' }, header: { 'if-match': '"v' + secondOrder?.version + '"' }, body: { reason: 'Signed twice by mistake' } })
+  orderStates.push(canceledOrder.status, canceledOrder.cancelReason)
   const other = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 6, termMonths: 12 }] } })
   const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: other.id } })
   const states: Array<string | null> = [presented.quote.status, canceled.status, contractStatus, contractOfQuote.status, signed.status, evidenceHash, ...pdfBytes.map(String)]
@@ -251,7 +266,7 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
 
   return [webhooks, up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
     changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
-    delegation.endsOn, revokedAt, status, states, broken, anchored, hashes, jobStates]
+    delegation.endsOn, revokedAt, status, states, orderStates, broken, anchored, hashes, jobStates]
 }
 `
 

@@ -157,6 +157,74 @@ export interface ContractEventsTable {
   detail: string | null
 }
 
+export interface OrdersTable {
+  id: string
+  number: string
+  quote_id: string
+  revision: number
+  quote_number: string
+  contract_id: string
+  account_id: string
+  owner_id: string
+  seller_id: string
+  currency: string
+  status: string
+  payment_terms_days: number
+  rule_set_hash: string
+  price_book_hash: string
+  net_minor: bigint
+  one_time_minor: bigint
+  annual_recurring_minor: bigint
+  cancel_reason: string | null
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface OrderLinesTable {
+  order_id: string
+  line_no: number
+  parent_line_no: number | null
+  sku: string
+  name: string
+  product_type: string
+  fulfilment: string
+  tax_category: string
+  revenue_treatment: string
+  unit: string
+  billing_period: string | null
+  qty_milli: bigint
+  term_months: number | null
+  start_date: string
+  periods: number
+  list_unit_price_minor: bigint
+  net_amount_minor: bigint
+  contract_amount_minor: bigint
+  discount_hundredths: bigint
+  /** Ramp years in minor units: [{ year, periods, amountPerPeriod, amount }] with amounts as decimal strings of minor units. */
+  ramp: ColumnType<unknown, string | null, string | null>
+  shipped_milli: Generated<bigint>
+  delivered_milli: Generated<bigint>
+  activated_milli: Generated<bigint>
+}
+
+export interface FulfilmentsTable {
+  id: string
+  order_id: string
+  occurred_on: string
+  reference: string | null
+  recorded_by: string
+  created_at: Timestamp
+}
+
+export interface FulfilmentLinesTable {
+  fulfilment_id: string
+  order_id: string
+  line_no: number
+  kind: string
+  qty_milli: bigint
+}
+
 export interface ApprovalRequestsTable {
   id: string
   quote_id: string
@@ -286,6 +354,10 @@ export interface Database {
   outbox_events: OutboxEventsTable
   contracts: ContractsTable
   contract_events: ContractEventsTable
+  orders: OrdersTable
+  order_lines: OrderLinesTable
+  fulfilments: FulfilmentsTable
+  fulfilment_lines: FulfilmentLinesTable
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable

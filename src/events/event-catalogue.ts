@@ -44,6 +44,7 @@ const QuoteTransition = Type.Object(
     validUntil: Type.Optional(Type.String({ ...IsoDate, description: 'The validity the quote passed (on expiry)' })),
     contractId: Type.Optional(Id('The contract the buyer signed or declined (on acceptance or decline)')),
     evidenceHash: Type.Optional(Type.Union([Type.String({ ...Sha256, description: "The signature evidence's SHA-256 (on acceptance)" }), Type.Null()])),
+    orderId: Type.Optional(Id('The order created by the acceptance, in the same transaction (on acceptance)')),
   },
   { additionalProperties: false },
 )
@@ -56,6 +57,15 @@ const ContractRef = {
   quoteId: Id('Its quote'),
 }
 const ContractClosed = Type.Object({ ...ContractRef, from: ContractStatus, to: ContractStatus }, { additionalProperties: false })
+
+const OrderRef = {
+  orderId: Id('The order'),
+  number: Type.String({ pattern: '^O-\\d{4}-\\d{6,}$', description: 'The order number (O-<year>-<six digits>)' }),
+}
+const OrderClosed = Type.Object(
+  { ...OrderRef, quoteId: Id('Its quote'), reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Why it was canceled' })) },
+  { additionalProperties: false },
+)
 
 const ApprovalDecision = Type.Object(
   {
@@ -126,6 +136,50 @@ export const EVENT_CATALOGUE = {
   ),
   'contract.withdrawn': event(1, 'A contract was withdrawn: its quote was revised or canceled. Aggregate: the contract.', 'contract', ContractClosed),
   'contract.expired': event(1, 'A contract expired with its quote. Aggregate: the contract.', 'contract', ContractClosed),
+  'order.created': event(
+    1,
+    'An accepted quote became an order (its lines copied from the signed revision). Aggregate: the order.',
+    'order',
+    Type.Object(
+      {
+        ...OrderRef,
+        quoteId: Id('The accepted quote'),
+        quoteNumber: QuoteNumber,
+        revision: Type.Integer({ minimum: 1, description: 'The accepted revision' }),
+        accountId: Id('The buyer'),
+        currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+        net: Type.String({ pattern: '^-?\\d+(\\.\\d+)?$', description: 'Net over the whole contract, a decimal string in the currency' }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'order.fulfilment_recorded': event(
+    1,
+    'Quantities of an order were shipped, delivered or activated. Aggregate: the order.',
+    'order',
+    Type.Object(
+      {
+        ...OrderRef,
+        fulfilmentId: Id('The fulfilment record'),
+        occurredOn: IsoDate,
+        lines: Type.Array(
+          Type.Object(
+            {
+              line: Type.Integer({ minimum: 0, description: "The order line (the accepted snapshot's line index)" }),
+              sku: Type.String({ maxLength: 64 }),
+              kind: Type.Union(['shipped', 'delivered', 'activated'].map((k) => Type.Literal(k))),
+              quantity: Type.String({ pattern: '^\\d+(\\.\\d{1,3})?$', description: 'The quantity, exact (thousandths at most)' }),
+            },
+            { additionalProperties: false },
+          ),
+          { minItems: 1 },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'order.fulfilled': event(1, 'Every line of an order was fulfilled. Aggregate: the order.', 'order', OrderClosed),
+  'order.canceled': event(1, 'An order was canceled before anything was fulfilled, with a reason. Aggregate: the order.', 'order', OrderClosed),
   'approval.approved': event(1, 'An approval step was approved. Aggregate: the quote.', 'quote', ApprovalDecision),
   'approval.rejected': event(1, 'An approval step was rejected. Aggregate: the quote.', 'quote', ApprovalDecision),
   'account.created': event(

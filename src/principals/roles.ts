@@ -40,3 +40,6 @@ export const JOB_OPERATORS: readonly Role[] = ['admin', 'finance']
 
 /** Who registers webhook endpoints and reads their deliveries: a secret and a URL out of the system are an administrator's call. */
 export const WEBHOOK_ADMINS: readonly Role[] = ['admin']
+
+/** Who records fulfilments and cancels orders: the operations side of the deal (deal desk) and finance, never the seller who sold it. */
+export const ORDER_OPERATORS: readonly Role[] = ['deal_desk', 'finance', 'admin']

@@ -1,3 +1,4 @@
+import type { Transaction } from 'kysely'
 import {
   contractByToken,
   declineContract,
@@ -7,8 +8,11 @@ import {
   type RequestMeta,
   type SignatureInput,
 } from '../contracts/contract.service.js'
-import { AppError } from '../errors.js'
+import type { Database } from '../db/schema.js'
+import { AppError, assert } from '../errors.js'
+import { createOrderForAcceptedQuote } from '../orders/order.service.js'
 import type { QuoteDeps } from './quote.js'
+import * as repo from './quote.repository.js'
 import { lockExisting } from './quote-view.js'
 import { transitionQuote } from './transition-quote.js'
 
@@ -21,11 +25,7 @@ import { transitionQuote } from './transition-quote.js'
 async function answer(
   deps: Pick<QuoteDeps, 'db' | 'clock'>,
   token: string,
-  apply: (
-    trx: Parameters<typeof lockContract>[0],
-    contract: Contract,
-    now: Date,
-  ) => Promise<{ contract: Contract; action: 'accept' | 'decline'; details: object }>,
+  apply: (trx: Transaction<Database>, contract: Contract, now: Date) => Promise<{ contract: Contract; action: 'accept' | 'decline'; details: object }>,
 ): Promise<Contract> {
   const found = await contractByToken(deps.db, token)
   if (!found) throw new AppError('NOT_FOUND', 'No such signing link.')
@@ -39,11 +39,45 @@ async function answer(
   })
 }
 
-/** Signs by link: the quote becomes accepted, `quote.accepted` is written in the same transaction. */
-export function signQuote(deps: Pick<QuoteDeps, 'db' | 'clock'>, token: string, input: SignatureInput, meta: RequestMeta): Promise<Contract> {
+/**
+ * Signs by link: the quote becomes accepted and its order is created from the signed revision's
+ * snapshot, `quote.accepted` and `order.created` written in the same transaction — a signature
+ * without its order cannot be committed, nor an order without its signature.
+ */
+export async function signQuote(
+  deps: Pick<QuoteDeps, 'db' | 'clock' | 'ruleSets' | 'documents'>,
+  token: string,
+  input: SignatureInput,
+  meta: RequestMeta,
+): Promise<Contract> {
+  // The catalog the revision was priced with is resolved before the transaction: a past rule set
+  // may be read from the database, and the embedded database has a single connection.
+  const found = await contractByToken(deps.db, token)
+  const revision = found && (await repo.findRevision(deps.db, found.quoteId, found.revision))
+  const ruleSet = revision && (await deps.ruleSets.find(revision.evaluation.ruleSetHash, revision.evaluation.priceBookHash))
   return answer(deps, token, async (trx, contract, now) => {
     const signed = await signContract(trx, contract, input, meta, now)
-    return { contract: signed, action: 'accept', details: { evidenceHash: signed.evidenceHash } }
+    assert(revision && ruleSet, `the rule set that priced quote ${contract.quoteNumber} r${contract.revision} is stored`)
+    const quote = await repo.findQuote(trx, contract.quoteId)
+    assert(quote, `quote ${contract.quoteId} exists`)
+    const order = await createOrderForAcceptedQuote(
+      trx,
+      {
+        quoteId: quote.id,
+        quoteNumber: quote.number,
+        revision: contract.revision,
+        contractId: contract.id,
+        accountId: quote.accountId,
+        ownerId: quote.ownerId,
+        paymentTermsDays: quote.paymentTermsDays,
+        sellerId: deps.documents.sellers.default().id,
+        snapshot: revision.evaluation,
+        catalog: ruleSet.priceBooks.catalog,
+      },
+      now,
+      { actorId: null, externalActor: { kind: 'buyer', ref: contract.contactId } },
+    )
+    return { contract: signed, action: 'accept', details: { evidenceHash: signed.evidenceHash, orderId: order.id } }
   })
 }
 

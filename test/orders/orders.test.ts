@@ -1,0 +1,335 @@
+import t, { type Test } from 'tap'
+import { sql } from 'kysely'
+import { buildTestApp, onPostgres, type TestApp } from '../helpers/app.js'
+import { verifyAudit } from '../../src/audit/audit.service.js'
+
+const ACCOUNT = {
+  name: 'Acme Industrie SA',
+  billingAddress: { line1: '12 rue de la Paix', city: 'Paris', postalCode: '75002', country: 'FR' },
+  country: 'FR',
+  currency: 'EUR',
+  vatId: 'FR11123456782',
+  segment: 'enterprise',
+}
+/** A subscription, goods and services in days; no discount, so approved on submit. */
+const LINES = [
+  { sku: 'PLAT-PRO-SEAT', quantity: 20, termMonths: 12 },
+  { sku: 'GW-200', quantity: 3 },
+  { sku: 'PS-ONBOARD', quantity: 5 },
+]
+const FORM = 'application/x-www-form-urlencoded'
+const SIGNER = { name: 'Camille Durand', title: 'Directrice financière', email: 'camille.durand@acme.example', consent: 'yes', consentVersion: '1' }
+
+interface Signed {
+  ctx: TestApp
+  quoteId: string
+  quote: Record<string, any>
+  token: string
+}
+
+/** A quote created, approved, presented and signed by its buyer over HTTP, as in production. */
+async function signedQuote(t: Test, ctx?: TestApp): Promise<Signed> {
+  ctx ??= await buildTestApp(t)
+  const rep = ctx.as('sales_rep')
+  const account = await ctx.app.inject({ method: 'POST', url: '/v1/accounts', headers: rep, payload: ACCOUNT })
+  t.equal(account.statusCode, 201, account.body)
+  const contact = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/accounts/${account.json().id}/contacts`,
+    headers: rep,
+    payload: { name: 'Camille Durand', email: 'camille.durand@acme.example', role: 'CFO' },
+  })
+  const quote = await ctx.app.inject({ method: 'POST', url: '/v1/quotes', headers: rep, payload: { accountId: account.json().id, lines: LINES } })
+  t.equal(quote.statusCode, 201, quote.body)
+  const submitted = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.json().id}/submit`, headers: rep })
+  t.equal(submitted.json().status, 'approved', submitted.body)
+  const presented = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/quotes/${quote.json().id}/present`,
+    headers: rep,
+    payload: { contactId: contact.json().id },
+  })
+  t.equal(presented.statusCode, 200, presented.body)
+  const url = new URL(presented.json().signingUrl).pathname
+  const signed = await ctx.app.inject({
+    method: 'POST',
+    url: `${url}/sign`,
+    headers: { 'content-type': FORM },
+    payload: new URLSearchParams(SIGNER).toString(),
+  })
+  t.equal(signed.statusCode, 200, signed.body)
+  const accepted = await ctx.app.inject({ method: 'GET', url: `/v1/quotes/${quote.json().id}`, headers: rep })
+  t.equal(accepted.json().status, 'accepted')
+  return { ctx, quoteId: quote.json().id, quote: accepted.json(), token: url.split('/')[2]! }
+}
+
+async function orderOf(s: Signed, role: Parameters<TestApp['as']>[0] = 'sales_rep') {
+  const list = await s.ctx.app.inject({ method: 'GET', url: `/v1/orders?limit=100`, headers: s.ctx.as(role) })
+  t.equal(list.statusCode, 200, list.body)
+  const summary = list.json().data.find((o: { quoteId: string }) => o.quoteId === s.quoteId)
+  if (!summary) return undefined
+  const res = await s.ctx.app.inject({ method: 'GET', url: `/v1/orders/${summary.id}`, headers: s.ctx.as(role) })
+  t.equal(res.statusCode, 200, res.body)
+  return { ...res.json(), etag: res.headers.etag as string }
+}
+
+const fulfil = (s: Signed, orderId: string, payload: object, headers: Record<string, string> = {}) =>
+  s.ctx.app.inject({ method: 'POST', url: `/v1/orders/${orderId}/fulfilments`, headers: { ...s.ctx.as('deal_desk'), ...headers }, payload })
+
+t.test('a signature creates exactly one order whose lines are the signed revision, never priced again', async (t) => {
+  const s = await signedQuote(t)
+  const order = await orderOf(s)
+  t.ok(order, 'the rep sees the order of their quote')
+  t.match(order.number, /^O-2026-\d{6}$/)
+  t.equal(order.status, 'open')
+  t.equal(order.revision, s.quote.currentRevision)
+  t.equal(order.quoteNumber, s.quote.number)
+  t.equal(order.currency, 'EUR')
+  t.equal(order.paymentTermsDays, s.quote.paymentTermsDays)
+  t.equal(order.sellerId, 'qtc-sas', 'the default seller entity')
+  const evaluation = s.quote.revision.evaluation
+  t.equal(order.ruleSetHash, evaluation.ruleSetHash)
+  t.equal(order.priceBookHash, evaluation.priceBookHash)
+  t.equal(order.net, evaluation.totals.net)
+  t.equal(order.lines.length, evaluation.lines.length)
+  for (const [i, line] of evaluation.lines.entries()) {
+    const copied = order.lines[i]
+    t.equal(copied.sku, line.sku, `line ${i} sku`)
+    t.equal(copied.quantity, String(line.quantity), `line ${i} quantity`)
+    t.equal(copied.contractAmount, line.contractAmount, `line ${i} contract amount`)
+    t.equal(copied.listUnitPrice, line.listUnitPrice, `line ${i} list price`)
+  }
+  const bySku = Object.fromEntries(order.lines.map((l: { sku: string }) => [l.sku, l]))
+  t.equal(bySku['PLAT-PRO-SEAT'].fulfilment, 'activation')
+  t.equal(bySku['GW-200'].fulfilment, 'shipment')
+  t.equal(bySku['PS-ONBOARD'].fulfilment, 'delivery')
+  t.equal(bySku['GW-200'].taxCategory, 'goods')
+  t.equal(bySku['PLAT-PRO-SEAT'].revenueTreatment, 'ratable')
+
+  // Rendering at the edge only: the stored amounts are integers in minor units.
+  const row = await s.ctx.database.db.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow()
+  t.equal(typeof row.net_minor, 'bigint', 'an integer of minor units, never a float')
+  t.equal(`${row.net_minor / 100n}.${(row.net_minor % 100n).toString().padStart(2, '0')}`, order.net)
+
+  const audit = await s.ctx.database.db.selectFrom('audit_log').select(['action', 'actor_kind']).where('entity_id', '=', order.id).execute()
+  t.same(
+    audit.map((a) => a.action),
+    ['order.created'],
+  )
+  t.equal(audit[0]!.actor_kind, 'buyer', "created by the buyer's signature")
+  const events = await s.ctx.database.db.selectFrom('outbox_events').select(['type', 'payload']).where('aggregate_id', '=', order.id).execute()
+  t.same(
+    events.map((e) => e.type),
+    ['order.created'],
+  )
+  t.match(events[0]!.payload, { number: order.number, quoteId: s.quoteId, net: order.net })
+  t.ok((await verifyAudit(s.ctx.database.db)).ok, 'the chain verifies')
+
+  // The quote is accepted once; its order is there once, whatever is retried.
+  const again = await s.ctx.app.inject({
+    method: 'POST',
+    url: `/sign/${s.token}/sign`,
+    headers: { 'content-type': FORM },
+    payload: new URLSearchParams(SIGNER).toString(),
+  })
+  t.not(again.statusCode, 500)
+  const count = await s.ctx.database.db.selectFrom('orders').select(sql<string>`count(*)`.as('n')).where('quote_id', '=', s.quoteId).executeTakeFirstOrThrow()
+  t.equal(Number(count.n), 1, 'one order per quote')
+
+  const ofQuote = await s.ctx.app.inject({ method: 'GET', url: `/v1/quotes/${s.quoteId}/order`, headers: s.ctx.as('sales_rep') })
+  t.equal(ofQuote.statusCode, 200)
+  t.equal(ofQuote.json().id, order.id)
+  t.equal(ofQuote.headers.etag, order.etag)
+  const accepted = await s.ctx.database.db.selectFrom('outbox_events').select('payload').where('type', '=', 'quote.accepted').executeTakeFirstOrThrow()
+  t.match(accepted.payload, { quoteId: s.quoteId, orderId: order.id }, 'quote.accepted names its order')
+})
+
+t.test('fulfilment: partial, never more than ordered, the right kind, whole units for goods; complete when the last line is', async (t) => {
+  const s = await signedQuote(t)
+  const order = await orderOf(s)
+  const line = (sku: string) => order.lines.find((l: { sku: string }) => l.sku === sku).line as number
+  const [seats, gateways, days] = [line('PLAT-PRO-SEAT'), line('GW-200'), line('PS-ONBOARD')]
+
+  const rep = await s.ctx.app.inject({
+    method: 'POST',
+    url: `/v1/orders/${order.id}/fulfilments`,
+    headers: s.ctx.as('sales_rep'),
+    payload: { lines: [{ line: seats, kind: 'activated', quantity: 20 }] },
+  })
+  t.equal(rep.statusCode, 403, 'a seller does not record fulfilments')
+
+  const over = await fulfil(s, order.id, { lines: [{ line: gateways, kind: 'shipped', quantity: 4 }] })
+  t.equal(over.statusCode, 422)
+  t.match(over.json().errors, [{ pointer: '/lines/0/quantity', detail: /exceed the 3 ordered/ }])
+  const wrongKind = await fulfil(s, order.id, { lines: [{ line: seats, kind: 'shipped', quantity: 1 }] })
+  t.equal(wrongKind.statusCode, 422)
+  t.match(wrongKind.json().errors, [{ pointer: '/lines/0/kind', detail: /activation/ }])
+  const beforeShipped = await fulfil(s, order.id, { lines: [{ line: gateways, kind: 'delivered', quantity: 1 }] })
+  t.equal(beforeShipped.statusCode, 422)
+  t.match(beforeShipped.json().errors, [{ detail: /delivered but only 0 shipped/ }])
+  const fractional = await fulfil(s, order.id, { lines: [{ line: gateways, kind: 'shipped', quantity: 1.5 }] })
+  t.equal(fractional.statusCode, 422)
+  t.match(fractional.json().errors, [{ detail: /whole units/ }])
+  const unknown = await fulfil(s, order.id, { lines: [{ line: 99, kind: 'shipped', quantity: 1 }] })
+  t.equal(unknown.statusCode, 422)
+  const future = await fulfil(s, order.id, { occurredOn: '2027-01-01', lines: [{ line: gateways, kind: 'shipped', quantity: 1 }] })
+  t.equal(future.statusCode, 422)
+  t.match(future.json().errors, [{ pointer: '/occurredOn' }])
+  const fulfilments = await s.ctx.database.db.selectFrom('fulfilments').selectAll().execute()
+  t.equal(fulfilments.length, 0, 'refused fulfilments write nothing')
+
+  const first = await fulfil(
+    s,
+    order.id,
+    {
+      occurredOn: '2026-11-30',
+      reference: 'DHL 1234567890',
+      lines: [
+        { line: gateways, kind: 'shipped', quantity: 2 },
+        { line: days, kind: 'delivered', quantity: 2.5 },
+      ],
+    },
+    { 'idempotency-key': 'ship-1' },
+  )
+  t.equal(first.statusCode, 201, first.body)
+  t.equal(first.json().order.status, 'open')
+  const after = Object.fromEntries(first.json().order.lines.map((l: { sku: string }) => [l.sku, l]))
+  t.same(after['GW-200'].fulfilled, { shipped: '2', delivered: '0', activated: '0' })
+  t.same(after['PS-ONBOARD'].fulfilled, { shipped: '0', delivered: '2.5', activated: '0' })
+  t.equal(after['PS-ONBOARD'].complete, false)
+
+  const replay = await fulfil(
+    s,
+    order.id,
+    {
+      occurredOn: '2026-11-30',
+      reference: 'DHL 1234567890',
+      lines: [
+        { line: gateways, kind: 'shipped', quantity: 2 },
+        { line: days, kind: 'delivered', quantity: 2.5 },
+      ],
+    },
+    { 'idempotency-key': 'ship-1' },
+  )
+  t.equal(replay.statusCode, 201)
+  t.equal(replay.headers['idempotent-replayed'], 'true')
+  t.equal(replay.json().fulfilment.id, first.json().fulfilment.id, 'the same fulfilment, recorded once')
+
+  const stillOver = await fulfil(s, order.id, { lines: [{ line: gateways, kind: 'shipped', quantity: 2 }] })
+  t.equal(stillOver.statusCode, 422, 'over every fulfilment so far')
+  t.match(stillOver.json().errors, [{ detail: /2 so far/ }])
+
+  // The rest of every line, the rule-added mounting kit included: each kind of its mode, up to what was ordered.
+  const current = first.json().order.lines as Array<{ line: number; quantity: string; fulfilment: string; fulfilled: Record<string, string> }>
+  const KINDS: Record<string, string[]> = { shipment: ['shipped', 'delivered'], delivery: ['delivered'], activation: ['activated'] }
+  const remaining = current.flatMap((l) =>
+    KINDS[l.fulfilment]!.map((kind) => ({ line: l.line, kind, quantity: Number(l.quantity) - Number(l.fulfilled[kind]) })).filter((e) => e.quantity > 0),
+  )
+  t.ok(current.length >= 3 && remaining.length >= 4)
+  const rest = await fulfil(s, order.id, { lines: remaining })
+  t.equal(rest.statusCode, 201, rest.body)
+  t.equal(rest.json().order.status, 'fulfilled', 'the last line fulfilled completes the order')
+  t.ok(rest.json().order.lines.every((l: { complete: boolean }) => l.complete))
+
+  const closed = await fulfil(s, order.id, { lines: [{ line: gateways, kind: 'shipped', quantity: 1 }] })
+  t.equal(closed.statusCode, 409)
+
+  const listed = await s.ctx.app.inject({ method: 'GET', url: `/v1/orders/${order.id}/fulfilments`, headers: s.ctx.as('sales_rep') })
+  t.equal(listed.json().data.length, 2)
+  t.equal(listed.json().data[0].reference, 'DHL 1234567890')
+  const firstPage = await s.ctx.app.inject({ method: 'GET', url: `/v1/orders/${order.id}/fulfilments?limit=1`, headers: s.ctx.as('sales_rep') })
+  t.same([firstPage.json().data.length, firstPage.json().hasMore, firstPage.json().nextCursor], [1, true, first.json().fulfilment.id])
+  const secondPage = await s.ctx.app.inject({
+    method: 'GET',
+    url: `/v1/orders/${order.id}/fulfilments?limit=1&starting_after=${firstPage.json().nextCursor}`,
+    headers: s.ctx.as('sales_rep'),
+  })
+  t.same([secondPage.json().data[0].id, secondPage.json().hasMore], [rest.json().fulfilment.id, false])
+  const events = await s.ctx.database.db.selectFrom('outbox_events').select('type').where('aggregate_id', '=', order.id).orderBy('seq').execute()
+  t.same(
+    events.map((e) => e.type),
+    ['order.created', 'order.fulfilment_recorded', 'order.fulfilment_recorded', 'order.fulfilled'],
+  )
+  const filtered = await s.ctx.app.inject({ method: 'GET', url: '/v1/orders?status=fulfilled', headers: s.ctx.as('finance') })
+  t.same(
+    filtered.json().data.map((o: { id: string }) => o.id),
+    [order.id],
+  )
+})
+
+t.test('cancel: with If-Match and a reason, only while nothing was fulfilled', async (t) => {
+  const ctx = await buildTestApp(t)
+  const a = await signedQuote(t, ctx)
+  const b = await signedQuote(t, ctx)
+  const first = await orderOf(a)
+  const second = await orderOf(b)
+  const cancel = (order: { id: string }, headers: Record<string, string>, reason = 'Customer withdrew before delivery') =>
+    ctx.app.inject({ method: 'POST', url: `/v1/orders/${order.id}/cancel`, headers: { ...ctx.as('deal_desk'), ...headers }, payload: { reason } })
+
+  t.equal((await cancel(first, {})).statusCode, 428, 'If-Match required')
+  t.equal((await cancel(first, { 'if-match': '"v99"' })).statusCode, 412)
+  const canceled = await cancel(first, { 'if-match': first.etag })
+  t.equal(canceled.statusCode, 200, canceled.body)
+  t.equal(canceled.json().status, 'canceled')
+  t.equal(canceled.json().cancelReason, 'Customer withdrew before delivery')
+  t.equal(
+    (await fulfil(a, first.id, { lines: [{ line: first.lines[0].line, kind: 'activated', quantity: 1 }] })).statusCode,
+    409,
+    'nothing is fulfilled on a canceled order',
+  )
+
+  const shipped = await fulfil(b, second.id, {
+    lines: [{ line: second.lines.find((l: { sku: string }) => l.sku === 'GW-200').line, kind: 'shipped', quantity: 1 }],
+  })
+  t.equal(shipped.statusCode, 201)
+  const refused = await cancel(second, { 'if-match': `"v${shipped.json().order.version}"` })
+  t.equal(refused.statusCode, 409)
+  t.match(refused.json().detail, /fulfilments recorded/)
+  t.equal((await orderOf(b)).status, 'open', 'nothing changed')
+})
+
+t.test('orders are seen as their quotes are: the owner, their manager, the reviewers; 404 for others', async (t) => {
+  const s = await signedQuote(t)
+  const order = await orderOf(s)
+  const other = await s.ctx.principal('Another rep', ['sales_rep'])
+  const read = await s.ctx.app.inject({ method: 'GET', url: `/v1/orders/${order.id}`, headers: other.headers })
+  t.equal(read.statusCode, 404)
+  const list = await s.ctx.app.inject({ method: 'GET', url: '/v1/orders', headers: other.headers })
+  t.same(list.json().data, [])
+  const fulfilments = await s.ctx.app.inject({ method: 'GET', url: `/v1/orders/${order.id}/fulfilments`, headers: other.headers })
+  t.equal(fulfilments.statusCode, 404)
+  t.ok(await orderOf(s, 'finance'), 'finance sees every order')
+  const analyst = await s.ctx.app.inject({ method: 'GET', url: '/v1/orders', headers: s.ctx.as('pricing_analyst') })
+  t.equal(analyst.statusCode, 403)
+  const bad = await s.ctx.app.inject({ method: 'GET', url: '/v1/orders?limit=1000', headers: s.ctx.as('finance') })
+  t.equal(bad.statusCode, 400)
+})
+
+t.test('fulfilments and their lines are append-only in the database', async (t) => {
+  const s = await signedQuote(t)
+  const order = await orderOf(s)
+  const res = await fulfil(s, order.id, { lines: [{ line: order.lines[0].line, kind: 'activated', quantity: 1 }] })
+  t.equal(res.statusCode, 201, res.body)
+  await t.rejects(sql`update fulfilments set reference = 'changed'`.execute(s.ctx.database.db), /append-only/)
+  await t.rejects(sql`delete from fulfilment_lines`.execute(s.ctx.database.db), /append-only/)
+  await t.rejects(
+    sql`update order_lines set activated_milli = qty_milli + 1000 where order_id = ${order.id}`.execute(s.ctx.database.db),
+    /check/,
+    'the table refuses more than ordered',
+  )
+})
+
+t.test(
+  'concurrent fulfilments never exceed what was ordered',
+  { skip: onPostgres ? false : 'needs a real PostgreSQL: PGlite is a single connection' },
+  async (t) => {
+    const s = await signedQuote(t)
+    const order = await orderOf(s)
+    const gateways = order.lines.find((l: { sku: string }) => l.sku === 'GW-200').line
+    const results = await Promise.all(Array.from({ length: 8 }, () => fulfil(s, order.id, { lines: [{ line: gateways, kind: 'shipped', quantity: 1 }] })))
+    const codes = results.map((r) => r.statusCode).sort()
+    t.same(codes, [201, 201, 201, 422, 422, 422, 422, 422], 'three shipped, five refused')
+    const after = await orderOf(s)
+    t.equal(after.lines.find((l: { sku: string }) => l.sku === 'GW-200').fulfilled.shipped, '3')
+  },
+)
