@@ -29,7 +29,7 @@ import { EvaluationSchema, StoredEvaluationSchema, evaluationRoutes } from './ev
 import { JobEngine } from './jobs/job-engine.js'
 import { jobRoutes } from './jobs/jobs.routes.js'
 import { ContractSchema, contractRoutes } from './contracts/contract.routes.js'
-import { FulfilmentSchema, OrderSchema, orderRoutes } from './orders/order.routes.js'
+import { FulfilmentSchema, OrderSchema, orderRoutes, ScheduleItemSchema } from './orders/order.routes.js'
 import { loadLegalEntities } from './documents/legal-entities.js'
 import { loadTerms } from './documents/terms.js'
 import { signingRoutes } from './signing/signing.routes.js'
@@ -124,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(ContractSchema)
   app.addSchema(OrderSchema)
   app.addSchema(FulfilmentSchema)
+  app.addSchema(ScheduleItemSchema)
   app.addSchema(WebhookEndpointView)
   app.addSchema(WebhookDeliveryView)
 

@@ -142,6 +142,7 @@ t.test('/openapi.json: query parameters with a default are optional, and every l
     'get /v1/quotes': [20, 100],
     'get /v1/orders': [20, 100],
     'get /v1/orders/{id}/fulfilments': [20, 100],
+    'get /v1/orders/{id}/billing-schedule': [20, 100],
     'get /v1/approvals': [50, 100],
     'get /v1/webhook-endpoints': [20, 100],
     'get /v1/webhook-endpoints/{id}/deliveries': [20, 100],

@@ -223,6 +223,9 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const seatLine = order.lines[0]?.line ?? 0
   const fulfilled = await call('/v1/orders/{id}/fulfilments', 'post', { path: { id: orderId }, header: { 'idempotency-key': 'fulfil-typed' }, body: { reference: 'ACT-1', lines: [{ line: seatLine, kind: 'activated', quantity: 5 }] } })
   const fulfilments = await call('/v1/orders/{id}/fulfilments', 'get', { path: { id: orderId } })
+  const schedule = await call('/v1/orders/{id}/billing-schedule', 'get', { path: { id: orderId }, query: { limit: 5 } })
+  const nextItems = await call('/v1/orders/{id}/billing-schedule', 'get', { path: { id: orderId }, query: { starting_after: schedule.nextCursor ?? undefined } })
+  const scheduled: Array<string | null | boolean> = [...schedule.data.map((i) => i.billOn), ...nextItems.data.map((i) => i.amount), order.billingAlignment === 'anniversary']
   const orderStates: Array<string | boolean | null> = [order.number, orderOfQuote.id, order.lines[0]?.fulfilled.activated ?? null, fulfilled.order.status, fulfilled.fulfilment.reference, fulfilments.data.length > 0]
   const toCancel = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 7, termMonths: 12 }] } })
   await call('/v1/quotes/{id}/submit', 'post', { path: { id: toCancel.id } })
@@ -266,7 +269,7 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
 
   return [webhooks, up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
     changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
-    delegation.endsOn, revokedAt, status, states, orderStates, broken, anchored, hashes, jobStates]
+    delegation.endsOn, revokedAt, status, states, orderStates, scheduled, broken, anchored, hashes, jobStates]
 }
 `
 

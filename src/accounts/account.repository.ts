@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely'
 import { givenColumns } from '../db/columns.js'
 import type { AccountsTable, ContactsTable, Database } from '../db/schema.js'
+import type { BillingAlignment } from '../orders/order.service.js'
 
 type Executor = Kysely<Database>
 
@@ -22,6 +23,8 @@ export interface Account {
   vatId: string | null
   segment: string
   ownerId: string
+  /** Where the recurring periods of its orders fall: on the service start's day (anniversary) or on calendar months. */
+  billingAlignment: BillingAlignment
   version: number
   createdAt: Date
   updatedAt: Date
@@ -48,6 +51,7 @@ function toAccount(r: Selectable<AccountsTable>): Account {
     vatId: r.vat_id,
     segment: r.segment,
     ownerId: r.owner_id,
+    billingAlignment: r.billing_alignment as BillingAlignment,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -70,6 +74,7 @@ export async function insertAccount(db: Executor, a: Omit<Account, 'version'>): 
       vat_id: a.vatId,
       segment: a.segment,
       owner_id: a.ownerId,
+      billing_alignment: a.billingAlignment,
       created_at: a.createdAt,
       updated_at: a.updatedAt,
     })
@@ -96,7 +101,7 @@ export async function updateAccount(
   db: Executor,
   id: string,
   expectedVersion: number,
-  patch: Partial<Pick<Account, 'name' | 'billingAddress' | 'country' | 'currency' | 'vatId' | 'segment' | 'ownerId'>>,
+  patch: Partial<Pick<Account, 'name' | 'billingAddress' | 'country' | 'currency' | 'vatId' | 'segment' | 'ownerId' | 'billingAlignment'>>,
   now: Date,
 ): Promise<Account | undefined> {
   const row = await db
@@ -104,7 +109,16 @@ export async function updateAccount(
     .set((eb) => ({
       ...givenColumns(
         patch,
-        { name: 'name', billingAddress: 'billing_address', country: 'country', currency: 'currency', vatId: 'vat_id', segment: 'segment', ownerId: 'owner_id' },
+        {
+          name: 'name',
+          billingAddress: 'billing_address',
+          country: 'country',
+          currency: 'currency',
+          vatId: 'vat_id',
+          segment: 'segment',
+          ownerId: 'owner_id',
+          billingAlignment: 'billing_alignment',
+        },
         { billingAddress: (address) => JSON.stringify(address) },
       ),
       version: eb('version', '+', 1),

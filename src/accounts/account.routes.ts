@@ -7,6 +7,7 @@ import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempoten
 import { DEFAULT_PAGE_LIMIT, PageOf, PageQuery, pageFrom } from '../http/pagination.js'
 import { problemResponses } from '../http/problem.js'
 import { SELLING_ROLES } from '../principals/roles.js'
+import { BILLING_ALIGNMENTS } from '../orders/order.service.js'
 import * as service from './account.service.js'
 import type { Account, Contact } from './account.service.js'
 
@@ -21,6 +22,13 @@ const Address = Type.Object(
   },
   { additionalProperties: false },
 )
+const BillingAlignmentSchema = Type.Union(
+  BILLING_ALIGNMENTS.map((a) => Type.Literal(a)),
+  {
+    description:
+      "Where its orders' recurring periods fall: from the service start's day (anniversary, the default) or on calendar months after a prorated first period",
+  },
+)
 const AccountFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   billingAddress: Address,
@@ -29,6 +37,7 @@ const AccountFields = {
   vatId: Type.Optional(Type.Union([Type.String({ minLength: 2, maxLength: 20, pattern: '^[A-Z0-9]+$' }), Type.Null()])),
   segment: Identifier,
   ownerId: Type.Optional(Type.String({ maxLength: 64 })),
+  billingAlignment: Type.Optional(BillingAlignmentSchema),
 }
 const AccountView = Type.Object(
   {
@@ -40,6 +49,7 @@ const AccountView = Type.Object(
     vatId: Type.Union([Type.String(), Type.Null()]),
     segment: Type.String(),
     ownerId: Type.String(),
+    billingAlignment: BillingAlignmentSchema,
     version: Type.Integer(),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),

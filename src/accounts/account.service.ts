@@ -1,3 +1,5 @@
+import type { Transaction } from 'kysely'
+import type { Database } from '../db/schema.js'
 import type { Db } from '../db/database.js'
 import { appendAudit, appendEvent } from '../audit/audit.service.js'
 import { AppError } from '../errors.js'
@@ -12,9 +14,10 @@ import type { RuleSetRegistry } from '../rules/rule-set.service.js'
 import { isCurrency } from '../money/currency.js'
 import { isCountry } from '../shared/countries.js'
 import type { FieldError } from '../errors.js'
+import type { BillingAlignment } from '../orders/order.service.js'
 import type { Account, BillingAddress, Contact } from './account.repository.js'
 
-export type { Account, Contact }
+export type { Account, BillingAlignment, Contact }
 
 export interface AccountDeps {
   db: Db
@@ -32,6 +35,8 @@ export interface NewAccount {
   segment: string
   /** Defaults to the caller; only managers and above may assign another owner. */
   ownerId?: string
+  /** Defaults to anniversary. */
+  billingAlignment?: BillingAlignment
 }
 
 /**
@@ -92,6 +97,7 @@ export async function createAccount(
         vatId: input.vatId ?? null,
         segment: input.segment,
         ownerId,
+        billingAlignment: input.billingAlignment ?? 'anniversary',
         createdAt: now,
         updatedAt: now,
       })
@@ -175,4 +181,14 @@ export async function accountNameForBuyer(deps: Pick<AccountDeps, 'db'>, id: str
   const account = await repo.findAccount(deps.db, id)
   if (!account) throw new AppError('NOT_FOUND', `No account ${id}.`)
   return account.name
+}
+
+/**
+ * How an account's orders are billed, read without a principal when its buyer signs (the
+ * signing link is the credential, checked by the caller), inside the signing transaction.
+ */
+export async function billingAlignmentOf(db: AccountDeps['db'] | Transaction<Database>, id: string): Promise<BillingAlignment> {
+  const account = await repo.findAccount(db, id)
+  if (!account) throw new AppError('NOT_FOUND', `No account ${id}.`)
+  return account.billingAlignment
 }

@@ -32,6 +32,11 @@ export const ProductSchema = Type.Object(
     defaultTermMonths: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
     taxCategory: Identifier,
     revenueTreatment: Type.Union([Type.Literal('point_in_time'), Type.Literal('ratable')]),
+    billOn: Type.Optional(
+      Type.Union([Type.Literal('order'), Type.Literal('fulfilment')], {
+        description: 'One-time products: invoiced once ordered, or as fulfilled (goods as shipped, services as delivered; the default)',
+      }),
+    ),
     sspBasis: Type.Union([Type.Literal('list_price'), Type.Literal('cost_plus_margin'), Type.Literal('adjusted_market')], {
       description: 'How the standalone selling price is estimated for revenue allocation',
     }),

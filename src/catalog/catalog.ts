@@ -106,6 +106,12 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
         if (products.has(p.sku)) errors.push({ file, path: `/products/${i}/sku`, message: `duplicate sku ${p.sku}` })
         if (p.type === 'recurring' && !p.billingPeriod)
           errors.push({ file, path: `/products/${i}/billingPeriod`, message: 'a recurring product needs a billing period' })
+        if (p.type !== 'one_time' && p.billOn)
+          errors.push({
+            file,
+            path: `/products/${i}/billOn`,
+            message: 'only one-time products choose when they are invoiced (recurring ones are billed per period)',
+          })
         if (p.type === 'recurring' && p.defaultTermMonths && p.billingPeriod && p.defaultTermMonths % PERIOD_MONTHS[p.billingPeriod] !== 0) {
           errors.push({ file, path: `/products/${i}/defaultTermMonths`, message: `must be a multiple of the ${p.billingPeriod} billing period` })
         }

@@ -73,6 +73,7 @@ export interface AccountsTable {
   vat_id: string | null
   segment: string
   owner_id: string
+  billing_alignment: Generated<string>
   version: Generated<number>
   created_at: Timestamp
   updated_at: Timestamp
@@ -176,6 +177,7 @@ export interface OrdersTable {
   one_time_minor: bigint
   annual_recurring_minor: bigint
   cancel_reason: string | null
+  billing_alignment: Generated<string>
   version: Generated<number>
   created_at: Timestamp
   updated_at: Timestamp
@@ -215,6 +217,19 @@ export interface FulfilmentsTable {
   reference: string | null
   recorded_by: string
   created_at: Timestamp
+}
+
+export interface BillingScheduleItemsTable {
+  order_id: string
+  line_no: number
+  seq: number
+  trigger: string
+  period_start: string | null
+  period_end: string | null
+  bill_on: string | null
+  contract_year: number | null
+  prorated: boolean
+  amount_minor: bigint
 }
 
 export interface FulfilmentLinesTable {
@@ -358,6 +373,7 @@ export interface Database {
   order_lines: OrderLinesTable
   fulfilments: FulfilmentsTable
   fulfilment_lines: FulfilmentLinesTable
+  billing_schedule_items: BillingScheduleItemsTable
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable

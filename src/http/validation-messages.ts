@@ -20,6 +20,7 @@ export const PATTERN_WORDS: Readonly<Record<string, string>> = {
   '^\\d{1,3}(\\.\\d{1,4})?$': 'must be a percentage written as a string, e.g. "12.5": up to 3 digits and 4 decimals',
   '^(0|[1-9][0-9]{0,18})$': 'must be a whole number written as a string, without leading zeros, up to 19 digits',
   '^[0-9a-f]{64}$': 'must be a SHA-256 digest: 64 lower-case hexadecimal digits',
+  '^(\\d{1,6})\\.(\\d{1,6})$': 'must be a billing-schedule cursor: <line>.<seq> as a previous page gave it in nextCursor, e.g. "3.12"',
   '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$': 'must be a UTC time written YYYY-MM-DDTHH:MM:SS.mmmZ',
 }
 

@@ -5,7 +5,8 @@ import { assert } from '../errors.js'
 import type { EvaluationSnapshot, PricedLine } from '../evaluation/evaluation.js'
 import { formatMoney } from '../money/money-value.js'
 import { newId } from '../shared/ids.js'
-import { fulfilmentModeOf, type Order, type OrderLine } from './order.js'
+import { lineSchedule } from './billing-schedule.js'
+import { fulfilmentModeOf, type BillingAlignment, type Order, type OrderLine } from './order.js'
 import * as repo from './order.repository.js'
 import type { Trx } from './order-deps.js'
 
@@ -19,6 +20,8 @@ export interface AcceptedQuote {
   ownerId: string
   paymentTermsDays: number
   sellerId: string
+  /** The account's billing alignment when the order is made. */
+  billingAlignment: BillingAlignment
   /** The accepted revision's snapshot: the order executes exactly what was signed. */
   snapshot: EvaluationSnapshot
   /** The catalog the revision was priced with (its price-book hash): fulfilment, tax category and revenue treatment of each product. */
@@ -69,6 +72,14 @@ export async function createOrderForAcceptedQuote(
   const existing = await repo.findOrderOfQuote(trx, accepted.quoteId)
   if (existing) return existing
   const lines = snapshot.lines.map((line) => orderLineOf(line, accepted.catalog))
+  const orderedOn = now.toISOString().slice(0, 10)
+  const schedule = lines.flatMap((line) =>
+    lineSchedule(line, {
+      orderedOn,
+      alignment: accepted.billingAlignment,
+      oneTime: accepted.catalog.products.get(line.sku)?.billOn ?? 'fulfilment',
+    }),
+  )
   const order = await repo.insertOrder(
     trx,
     {
@@ -90,6 +101,7 @@ export async function createOrderForAcceptedQuote(
       oneTime: snapshot.totals.oneTime,
       annualRecurring: snapshot.totals.annualRecurring,
       cancelReason: null,
+      billingAlignment: accepted.billingAlignment,
       createdAt: now,
       updatedAt: now,
     },
@@ -101,12 +113,22 @@ export async function createOrderForAcceptedQuote(
     assert(winner, `an order exists for quote ${accepted.quoteNumber} after a conflicting insert`)
     return winner
   }
+  await repo.insertSchedule(trx, order.id, schedule)
   await appendAudit(trx, now, {
     ...actor,
     action: 'order.created',
     entityType: 'order',
     entityId: order.id,
-    after: { number: order.number, quoteId: order.quoteId, revision: order.revision, status: order.status, lines: lines.length, net: formatMoney(order.net) },
+    after: {
+      number: order.number,
+      quoteId: order.quoteId,
+      revision: order.revision,
+      status: order.status,
+      lines: lines.length,
+      net: formatMoney(order.net),
+      billingAlignment: order.billingAlignment,
+      scheduleItems: schedule.length,
+    },
   })
   await appendEvent(trx, now, {
     type: 'order.created',

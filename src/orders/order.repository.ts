@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
-import type { Database, FulfilmentLinesTable, FulfilmentsTable, OrderLinesTable, OrdersTable } from '../db/schema.js'
+import type { BillingScheduleItemsTable, Database, FulfilmentLinesTable, FulfilmentsTable, OrderLinesTable, OrdersTable } from '../db/schema.js'
 import { moneyOf } from '../money/money-value.js'
-import type { Fulfilment, FulfilmentKind, FulfilmentMode, Order, OrderLine, OrderRampYear, OrderStatus } from './order.js'
+import type { ScheduleItem, ScheduleTrigger } from './billing-schedule.js'
+import type { BillingAlignment, Fulfilment, FulfilmentKind, FulfilmentMode, Order, OrderLine, OrderRampYear, OrderStatus } from './order.js'
 
 type Executor = Kysely<Database>
 
@@ -25,6 +26,7 @@ function toOrder(r: Selectable<OrdersTable>): Order {
     oneTime: moneyOf(r.one_time_minor, r.currency),
     annualRecurring: moneyOf(r.annual_recurring_minor, r.currency),
     cancelReason: r.cancel_reason,
+    billingAlignment: r.billing_alignment as BillingAlignment,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -102,6 +104,7 @@ export async function insertOrder(db: Executor, order: Omit<Order, 'version'>, l
       one_time_minor: order.oneTime.minor,
       annual_recurring_minor: order.annualRecurring.minor,
       cancel_reason: order.cancelReason,
+      billing_alignment: order.billingAlignment,
       created_at: order.createdAt,
       updated_at: order.updatedAt,
     })
@@ -271,4 +274,53 @@ export async function fulfilmentsOf(db: Executor, orderId: string, limit: number
       lines.filter((l) => l.fulfilment_id === r.id),
     ),
   )
+}
+
+/** Stores the billing schedule of a new order, in slices (a statement takes at most 65,535 parameters). */
+export async function insertSchedule(db: Executor, orderId: string, items: ScheduleItem[]): Promise<void> {
+  for (let i = 0; i < items.length; i += LINES_PER_INSERT) {
+    await db
+      .insertInto('billing_schedule_items')
+      .values(
+        items.slice(i, i + LINES_PER_INSERT).map((item) => ({
+          order_id: orderId,
+          line_no: item.lineNo,
+          seq: item.seq,
+          trigger: item.trigger,
+          period_start: item.periodStart,
+          period_end: item.periodEnd,
+          bill_on: item.billOn,
+          contract_year: item.contractYear,
+          prorated: item.prorated,
+          amount_minor: item.amount.minor,
+        })),
+      )
+      .execute()
+  }
+}
+
+function toScheduleItem(r: Selectable<BillingScheduleItemsTable>, currency: string): ScheduleItem {
+  return {
+    lineNo: r.line_no,
+    seq: r.seq,
+    trigger: r.trigger as ScheduleTrigger,
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    billOn: r.bill_on,
+    contractYear: r.contract_year,
+    prorated: r.prorated,
+    amount: moneyOf(r.amount_minor, currency),
+  }
+}
+
+/** A page of an order's schedule in billing order (line, then sequence), resumed after `(lineNo, seq)`. */
+export async function scheduleOf(
+  db: Executor,
+  order: Pick<Order, 'id' | 'currency'>,
+  limit: number,
+  after?: { lineNo: number; seq: number },
+): Promise<ScheduleItem[]> {
+  let query = db.selectFrom('billing_schedule_items').selectAll().where('order_id', '=', order.id).orderBy('line_no').orderBy('seq').limit(limit)
+  if (after) query = query.where((eb) => eb.or([eb('line_no', '>', after.lineNo), eb.and([eb('line_no', '=', after.lineNo), eb('seq', '>', after.seq)])]))
+  return (await query.execute()).map((r) => toScheduleItem(r, order.currency))
 }

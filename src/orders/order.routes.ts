@@ -35,6 +35,10 @@ const OrderSummary = {
   oneTime: Amount,
   annualRecurring: Amount,
   cancelReason: Nullable(Type.String()),
+  billingAlignment: Type.Union(
+    service.BILLING_ALIGNMENTS.map((a) => Type.Literal(a)),
+    { description: 'Copied from the account when the order was made' },
+  ),
   version: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
@@ -89,6 +93,33 @@ export const FulfilmentSchema = Type.Object(
   },
   { $id: 'Fulfilment' },
 )
+
+export const ScheduleItemSchema = Type.Object(
+  {
+    line: Type.Integer(),
+    seq: Type.Integer({ description: 'The order of the item within its line, from 1' }),
+    trigger: Type.Union([Type.Literal('order'), Type.Literal('fulfilment'), Type.Literal('period')], {
+      description: 'order: due on the order day; fulfilment: due as the line is fulfilled; period: a recurring period, due in advance',
+    }),
+    periodStart: Nullable(Type.String({ format: 'date' })),
+    periodEnd: Nullable(Type.String({ format: 'date', description: 'Inclusive' })),
+    billOn: Nullable(
+      Type.String({ format: 'date', description: 'The day it falls due for invoicing; null for fulfilment items, due as the line is fulfilled' }),
+    ),
+    contractYear: Nullable(Type.Integer({ description: 'The contract year whose price applies (recurring items)' })),
+    prorated: Type.Boolean({ description: 'A part period charged by days (calendar alignment)' }),
+    amount: Amount,
+  },
+  { $id: 'BillingScheduleItem' },
+)
+
+function scheduleItemJson(item: service.ScheduleItem) {
+  const { lineNo, amount, ...rest } = item
+  return { line: lineNo, ...rest, amount: formatMoney(amount) }
+}
+
+/** The schedule's cursor: `<line>.<seq>` of the last item seen. */
+const SCHEDULE_CURSOR = /^(\d{1,6})\.(\d{1,6})$/
 
 function percent(hundredths: bigint): string {
   const sign = hundredths < 0n ? '-' : ''
@@ -206,6 +237,36 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: service.OrderDeps }>
       const order = await service.getOrder(deps, principalOf(request), request.params.id)
       setEtag(reply, order.version)
       return orderJson(order)
+    },
+  )
+
+  app.get(
+    '/v1/orders/:id/billing-schedule',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'What each line will invoice and when, as derived when the order was made; in billing order',
+        params: IdParams,
+        querystring: Type.Object(
+          {
+            limit: PageQuery.properties.limit,
+            starting_after: Type.Optional(
+              Type.String({ pattern: SCHEDULE_CURSOR.source, description: 'The cursor (nextCursor) of the previous page: <line>.<seq>' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: PageOf(Type.Ref('BillingScheduleItem')), ...problemResponses(403, 404) },
+      },
+    },
+    async (request) => {
+      const { limit = DEFAULT_PAGE_LIMIT, starting_after } = request.query
+      const cursor = starting_after ? SCHEDULE_CURSOR.exec(starting_after) : null
+      const after = cursor ? { lineNo: Number(cursor[1]), seq: Number(cursor[2]) } : undefined
+      const { items } = await service.billingScheduleOf(deps, principalOf(request), request.params.id, limit + 1, after)
+      const page = pageFrom(items, limit, (item) => `${item.lineNo}.${item.seq}`)
+      return { ...page, data: page.data.map(scheduleItemJson) }
     },
   )
 

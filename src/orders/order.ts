@@ -12,6 +12,10 @@ import type { Transitions } from '../shared/state-machine.js'
 export const ORDER_STATUSES = ['open', 'fulfilled', 'canceled'] as const
 export type OrderStatus = (typeof ORDER_STATUSES)[number]
 
+/** When a recurring line's periods fall: from the service start's day of month, or on calendar months after a prorated first period. */
+export const BILLING_ALIGNMENTS = ['anniversary', 'calendar'] as const
+export type BillingAlignment = (typeof BILLING_ALIGNMENTS)[number]
+
 export const ORDER_ACTIONS = ['complete', 'cancel'] as const
 export type OrderAction = (typeof ORDER_ACTIONS)[number]
 
@@ -101,6 +105,8 @@ export interface Order {
   oneTime: Money
   annualRecurring: Money
   cancelReason: string | null
+  /** Where the recurring periods fall, copied from the account when the order was made. */
+  billingAlignment: BillingAlignment
   version: number
   createdAt: Date
   updatedAt: Date

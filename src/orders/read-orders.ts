@@ -1,6 +1,7 @@
 import { AppError } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import { canSeeOwned, visibleOwnerIds } from '../principals/visibility.js'
+import type { ScheduleItem } from './billing-schedule.js'
 import type { Fulfilment, Order, OrderStatus, OrderView } from './order.js'
 import type { OrderDeps, Trx } from './order-deps.js'
 import * as repo from './order.repository.js'
@@ -40,4 +41,16 @@ export async function listOrders(
 export async function fulfilmentsOf(deps: OrderDeps, actor: Principal, id: string, limit: number, startingAfter?: string): Promise<Fulfilment[]> {
   const order = await visibleOrder(deps.db, actor, id)
   return repo.fulfilmentsOf(deps.db, order.id, limit, startingAfter)
+}
+
+/** A page of the order's billing schedule, in billing order. */
+export async function billingScheduleOf(
+  deps: OrderDeps,
+  actor: Principal,
+  id: string,
+  limit: number,
+  after?: { lineNo: number; seq: number },
+): Promise<{ order: Order; items: ScheduleItem[] }> {
+  const order = await visibleOrder(deps.db, actor, id)
+  return { order, items: await repo.scheduleOf(deps.db, order, limit, after) }
 }

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely'
+import { billingAlignmentOf } from '../accounts/account.service.js'
 import {
   contractByToken,
   declineContract,
@@ -71,6 +72,7 @@ export async function signQuote(
         ownerId: quote.ownerId,
         paymentTermsDays: quote.paymentTermsDays,
         sellerId: deps.documents.sellers.default().id,
+        billingAlignment: await billingAlignmentOf(trx, quote.accountId),
         snapshot: revision.evaluation,
         catalog: ruleSet.priceBooks.catalog,
       },

@@ -28,10 +28,10 @@ interface Signed {
 }
 
 /** A quote created, approved, presented and signed by its buyer over HTTP, as in production. */
-async function signedQuote(t: Test, ctx?: TestApp): Promise<Signed> {
+async function signedQuote(t: Test, ctx?: TestApp, options: { account?: object; lines?: object[] } = {}): Promise<Signed> {
   ctx ??= await buildTestApp(t)
   const rep = ctx.as('sales_rep')
-  const account = await ctx.app.inject({ method: 'POST', url: '/v1/accounts', headers: rep, payload: ACCOUNT })
+  const account = await ctx.app.inject({ method: 'POST', url: '/v1/accounts', headers: rep, payload: { ...ACCOUNT, ...options.account } })
   t.equal(account.statusCode, 201, account.body)
   const contact = await ctx.app.inject({
     method: 'POST',
@@ -39,7 +39,12 @@ async function signedQuote(t: Test, ctx?: TestApp): Promise<Signed> {
     headers: rep,
     payload: { name: 'Camille Durand', email: 'camille.durand@acme.example', role: 'CFO' },
   })
-  const quote = await ctx.app.inject({ method: 'POST', url: '/v1/quotes', headers: rep, payload: { accountId: account.json().id, lines: LINES } })
+  const quote = await ctx.app.inject({
+    method: 'POST',
+    url: '/v1/quotes',
+    headers: rep,
+    payload: { accountId: account.json().id, lines: options.lines ?? LINES },
+  })
   t.equal(quote.statusCode, 201, quote.body)
   const submitted = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.json().id}/submit`, headers: rep })
   t.equal(submitted.json().status, 'approved', submitted.body)
@@ -142,6 +147,120 @@ t.test('a signature creates exactly one order whose lines are the signed revisio
   t.equal(ofQuote.headers.etag, order.etag)
   const accepted = await s.ctx.database.db.selectFrom('outbox_events').select('payload').where('type', '=', 'quote.accepted').executeTakeFirstOrThrow()
   t.match(accepted.payload, { quoteId: s.quoteId, orderId: order.id }, 'quote.accepted names its order')
+})
+
+async function scheduleOf(s: Signed, orderId: string) {
+  const items = []
+  let cursor: string | null = null
+  do {
+    const res: Awaited<ReturnType<typeof s.ctx.app.inject>> = await s.ctx.app.inject({
+      method: 'GET',
+      url: `/v1/orders/${orderId}/billing-schedule?limit=7${cursor ? `&starting_after=${cursor}` : ''}`,
+      headers: s.ctx.as('sales_rep'),
+    })
+    t.equal(res.statusCode, 200, res.body)
+    items.push(...res.json().data)
+    cursor = res.json().nextCursor
+  } while (cursor)
+  return items as Array<{
+    line: number
+    seq: number
+    trigger: string
+    periodStart: string | null
+    periodEnd: string | null
+    billOn: string | null
+    prorated: boolean
+    amount: string
+  }>
+}
+
+const minor = (amount: string) => BigInt(amount.replace('.', ''))
+
+t.test('the billing schedule: stored with the order, every line summing exactly to its contract amount', async (t) => {
+  const s = await signedQuote(t, undefined, { lines: [...LINES, { sku: 'PS-HEALTHCHECK', quantity: 1 }] })
+  const order = await orderOf(s)
+  t.equal(order.billingAlignment, 'anniversary', "the account's default")
+  const items = await scheduleOf(s, order.id)
+  for (const line of order.lines) {
+    const own = items.filter((i) => i.line === line.line)
+    t.equal(
+      own.reduce((sum, i) => sum + minor(i.amount), 0n),
+      minor(line.contractAmount),
+      `${line.sku}: the schedule sums to the contract amount`,
+    )
+  }
+  const of = (sku: string) => items.filter((i) => i.line === order.lines.find((l: { sku: string }) => l.sku === sku).line)
+  const seats = of('PLAT-PRO-SEAT')
+  const seatLine = order.lines.find((l: { sku: string }) => l.sku === 'PLAT-PRO-SEAT')
+  t.equal(seats.length, seatLine.periods, 'one item per billing period')
+  t.same(
+    seats.slice(0, 2).map((i) => [i.trigger, i.periodStart, i.periodEnd, i.billOn, i.amount]),
+    [
+      ['period', '2026-12-01', '2026-12-31', '2026-12-01', seatLine.netAmount],
+      ['period', '2027-01-01', '2027-01-31', '2027-01-01', seatLine.netAmount],
+    ],
+    'monthly in advance from the service start',
+  )
+  t.same(
+    of('GW-200').map((i) => [i.trigger, i.billOn]),
+    [['fulfilment', null]],
+    'goods: as shipped',
+  )
+  t.same(
+    of('PS-ONBOARD').map((i) => [i.trigger, i.billOn]),
+    [['fulfilment', null]],
+    'days of service: as delivered',
+  )
+  t.same(
+    of('PS-HEALTHCHECK').map((i) => [i.trigger, i.billOn]),
+    [['order', '2026-12-01']],
+    'a product billed on order (billOn: order in the catalog)',
+  )
+  await t.rejects(sql`update billing_schedule_items set amount_minor = 0`.execute(s.ctx.database.db), /append-only/)
+  const bad = await s.ctx.app.inject({ method: 'GET', url: `/v1/orders/${order.id}/billing-schedule?starting_after=x`, headers: s.ctx.as('sales_rep') })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json().errors, [{ pointer: '/starting_after', detail: /billing-schedule cursor/ }])
+  const other = await s.ctx.principal('Another rep', ['sales_rep'])
+  t.equal((await s.ctx.app.inject({ method: 'GET', url: `/v1/orders/${order.id}/billing-schedule`, headers: other.headers })).statusCode, 404)
+})
+
+t.test('an account billed on calendar months: a prorated first period, then the 1st of each month', async (t) => {
+  const s = await signedQuote(t, undefined, {
+    account: { billingAlignment: 'calendar' },
+    lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 20, termMonths: 12, startDate: '2026-12-15' }],
+  })
+  const order = await orderOf(s)
+  t.equal(order.billingAlignment, 'calendar')
+  const seatLine = order.lines.find((l: { sku: string }) => l.sku === 'PLAT-PRO-SEAT')
+  const items = (await scheduleOf(s, order.id)).filter((i) => i.line === seatLine.line)
+  t.equal(items.length, 13)
+  const monthly = minor(seatLine.netAmount)
+  t.same(
+    [items[0]!.periodStart, items[0]!.periodEnd, items[0]!.prorated, minor(items[0]!.amount)],
+    ['2026-12-15', '2026-12-31', true, (monthly * 17n * 2n + 31n) / 62n],
+    '17 of 31 days',
+  )
+  t.same(
+    items.slice(1, 12).map((i) => [i.periodStart!.slice(8), minor(i.amount)]),
+    Array.from({ length: 11 }, () => ['01', monthly]),
+  )
+  t.same([items[12]!.periodStart, items[12]!.periodEnd], ['2027-12-01', '2027-12-14'])
+  t.equal(
+    items.reduce((sum, i) => sum + minor(i.amount), 0n),
+    minor(seatLine.contractAmount),
+  )
+
+  // Changing the account later does not move the periods of an order already scheduled.
+  const account = await s.ctx.app.inject({ method: 'GET', url: `/v1/accounts/${order.accountId}`, headers: s.ctx.as('sales_rep') })
+  t.equal(account.json().billingAlignment, 'calendar')
+  const changed = await s.ctx.app.inject({
+    method: 'PATCH',
+    url: `/v1/accounts/${order.accountId}`,
+    headers: { ...s.ctx.as('sales_rep'), 'if-match': account.headers.etag as string },
+    payload: { billingAlignment: 'anniversary' },
+  })
+  t.equal(changed.json().billingAlignment, 'anniversary')
+  t.equal((await orderOf(s)).billingAlignment, 'calendar')
 })
 
 t.test('fulfilment: partial, never more than ordered, the right kind, whole units for goods; complete when the last line is', async (t) => {

@@ -1004,10 +1004,17 @@ t.test('buildPriceBooks errors', async (t) => {
       product('WIDGET'),
       product('SUB', { type: 'recurring' }),
       product('QSUB', { type: 'recurring', billingPeriod: 'quarter', defaultTermMonths: 10 }),
+      product('MSUB', { type: 'recurring', billingPeriod: 'month', billOn: 'order' }),
+      product('FEE', { billOn: 'order' }),
     ]
     t.same(buildPriceBooks([catalogFile(products), bookFile({ entries: [{ sku: 'WIDGET', listPrice: '1.00' }] })]).errors, [
       { file: 'catalog.yaml', path: '/products/1/billingPeriod', message: 'a recurring product needs a billing period' },
       { file: 'catalog.yaml', path: '/products/2/defaultTermMonths', message: 'must be a multiple of the quarter billing period' },
+      {
+        file: 'catalog.yaml',
+        path: '/products/3/billOn',
+        message: 'only one-time products choose when they are invoiced (recurring ones are billed per period)',
+      },
     ])
     const bundleCatalog: SourceFile = {
       file: 'catalog.yaml',
