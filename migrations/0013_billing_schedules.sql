@@ -8,6 +8,12 @@ ALTER TABLE accounts ADD COLUMN billing_alignment text NOT NULL DEFAULT 'anniver
 ALTER TABLE orders ADD COLUMN billing_alignment text NOT NULL DEFAULT 'anniversary'
   CHECK (billing_alignment IN ('anniversary', 'calendar'));
 
+-- The seller legal entity (legal-entities/entities.yaml) an account buys from, when not the
+-- one chosen by currency; and the entity a contract's document was issued by, which its order
+-- then keeps.
+ALTER TABLE accounts ADD COLUMN seller_id text;
+ALTER TABLE contracts ADD COLUMN seller_id text;
+
 CREATE TABLE billing_schedule_items (
   order_id       text NOT NULL,
   line_no        integer NOT NULL,

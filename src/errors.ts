@@ -54,6 +54,8 @@ export type ErrorCode =
   | 'DOCUMENT_CHANGED'
   /** A contract cannot be issued: the contact is not the quote account's, or the quote has no terms to present. */
   | 'CONTRACT_INVALID'
+  /** No seller legal entity sells the quote: the account's chosen one does not sell in its currency, or none does. */
+  | 'SELLER_UNAVAILABLE'
   /** A fulfilment that does not fit its order: more than ordered, a kind the line does not record, part of a unit, a day to come; `errors` names each line. */
   | 'FULFILMENT_INVALID'
   /** An audit checkpoint is to be signed or checked, but QTC_AUDIT_KEY is not configured. */
@@ -96,6 +98,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   DOCUMENT_CHANGED: 409,
   CONTRACT_INVALID: 422,
   FULFILMENT_INVALID: 422,
+  SELLER_UNAVAILABLE: 422,
   AUDIT_KEY_MISSING: 503,
   JOB_DISABLED: 409,
   WEBHOOK_URL_REFUSED: 422,

@@ -25,6 +25,8 @@ export interface Account {
   ownerId: string
   /** Where the recurring periods of its orders fall: on the service start's day (anniversary) or on calendar months. */
   billingAlignment: BillingAlignment
+  /** The seller legal entity it buys from; null: the one chosen by the quote's currency (docs/documents.md). */
+  sellerId: string | null
   version: number
   createdAt: Date
   updatedAt: Date
@@ -52,6 +54,7 @@ function toAccount(r: Selectable<AccountsTable>): Account {
     segment: r.segment,
     ownerId: r.owner_id,
     billingAlignment: r.billing_alignment as BillingAlignment,
+    sellerId: r.seller_id,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -75,6 +78,7 @@ export async function insertAccount(db: Executor, a: Omit<Account, 'version'>): 
       segment: a.segment,
       owner_id: a.ownerId,
       billing_alignment: a.billingAlignment,
+      seller_id: a.sellerId,
       created_at: a.createdAt,
       updated_at: a.updatedAt,
     })
@@ -101,7 +105,7 @@ export async function updateAccount(
   db: Executor,
   id: string,
   expectedVersion: number,
-  patch: Partial<Pick<Account, 'name' | 'billingAddress' | 'country' | 'currency' | 'vatId' | 'segment' | 'ownerId' | 'billingAlignment'>>,
+  patch: Partial<Pick<Account, 'name' | 'billingAddress' | 'country' | 'currency' | 'vatId' | 'segment' | 'ownerId' | 'billingAlignment' | 'sellerId'>>,
   now: Date,
 ): Promise<Account | undefined> {
   const row = await db
@@ -118,6 +122,7 @@ export async function updateAccount(
           segment: 'segment',
           ownerId: 'owner_id',
           billingAlignment: 'billing_alignment',
+          sellerId: 'seller_id',
         },
         { billingAddress: (address) => JSON.stringify(address) },
       ),

@@ -38,6 +38,9 @@ const AccountFields = {
   segment: Identifier,
   ownerId: Type.Optional(Type.String({ maxLength: 64 })),
   billingAlignment: Type.Optional(BillingAlignmentSchema),
+  sellerId: Type.Optional(
+    Type.Union([Type.String({ pattern: Identifier.pattern, maxLength: 64, description: 'A seller legal entity (legal-entities/entities.yaml)' }), Type.Null()]),
+  ),
 }
 const AccountView = Type.Object(
   {
@@ -50,6 +53,7 @@ const AccountView = Type.Object(
     segment: Type.String(),
     ownerId: Type.String(),
     billingAlignment: BillingAlignmentSchema,
+    sellerId: Type.Union([Type.String(), Type.Null()], { description: "The seller it buys from; null: chosen by each quote's currency" }),
     version: Type.Integer(),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import { findPrincipal } from '../principals/principal.service.js'
 import { canSeeOwned, seesAll, visibleOwnerIds } from '../principals/visibility.js'
+import type { LegalEntities } from '../documents/legal-entities.js'
 import type { Clock } from '../shared/clock.js'
 import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
@@ -24,6 +25,8 @@ export interface AccountDeps {
   clock: Clock
   /** The serving rule set: its catalog declares the segments, its price books the currencies offered. */
   ruleSets: RuleSetRegistry
+  /** The seller legal entities an account may name. */
+  documents: { sellers: LegalEntities }
 }
 
 export interface NewAccount {
@@ -37,6 +40,8 @@ export interface NewAccount {
   ownerId?: string
   /** Defaults to anniversary. */
   billingAlignment?: BillingAlignment
+  /** A seller legal entity's id; null or absent: chosen by each quote's currency. */
+  sellerId?: string | null
 }
 
 /**
@@ -56,7 +61,9 @@ function assertKnownValues(deps: AccountDeps, input: Partial<NewAccount>): void 
     if (!isCurrency(input.currency)) errors.push({ pointer: '/currency', detail: 'not an ISO 4217 currency' })
     else if (!offered.includes(input.currency)) errors.push({ pointer: '/currency', detail: `no price book is in this currency; one of ${offered.join(', ')}` })
   }
-  if (errors.length > 0) throw new AppError('VALIDATION_FAILED', 'The account names a segment, country or currency QTC does not know.', { errors })
+  if (input.sellerId && !deps.documents.sellers.byId(input.sellerId))
+    errors.push({ pointer: '/sellerId', detail: `no seller legal entity ${input.sellerId}; one of ${deps.documents.sellers.all.map((e) => e.id).join(', ')}` })
+  if (errors.length > 0) throw new AppError('VALIDATION_FAILED', 'The account names a segment, country, currency or seller QTC does not know.', { errors })
 }
 
 async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: string): Promise<void> {
@@ -98,6 +105,7 @@ export async function createAccount(
         segment: input.segment,
         ownerId,
         billingAlignment: input.billingAlignment ?? 'anniversary',
+        sellerId: input.sellerId ?? null,
         createdAt: now,
         updatedAt: now,
       })

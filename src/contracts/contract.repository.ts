@@ -23,6 +23,7 @@ const CONTRACT_COLUMNS = [
   'evidence_hash',
   'decline_reason',
   'created_by',
+  'seller_id',
   'version',
   'created_at',
   'updated_at',
@@ -49,6 +50,7 @@ function toContract(r: ContractRow): Contract {
     evidenceHash: r.evidence_hash,
     declineReason: r.decline_reason,
     createdBy: r.created_by,
+    sellerId: r.seller_id,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -81,6 +83,7 @@ export async function insertContract(
       document: c.document,
       document_sha256: c.documentSha256,
       created_by: c.createdBy,
+      seller_id: c.sellerId,
       created_at: c.createdAt,
       updated_at: c.updatedAt,
     })

@@ -43,6 +43,7 @@ export const ContractSchema = Type.Object(
     evidenceHash: Type.Union([Type.String({ description: 'SHA-256 of the evidence in canonical JSON (RFC 8785)' }), Type.Null()]),
     declineReason: Type.Union([Type.String(), Type.Null()]),
     createdBy: Type.String(),
+    sellerId: Type.Union([Type.String(), Type.Null()], { description: 'The seller legal entity the document was issued by' }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
     timeline: Type.Array(

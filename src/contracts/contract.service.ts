@@ -92,6 +92,8 @@ export interface IssueInput {
   expiresOn: string
   terms: TermsRecord
   document: Buffer
+  /** The seller legal entity the document is issued by. */
+  sellerId: string
 }
 
 /** `contract.sent`: the link for whatever e-mails it to the buyer (QTC sends no mail). */

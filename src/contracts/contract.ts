@@ -52,6 +52,8 @@ export interface Contract {
   evidenceHash: string | null
   declineReason: string | null
   createdBy: string
+  /** The seller legal entity the document was issued by (null for contracts issued before sellers were chosen per quote). */
+  sellerId: string | null
   version: number
   createdAt: Date
   updatedAt: Date

@@ -74,6 +74,7 @@ export interface AccountsTable {
   segment: string
   owner_id: string
   billing_alignment: Generated<string>
+  seller_id: string | null
   version: Generated<number>
   created_at: Timestamp
   updated_at: Timestamp
@@ -143,6 +144,7 @@ export interface ContractsTable {
   evidence_hash: string | null
   decline_reason: string | null
   created_by: string
+  seller_id: string | null
   version: Generated<number>
   created_at: Timestamp
   updated_at: Timestamp

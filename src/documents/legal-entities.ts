@@ -13,6 +13,17 @@ export interface LegalEntities {
   byId(id: string): LegalEntity | undefined
   /** The entity marked `default: true` (the file has exactly one). */
   default(): LegalEntity
+  /**
+   * Who sells a quote: the account's chosen entity if it names one, else the default entity,
+   * else the first in the file — each only if it sells in the quote's currency; undefined
+   * when none does (or the account's choice does not).
+   */
+  forSale(sale: { currency: string; sellerId: string | null }): LegalEntity | undefined
+}
+
+/** The currencies an entity sells in: its list, or its default currency alone. */
+export function currenciesOf(entity: LegalEntity): readonly string[] {
+  return entity.currencies ?? [entity.defaultCurrency]
 }
 
 /** Raised by `loadLegalEntities` with every problem found, each as `file /json/pointer: message`. */
@@ -42,6 +53,11 @@ export function identifierProblems(entity: LegalEntity): Array<[string, string]>
   if (entity.bic !== undefined && !isBic(entity.bic)) problems.push(['/bic', `${entity.bic} is not a BIC`])
   if (!isCountry(entity.address.country)) problems.push(['/address/country', `${entity.address.country} is not an ISO 3166-1 country code`])
   if (!isCurrency(entity.defaultCurrency)) problems.push(['/defaultCurrency', `${entity.defaultCurrency} is not an ISO 4217 currency`])
+  entity.currencies?.forEach((currency, i) => {
+    if (!isCurrency(currency)) problems.push([`/currencies/${i}`, `${currency} is not an ISO 4217 currency`])
+  })
+  if (entity.currencies && !entity.currencies.includes(entity.defaultCurrency))
+    problems.push(['/currencies', `does not include the default currency ${entity.defaultCurrency}`])
   return problems
 }
 
@@ -76,5 +92,12 @@ export function loadLegalEntities(file: string): LegalEntities {
   const all = content.entities
   const byId = new Map(all.map((e) => [e.id, e]))
   const theDefault = defaults[0]!
-  return { all, byId: (id) => byId.get(id), default: () => theDefault }
+  const sells = (entity: LegalEntity | undefined, currency: string) => (entity && currenciesOf(entity).includes(currency) ? entity : undefined)
+  return {
+    all,
+    byId: (id) => byId.get(id),
+    default: () => theDefault,
+    forSale: ({ currency, sellerId }) =>
+      sellerId !== null ? sells(byId.get(sellerId), currency) : (sells(theDefault, currency) ?? all.find((e) => sells(e, currency))),
+  }
 }

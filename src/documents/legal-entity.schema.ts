@@ -30,9 +30,21 @@ export const LegalEntitySchema = Type.Object(
     bic: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{8}([A-Z0-9]{3})?$' })),
     invoicePrefix: Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,9}$', description: 'Prefix of invoice numbers (INV)' }),
     defaultCurrency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    currencies: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Z]{3}$' }), {
+        minItems: 1,
+        maxItems: 50,
+        uniqueItems: true,
+        description: 'The currencies it sells and invoices in (its default currency among them); only the default currency when absent',
+      }),
+    ),
     email: Type.Optional(Type.String({ pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$', maxLength: 254 })),
     phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9 ().-]{6,30}$' })),
-    default: Type.Optional(Type.Boolean({ description: 'The entity quotes are issued by unless they name another; exactly one entity has it' })),
+    default: Type.Optional(
+      Type.Boolean({
+        description: "The entity quotes are issued by unless their account names another, when it sells in the quote's currency; exactly one entity has it",
+      }),
+    ),
   },
   { additionalProperties: false },
 )

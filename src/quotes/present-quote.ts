@@ -67,6 +67,7 @@ export async function presentQuote(deps: QuoteDeps, actor: Principal, id: string
         expiresOn: quote.validUntil,
         terms: { id: input.terms.id, version: input.terms.version, sha256: input.terms.sha256 },
         document,
+        sellerId: input.seller.id,
       },
       (token) => deps.signingUrl(token),
       now,

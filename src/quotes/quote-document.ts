@@ -3,6 +3,7 @@ import { findContact, getAccount } from '../accounts/account.service.js'
 import type { Lang } from '../contracts/contract.service.js'
 import type { QuoteDocumentInput } from '../documents/quote-document.js'
 import { renderQuoteDocument } from '../documents/quote-document.js'
+import type { LegalEntity } from '../documents/legal-entities.js'
 import type { TermsText } from '../documents/terms.js'
 import { AppError } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
@@ -24,6 +25,25 @@ export function revisionTerms(deps: QuoteDeps, revision: QuoteRevision, lang: La
   return deps.documents.terms.text(terms, lang)
 }
 
+/**
+ * The seller legal entity of a quote: the account's chosen one, else the one that sells in the
+ * quote's currency (the default entity first); 422 when none does.
+ */
+export function sellerOf(
+  deps: Pick<QuoteDeps, 'documents'>,
+  account: Pick<Account, 'name' | 'sellerId'>,
+  quote: Pick<Quote, 'number' | 'currency'>,
+): LegalEntity {
+  const seller = deps.documents.sellers.forSale({ currency: quote.currency, sellerId: account.sellerId })
+  if (!seller) {
+    const detail = account.sellerId
+      ? `the seller ${account.sellerId} that account ${account.name} names does not sell in ${quote.currency}`
+      : `no seller legal entity sells in ${quote.currency}`
+    throw new AppError('SELLER_UNAVAILABLE', `Quote ${quote.number} has no seller: ${detail}.`, { errors: [{ pointer: '/currency', detail }] })
+  }
+  return seller
+}
+
 /** Everything a quote document states: seller, buyer, the revision's prices and its terms. */
 export function documentInput(
   deps: QuoteDeps,
@@ -32,7 +52,7 @@ export function documentInput(
   const { quote, revision, account, contact, lang, issuedOn } = parts
   return {
     lang,
-    seller: deps.documents.sellers.default(),
+    seller: sellerOf(deps, account, quote),
     buyer: {
       name: account.name,
       billingAddress: account.billingAddress,

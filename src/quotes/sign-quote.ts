@@ -71,7 +71,8 @@ export async function signQuote(
         accountId: quote.accountId,
         ownerId: quote.ownerId,
         paymentTermsDays: quote.paymentTermsDays,
-        sellerId: deps.documents.sellers.default().id,
+        // The seller the signed document names; contracts issued before sellers were chosen per quote were the default's.
+        sellerId: contract.sellerId ?? deps.documents.sellers.default().id,
         billingAlignment: await billingAlignmentOf(trx, quote.accountId),
         snapshot: revision.evaluation,
         catalog: ruleSet.priceBooks.catalog,

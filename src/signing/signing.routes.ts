@@ -53,25 +53,36 @@ export const signingRoutes: FastifyPluginAsyncTypebox<{ deps: QuoteDeps }> = asy
     timeWindow: 60_000,
     keyGenerator: (request) => `signing:${normalizeIP(request.ip)}`,
   } as Parameters<typeof app.createRateLimit>[0])
-  const sellerName = deps.documents.sellers.default().name
+  // The seller the contract's document names; pages without a contract (an unknown link) name the default one.
+  const sellerNameOf = (contract?: SigningView['contract']) =>
+    (contract?.sellerId ? deps.documents.sellers.byId(contract.sellerId)?.name : undefined) ?? deps.documents.sellers.default().name
   const config = { public: true }
   const tags = ['signing']
 
-  const message = (reply: FastifyReply, lang: Lang, path: string, kind: MessageKind, extra: { signedAt?: Date; signedCopyHref?: string } = {}) =>
-    html(reply, STATUS_OF[kind], renderMessagePage({ lang, sellerName, path, kind, ...extra }))
+  const message = (
+    reply: FastifyReply,
+    lang: Lang,
+    path: string,
+    kind: MessageKind,
+    extra: { signedAt?: Date; signedCopyHref?: string; contract?: SigningView['contract'] } = {},
+  ) => {
+    const { contract, ...shown } = extra
+    return html(reply, STATUS_OF[kind], renderMessagePage({ lang, sellerName: sellerNameOf(contract), path, kind, ...shown }))
+  }
 
   /** The page for a link that does not sign any more: where the contract stands, never the quote. */
   const closedPage = (reply: FastifyReply, lang: Lang, token: string, view: SigningView) => {
     const state = linkState(view.contract, deps.clock.now())
     const path = `/sign/${token}`
-    if (state === 'signed') return message(reply, lang, path, 'signed', { signedAt: view.contract.updatedAt, signedCopyHref: `${path}/signed.pdf` })
-    return message(reply, lang, path, state === 'open' ? 'invalid' : state)
+    if (state === 'signed')
+      return message(reply, lang, path, 'signed', { signedAt: view.contract.updatedAt, signedCopyHref: `${path}/signed.pdf`, contract: view.contract })
+    return message(reply, lang, path, state === 'open' ? 'invalid' : state, { contract: view.contract })
   }
 
   const openPage = (view: SigningView, token: string, lang: Lang, extra: Pick<OpenPage, 'errors' | 'form'>) =>
     renderOpenPage({
       lang,
-      sellerName,
+      sellerName: sellerNameOf(view.contract),
       path: `/sign/${token}`,
       token,
       quote: {
@@ -208,7 +219,7 @@ export const signingRoutes: FastifyPluginAsyncTypebox<{ deps: QuoteDeps }> = asy
           { signer: { name: form.name, title: form.title, email: form.email }, consentVersion: request.body.consentVersion ?? '' },
           metaOf(request),
         )
-        return message(reply, lang, path, 'signed', { signedAt: signed.updatedAt, signedCopyHref: `${path}/signed.pdf` })
+        return message(reply, lang, path, 'signed', { signedAt: signed.updatedAt, signedCopyHref: `${path}/signed.pdf`, contract: signed })
       } catch (error) {
         if (error instanceof AppError && error.code === 'DOCUMENT_CHANGED') return message(reply, lang, path, 'documentChanged')
         if (error instanceof AppError && error.code === 'SIGNING_LINK_CLOSED') {

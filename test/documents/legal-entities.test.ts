@@ -22,6 +22,16 @@ t.test('the shipped seller loads, with valid identifiers', async (t) => {
   t.ok(isIban(qtc.iban!) && qtc.iban!.startsWith('FR76'))
 })
 
+t.test("who sells a quote: the account's choice, else by the quote's currency, the default entity first", async (t) => {
+  const entities = loadLegalEntities(SHIPPED)
+  t.equal(entities.forSale({ currency: 'EUR', sellerId: null })?.id, 'qtc-sas', 'the default sells in euros')
+  t.equal(entities.forSale({ currency: 'USD', sellerId: null })?.id, 'qtc-inc', 'the default does not sell in dollars: the entity that does')
+  t.equal(entities.forSale({ currency: 'GBP', sellerId: null }), undefined, 'nobody sells in pounds')
+  t.equal(entities.forSale({ currency: 'USD', sellerId: 'qtc-inc' })?.id, 'qtc-inc')
+  t.equal(entities.forSale({ currency: 'EUR', sellerId: 'qtc-inc' }), undefined, "the account's choice does not sell in euros: no fallback")
+  t.equal(entities.forSale({ currency: 'EUR', sellerId: 'nope' }), undefined)
+})
+
 t.test('identifier checks, on known good and bad values', async (t) => {
   t.ok(luhnValid('732829320'), 'a real SIREN')
   t.notOk(isSiren('732829321'), 'wrong SIREN key')
@@ -57,5 +67,7 @@ t.test('a wrong identifier is refused naming the file and the JSON pointer', asy
   t.match(broken('default: true', 'default: false').message, 'exactly one entity must have default: true (found 0)')
   t.match(broken('invoicePrefix: INV', 'invoicePrefix: inv').message, `${file} /entities/0/invoicePrefix`)
   t.match(broken('country: FR', 'country: XX').message, '/entities/0/address/country: XX is not an ISO 3166-1 country code')
+  t.match(broken('currencies: [EUR]', 'currencies: [USD]').message, `${file} /entities/0/currencies: does not include the default currency EUR`)
+  t.match(broken('currencies: [EUR]', 'currencies: [EUR, XXX]').message, `${file} /entities/0/currencies/1: XXX is not an ISO 4217 currency`)
   t.throws(() => loadLegalEntities(join(dir, 'missing.yaml')), /missing\.yaml: ENOENT/)
 })

@@ -176,6 +176,43 @@ async function scheduleOf(s: Signed, orderId: string) {
 
 const minor = (amount: string) => BigInt(amount.replace('.', ''))
 
+t.test("the seller: the account's choice, else by the quote's currency; kept from the document to the order", async (t) => {
+  const ctx = await buildTestApp(t)
+  const usd = await signedQuote(t, ctx, {
+    account: { name: 'Northwind Inc.', country: 'US', currency: 'USD', vatId: null, billingAddress: { ...ACCOUNT.billingAddress, country: 'US' } },
+    lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 20, termMonths: 12 }],
+  })
+  const order = await orderOf(usd)
+  t.equal(order.currency, 'USD')
+  t.equal(order.sellerId, 'qtc-inc', 'the entity that sells in dollars')
+  const contract = await ctx.app.inject({ method: 'GET', url: `/v1/quotes/${usd.quoteId}/contract`, headers: ctx.as('sales_rep') })
+  t.equal(contract.json().sellerId, 'qtc-inc', 'the document was issued by it')
+
+  const rep = ctx.as('sales_rep')
+  const unknown = await ctx.app.inject({ method: 'POST', url: '/v1/accounts', headers: rep, payload: { ...ACCOUNT, sellerId: 'qtc-gmbh' } })
+  t.equal(unknown.statusCode, 400)
+  t.match(unknown.json().errors, [{ pointer: '/sellerId', detail: /no seller legal entity qtc-gmbh; one of qtc-sas, qtc-inc/ }])
+  const account = await ctx.app.inject({ method: 'POST', url: '/v1/accounts', headers: rep, payload: { ...ACCOUNT, sellerId: 'qtc-inc' } })
+  t.equal(account.json().sellerId, 'qtc-inc')
+  const contact = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/accounts/${account.json().id}/contacts`,
+    headers: rep,
+    payload: { name: 'Camille Durand', email: 'camille.durand@acme.example' },
+  })
+  const quote = await ctx.app.inject({ method: 'POST', url: '/v1/quotes', headers: rep, payload: { accountId: account.json().id, lines: LINES } })
+  await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.json().id}/submit`, headers: rep })
+  const present = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/quotes/${quote.json().id}/present`,
+    headers: rep,
+    payload: { contactId: contact.json().id },
+  })
+  t.equal(present.statusCode, 422, 'the chosen seller does not sell in euros')
+  t.equal(present.json().code, 'SELLER_UNAVAILABLE')
+  t.equal((await ctx.app.inject({ method: 'GET', url: `/v1/quotes/${quote.json().id}`, headers: rep })).json().status, 'approved', 'nothing changed')
+})
+
 t.test('the billing schedule: stored with the order, every line summing exactly to its contract amount', async (t) => {
   const s = await signedQuote(t, undefined, { lines: [...LINES, { sku: 'PS-HEALTHCHECK', quantity: 1 }] })
   const order = await orderOf(s)
