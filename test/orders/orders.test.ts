@@ -334,19 +334,15 @@ t.test('fulfilment: partial, never more than ordered, the right kind, whole unit
   const fulfilments = await s.ctx.database.db.selectFrom('fulfilments').selectAll().execute()
   t.equal(fulfilments.length, 0, 'refused fulfilments write nothing')
 
-  const first = await fulfil(
-    s,
-    order.id,
-    {
-      occurredOn: '2026-11-30',
-      reference: 'DHL 1234567890',
-      lines: [
-        { line: gateways, kind: 'shipped', quantity: 2 },
-        { line: days, kind: 'delivered', quantity: 2.5 },
-      ],
-    },
-    { 'idempotency-key': 'ship-1' },
-  )
+  const shipment = {
+    occurredOn: '2026-11-30',
+    reference: 'DHL 1234567890',
+    lines: [
+      { line: gateways, kind: 'shipped', quantity: 2 },
+      { line: days, kind: 'delivered', quantity: 2.5 },
+    ],
+  }
+  const first = await fulfil(s, order.id, shipment, { 'idempotency-key': 'ship-1' })
   t.equal(first.statusCode, 201, first.body)
   t.equal(first.json().order.status, 'open')
   const after = Object.fromEntries(first.json().order.lines.map((l: { sku: string }) => [l.sku, l]))
@@ -354,19 +350,7 @@ t.test('fulfilment: partial, never more than ordered, the right kind, whole unit
   t.same(after['PS-ONBOARD'].fulfilled, { shipped: '0', delivered: '2.5', activated: '0' })
   t.equal(after['PS-ONBOARD'].complete, false)
 
-  const replay = await fulfil(
-    s,
-    order.id,
-    {
-      occurredOn: '2026-11-30',
-      reference: 'DHL 1234567890',
-      lines: [
-        { line: gateways, kind: 'shipped', quantity: 2 },
-        { line: days, kind: 'delivered', quantity: 2.5 },
-      ],
-    },
-    { 'idempotency-key': 'ship-1' },
-  )
+  const replay = await fulfil(s, order.id, shipment, { 'idempotency-key': 'ship-1' })
   t.equal(replay.statusCode, 201)
   t.equal(replay.headers['idempotent-replayed'], 'true')
   t.equal(replay.json().fulfilment.id, first.json().fulfilment.id, 'the same fulfilment, recorded once')
