@@ -47,11 +47,34 @@ function nth(start: Temporal.PlainDate, months: number, k: number): Temporal.Pla
   return start.add({ months: months * k })
 }
 
-/** The per-period price in contract year `year` (1-based), from the line's ramp or its flat net amount. */
-function pricePerPeriod(line: OrderLine, year: number): bigint {
-  if (!line.ramp) return line.netAmount.minor
-  const ramp = line.ramp.find((y) => y.year === year) ?? line.ramp[line.ramp.length - 1]!
-  return ramp.amountPerPeriod.minor
+interface PriceSpan {
+  /** Inclusive. */
+  start: Temporal.PlainDate
+  /** Exclusive. */
+  end: Temporal.PlainDate
+  year: number
+  /** The price of a whole period within the span. */
+  perPeriod: bigint
+  /** What the span bills in all: its ramp year's amount, or the whole contract amount. */
+  amount: bigint
+}
+
+/**
+ * The stretches of the term at one price: each ramp year from its anniversary, or the whole
+ * term for a line without a ramp. Each span's items sum exactly to its amount.
+ */
+function priceSpans(line: OrderLine, start: Temporal.PlainDate, termEnd: Temporal.PlainDate): PriceSpan[] {
+  if (!line.ramp) return [{ start, end: termEnd, year: 1, perPeriod: line.netAmount.minor, amount: line.contractAmount.minor }]
+  return line.ramp.map((y) => {
+    const to = start.add({ months: 12 * y.year })
+    return {
+      start: start.add({ months: 12 * (y.year - 1) }),
+      end: Temporal.PlainDate.compare(to, termEnd) > 0 ? termEnd : to,
+      year: y.year,
+      perPeriod: y.amountPerPeriod.minor,
+      amount: y.amount.minor,
+    }
+  })
 }
 
 /** The contract year (1-based) a day falls in, counted in months from the service start. */
@@ -64,74 +87,78 @@ interface Period {
   start: Temporal.PlainDate
   /** Exclusive. */
   end: Temporal.PlainDate
-  year: number
-  prorated: boolean
+  /** The days of the whole period this one is (part of): what a part is prorated over. */
+  wholeDays: number
 }
 
-/** Anniversary periods: `periods` of `months` months each from the service start. */
-function anniversaryPeriods(start: Temporal.PlainDate, months: number, periods: number): Period[] {
-  return Array.from({ length: periods }, (_, k) => ({
-    start: nth(start, months, k),
-    end: nth(start, months, k + 1),
-    year: Math.floor((k * months) / 12) + 1,
-    prorated: false,
-  }))
-}
+const days = (from: Temporal.PlainDate, to: Temporal.PlainDate) => from.until(to, { largestUnit: 'days' }).days
+const earlier = (a: Temporal.PlainDate, b: Temporal.PlainDate) => (Temporal.PlainDate.compare(a, b) < 0 ? a : b)
+const later = (a: Temporal.PlainDate, b: Temporal.PlainDate) => (Temporal.PlainDate.compare(a, b) > 0 ? a : b)
 
-/**
- * Calendar periods: from the service start to the end of its month (prorated), then periods
- * of `months` months from the 1st of the next month, the last one ending with the term.
- */
-function calendarPeriods(start: Temporal.PlainDate, months: number, termEnd: Temporal.PlainDate): Period[] {
-  if (start.day === 1) return anniversaryPeriods(start, months, start.until(termEnd, { largestUnit: 'months' }).months / months)
-  const firstOfNext = start.with({ day: 1 }).add({ months: 1 })
-  const periods: Period[] = [{ start, end: firstOfNext, year: 1, prorated: true }]
-  for (let k = 0; Temporal.PlainDate.compare(nth(firstOfNext, months, k), termEnd) < 0; k++) {
-    const from = nth(firstOfNext, months, k)
-    const to = nth(firstOfNext, months, k + 1)
-    periods.push({ start: from, end: Temporal.PlainDate.compare(to, termEnd) > 0 ? termEnd : to, year: contractYear(start, from), prorated: false })
+/** Anniversary periods: `months` months each from the service start, the last one ending with the term. */
+function anniversaryPeriods(start: Temporal.PlainDate, months: number, termEnd: Temporal.PlainDate): Period[] {
+  const periods: Period[] = []
+  for (let k = 0; Temporal.PlainDate.compare(nth(start, months, k), termEnd) < 0; k++) {
+    const from = nth(start, months, k)
+    const to = nth(start, months, k + 1)
+    periods.push({ start: from, end: earlier(to, termEnd), wholeDays: days(from, to) })
   }
   return periods
 }
 
 /**
- * The items of a recurring line, billed in advance per period over its term. Anniversary: each
- * period at its contract year's price, exactly the signed amounts. Calendar: the first period
- * (service start to the end of its month) is charged by days — the period price × its days ÷
- * the days of the whole period it opens (the `months` months from the 1st of the start's
- * month), rounded half-even — and each later period at the price of the contract year it
- * starts in; the last one takes what remains of the contract amount, so the schedule sums
- * exactly to it.
+ * Calendar periods: from the service start to the end of its month (part of the period that
+ * would have begun on the 1st of that month), then periods of `months` months from the 1st of
+ * the next month, the last one ending with the term.
+ */
+function calendarPeriods(start: Temporal.PlainDate, months: number, termEnd: Temporal.PlainDate): Period[] {
+  if (start.day === 1) return anniversaryPeriods(start, months, termEnd)
+  const opened = start.with({ day: 1 })
+  const firstOfNext = opened.add({ months: 1 })
+  return [{ start, end: firstOfNext, wholeDays: days(opened, opened.add({ months })) }, ...anniversaryPeriods(firstOfNext, months, termEnd)]
+}
+
+/**
+ * The items of a recurring line, billed in advance per period over its term. A period is cut
+ * where the price changes (a ramp year's anniversary), so every item has one contract year
+ * and one price. A whole period is charged its year's price; a part period (the first one of
+ * a calendar-aligned line, a period cut at an anniversary) is charged by days — the price ×
+ * its days ÷ the days of the whole period, rounded half-even — except that the last item of
+ * each price span takes what remains of the span's amount. So each ramp year bills exactly its
+ * signed amount, and the line its contract amount. Anniversary periods never cut (periods of
+ * 1, 3 or 12 months tile a year), and bill exactly the signed per-period amounts.
  */
 function recurringItems(line: OrderLine, alignment: BillingAlignment): ScheduleItem[] {
   assert(line.billingPeriod && line.termMonths, `recurring line ${line.lineNo} has a billing period and a term`)
   const months = PERIOD_MONTHS[line.billingPeriod]
   const start = plain(line.startDate)
   const termEnd = start.add({ months: line.termMonths })
-  const periods = alignment === 'calendar' ? calendarPeriods(start, months, termEnd) : anniversaryPeriods(start, months, line.periods)
-  const amounts = periods.map((p) => {
-    const price = pricePerPeriod(line, p.year)
-    if (!p.prorated) return price
-    const opened = p.start.with({ day: 1 })
-    const days = BigInt(p.start.until(p.end, { largestUnit: 'days' }).days)
-    const whole = BigInt(opened.until(opened.add({ months }), { largestUnit: 'days' }).days)
-    return roundDiv(price * days, whole, 'half_even')
-  })
-  if (alignment === 'calendar' && periods.length > 1) {
-    const others = amounts.slice(0, -1).reduce((sum, a) => sum + a, 0n)
-    amounts[amounts.length - 1] = line.contractAmount.minor - others
+  const periods = alignment === 'calendar' ? calendarPeriods(start, months, termEnd) : anniversaryPeriods(start, months, termEnd)
+  const items: ScheduleItem[] = []
+  for (const span of priceSpans(line, start, termEnd)) {
+    let billed = 0n
+    const inSpan = periods.filter((p) => Temporal.PlainDate.compare(p.start, span.end) < 0 && Temporal.PlainDate.compare(p.end, span.start) > 0)
+    inSpan.forEach((period, i) => {
+      const from = later(period.start, span.start)
+      const to = earlier(period.end, span.end)
+      const part = days(from, to)
+      const whole = part === period.wholeDays
+      const amount =
+        i === inSpan.length - 1 ? span.amount - billed : whole ? span.perPeriod : roundDiv(span.perPeriod * BigInt(part), BigInt(period.wholeDays), 'half_even')
+      billed += amount
+      items.push({
+        lineNo: line.lineNo,
+        seq: items.length + 1,
+        trigger: 'period',
+        periodStart: iso(from),
+        periodEnd: iso(to.subtract({ days: 1 })),
+        billOn: iso(from),
+        contractYear: line.ramp ? span.year : contractYear(start, from),
+        prorated: !whole,
+        amount: moneyOf(amount, line.contractAmount.currency),
+      })
+    })
   }
-  const items = periods.map((p, i) => ({
-    lineNo: line.lineNo,
-    seq: i + 1,
-    trigger: 'period' as const,
-    periodStart: iso(p.start),
-    periodEnd: iso(p.end.subtract({ days: 1 })),
-    billOn: iso(p.start),
-    contractYear: p.year,
-    prorated: p.prorated,
-    amount: moneyOf(amounts[i]!, line.contractAmount.currency),
-  }))
   const total = items.reduce((sum, item) => sum + item.amount.minor, 0n)
   assert(total === line.contractAmount.minor, `line ${line.lineNo}: the schedule sums to ${total}, its contract amount is ${line.contractAmount.minor}`)
   assert(

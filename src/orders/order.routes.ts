@@ -107,7 +107,7 @@ export const ScheduleItemSchema = Type.Object(
       Type.String({ format: 'date', description: 'The day it falls due for invoicing; null for fulfilment items, due as the line is fulfilled' }),
     ),
     contractYear: Nullable(Type.Integer({ description: 'The contract year whose price applies (recurring items)' })),
-    prorated: Type.Boolean({ description: 'A part period charged by days (calendar alignment)' }),
+    prorated: Type.Boolean({ description: 'A part period (calendar alignment, or cut at a ramp anniversary): charged by days, or the rest of its year' }),
     amount: Amount,
   },
   { $id: 'BillingScheduleItem' },

@@ -97,11 +97,31 @@ t.test('calendar: the worked example of docs/invoicing.md', async (t) => {
     ['2026-12-15', '2026-12-31', 54_84n, 1, true],
     ['2027-01-01', '2027-01-31', 100_00n, 1, false],
   ])
-  t.same(view(items.slice(-1)), [['2027-12-01', '2027-12-14', 45_16n, 1, false]], 'the last period takes what remains')
+  t.same(view(items.slice(-1)), [['2027-12-01', '2027-12-14', 45_16n, 1, true]], 'the last period takes what remains')
   t.equal(
     items.reduce((s, i) => s + i.amount.minor, 0n),
     1200_00n,
   )
+})
+
+t.test('calendar with ramp years: a period spanning an anniversary is cut there, each part at its own year\'s price', async (t) => {
+  // 300.00 a quarter, +10 % in year 2, 24 months from 15 November 2026, calendar-aligned.
+  const line = recurring(300_00n, 'quarter', 24, '2026-11-15', 10n)
+  const items = lineSchedule(line, options('calendar'))
+  t.same(view(items.slice(0, 6)), [
+    // 16 of the 92 days of November–January at the year-1 price: 300.00 × 16 / 92 = 52.17.
+    ['2026-11-15', '2026-11-30', 52_17n, 1, true],
+    ['2026-12-01', '2027-02-28', 300_00n, 1, false],
+    ['2027-03-01', '2027-05-31', 300_00n, 1, false],
+    ['2027-06-01', '2027-08-31', 300_00n, 1, false],
+    // The quarter of the anniversary: year 1 until 14 November takes what remains of year 1's 1,200.00 …
+    ['2027-09-01', '2027-11-14', 247_83n, 1, true],
+    // … and year 2 starts with the same quarter's last 16 of 91 days at 330.00: 58.02.
+    ['2027-11-15', '2027-11-30', 58_02n, 2, true],
+  ])
+  const byYear = (y: number) => items.filter((i) => i.contractYear === y).reduce((s, i) => s + i.amount.minor, 0n)
+  t.same([byYear(1), byYear(2)], [1200_00n, 1320_00n], 'each ramp year bills exactly its signed amount')
+  t.same(view(items.slice(-1)), [['2028-09-01', '2028-11-14', 271_98n, 2, true]], 'the last item takes what remains of year 2')
 })
 
 t.test('calendar from the 1st of a month is the anniversary schedule', async (t) => {
@@ -152,6 +172,10 @@ t.test('property: every schedule sums exactly to the contract amount, periods ti
         if (total !== line.contractAmount.minor) return false
         if (items.some((i) => i.amount.minor < 0n)) return false
         if (items[0]!.periodStart !== start) return false
+        for (const year of line.ramp ?? []) {
+          const billed = items.filter((i) => i.contractYear === year.year).reduce((s, i) => s + i.amount.minor, 0n)
+          if (billed !== year.amount.minor) return false
+        }
         for (let i = 1; i < items.length; i++) {
           const next = new Date(`${items[i - 1]!.periodEnd}T00:00:00Z`)
           next.setUTCDate(next.getUTCDate() + 1)
