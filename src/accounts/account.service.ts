@@ -5,6 +5,7 @@ import { appendAudit, appendEvent } from '../audit/audit.service.js'
 import { AppError } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import { findPrincipal } from '../principals/principal.service.js'
+import { BILLING_SETTERS } from '../principals/roles.js'
 import { canSeeOwned, seesAll, visibleOwnerIds } from '../principals/visibility.js'
 import type { LegalEntities } from '../documents/legal-entities.js'
 import type { Clock } from '../shared/clock.js'
@@ -66,6 +67,13 @@ function assertKnownValues(deps: AccountDeps, input: Partial<NewAccount>): void 
   if (errors.length > 0) throw new AppError('VALIDATION_FAILED', 'The account names a segment, country, currency or seller QTC does not know.', { errors })
 }
 
+/** Billing fields are finance's: a seller may keep an account but not choose how it is invoiced. */
+function assertMaySetBilling(actor: Principal, input: Partial<NewAccount>): void {
+  const fields = (['billingAlignment', 'sellerId'] as const).filter((f) => input[f] !== undefined)
+  if (fields.length > 0 && !actor.roles.some((r) => BILLING_SETTERS.includes(r)))
+    throw new AppError('FORBIDDEN', `Only ${BILLING_SETTERS.join(' or ')} may set ${fields.join(' and ')}: how an account is billed is finance's decision.`)
+}
+
 async function assertOwnerAllowed(deps: AccountDeps, actor: Principal, ownerId: string): Promise<void> {
   if (ownerId === actor.id) return
   const owner = await findPrincipal(deps.db, ownerId)
@@ -88,6 +96,7 @@ export async function createAccount(
 ): Promise<StoredResponse<Account>> {
   const ownerId = input.ownerId ?? actor.id
   assertKnownValues(deps, input)
+  assertMaySetBilling(actor, input)
   await assertOwnerAllowed(deps, actor, ownerId)
   return runIdempotent(
     deps.db,
@@ -131,6 +140,7 @@ export async function listAccounts(deps: AccountDeps, actor: Principal, limit: n
 export async function updateAccount(deps: AccountDeps, actor: Principal, id: string, expectedVersion: number, patch: Partial<NewAccount>): Promise<Account> {
   const current = await getAccount(deps, actor, id)
   assertKnownValues(deps, patch)
+  assertMaySetBilling(actor, patch)
   if (patch.ownerId !== undefined) await assertOwnerAllowed(deps, actor, patch.ownerId)
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now()

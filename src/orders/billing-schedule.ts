@@ -32,7 +32,7 @@ export interface ScheduleItem {
   billOn: string | null
   /** The contract year whose price applies (recurring items), 1-based. */
   contractYear: number | null
-  /** Whether the item is a part period charged by days (calendar alignment's first period). */
+  /** Whether the item is a part period (calendar alignment's first and last, or cut at a ramp anniversary). */
   prorated: boolean
   amount: Money
 }
@@ -191,4 +191,21 @@ export function lineSchedule(line: OrderLine, options: { orderedOn: string; alig
       amount: line.contractAmount,
     },
   ]
+}
+
+/**
+ * The most items a quote's billing schedules may hold in all. The schedule is written in the
+ * signing transaction, so a quote that would need more is refused when it is stored, not when
+ * the buyer signs: 10,000 monthly lines over 10 years would otherwise be 1.2 million rows.
+ */
+export const MAX_SCHEDULE_ITEMS = 100_000
+
+/**
+ * An upper bound of the schedule items of a priced line, whatever the account's alignment:
+ * its periods, plus a calendar-aligned first part period and one cut per ramp anniversary.
+ */
+export function scheduleItemsBound(line: { type: string; periods: number; ramp: readonly unknown[] | null }): number {
+  if (line.type === 'usage') return 0
+  if (line.type !== 'recurring') return 1
+  return line.periods + 1 + (line.ramp ? line.ramp.length - 1 : 0)
 }

@@ -6,5 +6,5 @@ export { billingScheduleOf, fulfilmentsOf, getOrder, listOrders, orderOfQuote } 
 export { lineComplete } from './order.js'
 export type { OrderDeps } from './order-deps.js'
 export type { Fulfilment, Order, OrderLine, OrderView } from './order.js'
-export type { ScheduleItem } from './billing-schedule.js'
+export { MAX_SCHEDULE_ITEMS, scheduleItemsBound, type ScheduleItem } from './billing-schedule.js'
 export { BILLING_ALIGNMENTS, type BillingAlignment } from './order.js'

@@ -35,6 +35,9 @@ export const PRINCIPAL_ADMINS: readonly Role[] = ['admin']
 /** Who sees every account and quote, whoever owns it: the reviewers of deals (others see their own, managers their team's). */
 export const SEE_ALL_ROLES: readonly Role[] = ['deal_desk', 'finance', 'admin']
 
+/** Who sets how an account is billed (its seller legal entity, its billing alignment): finance's terms, not the seller's. */
+export const BILLING_SETTERS: readonly Role[] = ['finance', 'admin']
+
 /** Who sees and starts background jobs: operators of the money side and administrators. */
 export const JOB_OPERATORS: readonly Role[] = ['admin', 'finance']
 

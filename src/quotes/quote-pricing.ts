@@ -7,6 +7,7 @@ import { AppError } from '../errors.js'
 import type { Cart } from '../evaluation/cart.schema.js'
 import { recordDecision } from '../evaluation/evaluation.service.js'
 import type { EvaluationSnapshot } from '../evaluation/evaluation.js'
+import { MAX_SCHEDULE_ITEMS, scheduleItemsBound } from '../orders/order.service.js'
 import type { Principal } from '../principals/principal.js'
 import type { TermsRef } from '../documents/terms.js'
 import type { RuleSet } from '../rules/rule-set.js'
@@ -61,6 +62,15 @@ export function cartFor(account: Account, input: QuoteInput, currency: string, d
   }
 }
 
+/** A quote whose order could not be scheduled within bounds is refused before it is stored (see MAX_SCHEDULE_ITEMS). */
+function assertBillable(evaluation: EvaluationSnapshot): void {
+  const items = evaluation.lines.reduce((sum, line) => sum + scheduleItemsBound(line), 0)
+  if (items > MAX_SCHEDULE_ITEMS)
+    throw new AppError('CART_INVALID', 'The quote would be too large to bill.', {
+      errors: [{ pointer: '/lines', detail: `its billing schedules would hold up to ${items} items; a quote may have at most ${MAX_SCHEDULE_ITEMS}` }],
+    })
+}
+
 /** Stores a priced cart as a revision with its decision record, in the caller's transaction. */
 export async function storeRevision(
   trx: Transaction<Database>,
@@ -72,6 +82,7 @@ export async function storeRevision(
   terms: TermsRef,
   now: Date,
 ): Promise<QuoteRevision> {
+  assertBillable(evaluation)
   const decisionId = await recordDecision(trx, actor, cart, evaluation, now)
   const fingerprint = fingerprintOf(evaluation, cart.paymentTermsDays ?? DEFAULT_PAYMENT_TERMS_DAYS)
   const stored: QuoteRevision = {

@@ -104,7 +104,7 @@ t.test('calendar: the worked example of docs/invoicing.md', async (t) => {
   )
 })
 
-t.test('calendar with ramp years: a period spanning an anniversary is cut there, each part at its own year\'s price', async (t) => {
+t.test("calendar with ramp years: a period spanning an anniversary is cut there, each part at its own year's price", async (t) => {
   // 300.00 a quarter, +10 % in year 2, 24 months from 15 November 2026, calendar-aligned.
   const line = recurring(300_00n, 'quarter', 24, '2026-11-15', 10n)
   const items = lineSchedule(line, options('calendar'))
