@@ -1,6 +1,6 @@
 import { CatalogFileSchema, PriceBookFileSchema } from '../catalog/catalog.schema.js'
 import { RULE_SETS, ruleFileSchema } from '../rules/rule-file.schema.js'
-import { RuleTestFileSchema } from '../evaluation/rule-test.schema.js'
+import { RuleTestFileSchema, TaxTestFileSchema } from '../evaluation/rule-test.schema.js'
 import { LegalEntitiesFileSchema } from '../documents/legal-entity.schema.js'
 
 const DRAFT = 'http://json-schema.org/draft-07/schema#'
@@ -18,6 +18,7 @@ export function generatedSchemas(): Record<string, unknown> {
       anyOf: [CatalogFileSchema, PriceBookFileSchema],
     },
     'rules/rule-test.schema.json': { $schema: DRAFT, title: 'QTC rule tests', ...RuleTestFileSchema },
+    'rules/tax-test.schema.json': { $schema: DRAFT, title: 'QTC tax rule tests', ...TaxTestFileSchema },
     'legal-entities/legal-entities.schema.json': { $schema: DRAFT, title: 'QTC seller legal entities', ...LegalEntitiesFileSchema },
   }
   for (const set of RULE_SETS) {

@@ -157,6 +157,8 @@ const TraceEntrySchema = Type.Object({
     Type.Literal('guardrails'),
     Type.Literal('approvals'),
     Type.Literal('recommendations'),
+    // Invoices' tax decisions (stages/tax.ts); a quote's evaluation has none.
+    Type.Literal('tax'),
   ]) satisfies TSchema,
   ruleId: Type.String(),
   line: Type.Optional(Int),

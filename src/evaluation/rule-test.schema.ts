@@ -78,3 +78,73 @@ export const RuleTestFileSchema = Type.Object(
 )
 
 export type RuleTest = Static<typeof RuleTestSchema>
+
+/**
+ * Tests of the tax rules (`rules/tax/*.test.yaml`): an invoice's parties and lines, and the
+ * VAT each line must get. Like the cart tests, every expectation is optional and partial.
+ */
+export const TaxTestSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 300 }),
+    invoice: Type.Object(
+      {
+        date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+        currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR' }),
+        seller: Type.Object(
+          { id: Type.String({ minLength: 1, maxLength: 100, default: 'qtc-sas' }), country: Type.String({ pattern: '^[A-Z]{2}$', default: 'FR' }) },
+          { additionalProperties: false, default: {} },
+        ),
+        buyer: Type.Object(
+          {
+            country: Type.String({ pattern: '^[A-Z]{2}$' }),
+            vatId: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Null()])),
+            segment: Type.String({ maxLength: 100, default: 'enterprise' }),
+          },
+          { additionalProperties: false },
+        ),
+        lines: Type.Array(
+          Type.Object(
+            {
+              sku: Type.String({ maxLength: 100, default: 'TEST-SKU' }),
+              taxCategory: Type.String({ minLength: 1, maxLength: 100 }),
+              family: Type.String({ maxLength: 100, default: 'test' }),
+              category: Type.String({ maxLength: 100, default: 'test' }),
+              type: Type.String({ maxLength: 20, default: 'one_time' }),
+            },
+            { additionalProperties: false },
+          ),
+          { minItems: 1, maxItems: 100 },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    expect: Type.Object(
+      {
+        lines: Type.Optional(
+          Type.Array(
+            Type.Object(
+              {
+                category: Type.Optional(Type.String()),
+                ratePercent: Type.Optional(Type.String()),
+                mention: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+                exemptionCode: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+                ruleId: Type.Optional(RuleId),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        ),
+        undetermined: Type.Optional(Type.Integer({ minimum: 0, description: 'No rule decides the VAT of this line (0-based): the invoice cannot be made' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const TaxTestFileSchema = Type.Object(
+  { $schema: Type.Optional(Type.String()), tests: Type.Array(TaxTestSchema, { minItems: 1, maxItems: 500 }) },
+  { additionalProperties: false, $id: 'tax-test' },
+)
+
+export type TaxTest = Static<typeof TaxTestSchema>

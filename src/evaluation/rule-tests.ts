@@ -7,7 +7,8 @@ import type { LoadError } from '../shared/source-files.js'
 import { listFiles, readSourceFiles } from '../rules/read-files.js'
 import { RuleEvaluationError } from '../rules/rule-runner.js'
 import type { RuleSet } from '../rules/rule-set.js'
-import { RuleTestFileSchema, type RuleTest } from './rule-test.schema.js'
+import { RuleTestFileSchema, TaxTestFileSchema, type RuleTest, type TaxTest } from './rule-test.schema.js'
+import { decideTax, TaxUndetermined } from './stages/tax.js'
 
 /** One expectation that did not hold: where in `expect`, and both values. */
 export interface Mismatch {
@@ -25,6 +26,7 @@ export interface RuleTestResult {
 }
 
 const fileCheck = TypeCompiler.Compile(RuleTestFileSchema)
+const taxFileCheck = TypeCompiler.Compile(TaxTestFileSchema)
 
 /** What a test can look at, derived from the rendered evaluation. */
 function viewOf(e: RenderedEvaluation) {
@@ -122,12 +124,44 @@ export async function runRuleTest(ruleSet: RuleSet, file: string, test: RuleTest
   }
 }
 
-/** Finds, validates and runs every `*.test.yaml` under the rules folder. */
+/** Runs one tax test: the decision of each line, or the line no rule decides. */
+export async function runTaxTest(ruleSet: RuleSet, file: string, test: TaxTest): Promise<RuleTestResult> {
+  const { invoice, expect } = test
+  const question = { ...invoice, buyer: { ...invoice.buyer, vatId: invoice.buyer.vatId ?? null } }
+  try {
+    const decisions = await decideTax(ruleSet, question)
+    const mismatches: Mismatch[] = []
+    if (expect.undetermined !== undefined) mismatches.push({ path: '/undetermined', expected: expect.undetermined, actual: 'every line decided' })
+    for (const [i, line] of (expect.lines ?? []).entries()) {
+      const actual = decisions[i] as unknown as Record<string, unknown> | undefined
+      for (const [field, value] of Object.entries(line)) {
+        if (!actual || !same(actual[field], value)) mismatches.push({ path: `/lines/${i}/${field}`, expected: value, actual: actual?.[field] })
+      }
+    }
+    return { file, name: test.name, mismatches, fired: [...new Set(decisions.map((d) => d.ruleId))] }
+  } catch (error) {
+    if (!(error instanceof TaxUndetermined)) throw error
+    const mismatches: Mismatch[] =
+      expect.undetermined === error.lineIndex ? [] : [{ path: '/undetermined', expected: expect.undetermined ?? 'every line decided', actual: error.lineIndex }]
+    return { file, name: test.name, mismatches, fired: [] }
+  }
+}
+
+/** Finds, validates and runs every `*.test.yaml` under the rules folder (`tax/` holds invoice tests, the other sets cart tests). */
 export async function runRuleTests(ruleSet: RuleSet, rulesDir: string): Promise<{ results: RuleTestResult[]; errors: LoadError[] }> {
   const files = await listFiles(rulesDir, (name) => /\.test\.(ya?ml|json)$/.test(name))
   const { sources, errors } = await readSourceFiles(rulesDir, files)
   const results: RuleTestResult[] = []
   for (const { file, content } of sources) {
+    if (file.startsWith('tax/')) {
+      const taxTests = Value.Default(TaxTestFileSchema, structuredClone(content))
+      if (!taxFileCheck.Check(taxTests)) {
+        for (const e of [...taxFileCheck.Errors(taxTests)].slice(0, 20)) errors.push({ file, path: e.path, message: e.message })
+        continue
+      }
+      for (const test of taxTests.tests) results.push(await runTaxTest(ruleSet, file, test))
+      continue
+    }
     const withDefaults = Value.Default(RuleTestFileSchema, structuredClone(content))
     if (!fileCheck.Check(withDefaults)) {
       for (const e of [...fileCheck.Errors(withDefaults)].slice(0, 20)) errors.push({ file, path: e.path, message: e.message })

@@ -90,6 +90,41 @@ export const ACCOUNT_FACT: Record<string, FactProperty> = {
 }
 
 /**
+ * The facts of the tax rules, which decide each invoice line's VAT: the line's product, the
+ * account (the buyer) with what its VAT status needs, the seller legal entity, the invoice.
+ */
+export const TAX_LINE_FACT: Record<string, FactProperty> = {
+  sku: { type: 'string', description: 'Product sku' },
+  family: { type: 'string', description: 'Product family (catalog)' },
+  category: { type: 'string', description: 'Product category (catalog)' },
+  type: { type: 'string', description: 'one_time, recurring or usage' },
+  taxCategory: { type: 'string', description: "The product's tax category (catalog), e.g. goods, services, saas, books" },
+}
+
+export const TAX_ACCOUNT_FACT: Record<string, FactProperty> = {
+  country: { type: 'string', description: "The buyer's ISO 3166 alpha-2 country (its billing address)" },
+  vatId: { type: 'string|null', description: "The buyer's VAT identification number" },
+  hasVatId: { type: 'boolean', description: 'Whether the buyer gave a VAT id' },
+  vatIdWellFormed: {
+    type: 'boolean',
+    description: 'Whether the VAT id is well formed for its country, check digits included (format only: not a VIES lookup)',
+  },
+  vatIdCountry: { type: 'string|null', description: 'The ISO country of the VAT id (EL is Greece: GR), null without one' },
+  inEu: { type: 'boolean', description: 'Whether the buyer is in an EU member state' },
+  segment: { type: 'string', description: 'smb, mid_market, enterprise, public_sector…' },
+}
+
+export const SELLER_FACT: Record<string, FactProperty> = {
+  id: { type: 'string', description: 'Seller legal entity id (legal-entities/)' },
+  country: { type: 'string', description: "The seller's ISO 3166 alpha-2 country" },
+}
+
+export const INVOICE_FACT: Record<string, FactProperty> = {
+  date: { type: 'date', description: 'Issue date of the invoice (the tax point)' },
+  currency: { type: 'string', description: 'ISO 4217 currency of the invoice' },
+}
+
+/**
  * An own property of a record, never one inherited from Object.prototype: names come from
  * rule files, and `toString` or `constructor` must be unknown names, not built-in functions.
  */
@@ -169,6 +204,18 @@ export function isFactReference(value: unknown): value is FactReference {
 export const STATIC_FACTS = { line: LINE_FACT, quote: QUOTE_FACT, account: ACCOUNT_FACT } as const
 export type StaticFactName = keyof typeof STATIC_FACTS
 
+export const TAX_FACTS = { line: TAX_LINE_FACT, account: TAX_ACCOUNT_FACT, seller: SELLER_FACT, invoice: INVOICE_FACT } as const
+
+/** The facts (by name, their properties) the rules of a set see: tax rules see an invoice's, every other set a cart's. */
+export function staticFactsOf(set: RuleSetName): Readonly<Record<string, Record<string, FactProperty>>> {
+  return set === 'tax' ? TAX_FACTS : STATIC_FACTS
+}
+
+/** Whether a set's rules may use the dynamic facts (computed from the cart). */
+export function seesDynamicFacts(set: RuleSetName): boolean {
+  return set !== 'tax'
+}
+
 /** Whether rules of a set see facts decided by the guardrails (they run after them). */
 export function seesGuardedFacts(set: RuleSetName): boolean {
   return set === 'approvals' || set === 'recommendations'
@@ -179,8 +226,9 @@ export function seesPricedFacts(set: RuleSetName): boolean {
   return set === 'guardrails' || set === 'approvals' || set === 'recommendations'
 }
 
-/** Which scopes a set allows: approvals and recommendations decide for the whole quote. */
+/** Which scopes a set allows: approvals and recommendations decide for the whole quote, tax for each line. */
 export function allowedScopes(set: RuleSetName): Array<'line' | 'quote'> {
+  if (set === 'tax') return ['line']
   return set === 'approvals' || set === 'recommendations' ? ['quote'] : ['line', 'quote']
 }
 

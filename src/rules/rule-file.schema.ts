@@ -8,7 +8,11 @@ import { APPROVER_ROLES } from '../principals/roles.js'
  * written `{ "$logic": <json-logic> }` and evaluated over the same facts as the conditions.
  */
 
-export const RULE_SETS = ['configuration', 'pricing', 'guardrails', 'approvals', 'recommendations'] as const
+/**
+ * The rule sets, in the order they run. The first five price a cart (evaluate.ts); `tax`
+ * decides the VAT of each invoice line when an invoice is made (stages/tax.ts).
+ */
+export const RULE_SETS = ['configuration', 'pricing', 'guardrails', 'approvals', 'recommendations', 'tax'] as const
 export type RuleSetName = (typeof RULE_SETS)[number]
 
 /** A value given literally or computed by json-logic over { line, quote, account }. */
@@ -59,6 +63,10 @@ const Target = Type.Object(
   },
   { additionalProperties: false, description: 'Quote-scope pricing rules: which lines they adjust (all lines when absent)' },
 )
+
+/** The VAT categories of EN 16931 (UNCL 5305) a tax rule may decide. */
+export const TAX_CATEGORIES = ['S', 'AE', 'E', 'G', 'O', 'K', 'Z'] as const
+export type TaxCategoryCode = (typeof TAX_CATEGORIES)[number]
 
 function event<N extends string, P extends TSchema>(type: N, params: P) {
   return Type.Object({ type: Type.Literal(type), params }, { additionalProperties: false })
@@ -184,9 +192,37 @@ export const EVENTS = {
       ),
     ),
   ],
+  tax: [
+    event(
+      'tax.apply',
+      Type.Object(
+        {
+          category: Type.Union(
+            TAX_CATEGORIES.map((c) => Type.Literal(c)),
+            {
+              description:
+                'EN 16931 VAT category (UNCL 5305): S standard, AE reverse charge, E exempt, G export outside the EU, O outside the scope of VAT, K intra-EU supply of goods, Z zero rated',
+            },
+          ),
+          ratePercent: Type.String({ pattern: '^\\d{1,2}(\\.\\d{1,2})?$', description: 'VAT rate in percent, e.g. "20", "5.5"; "0" for every category but S' }),
+          mention: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 300,
+              description: 'The legal mention printed on the invoice (the exemption reason): required for every category but S',
+            }),
+          ),
+          exemptionCode: Type.Optional(
+            Type.String({ pattern: '^VATEX-[A-Z0-9-]{1,30}$', description: 'CEF VATEX code of the exemption reason, e.g. VATEX-EU-AE' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  ],
 } as const satisfies Record<RuleSetName, readonly TSchema[]>
 
-const AnyEvent = Type.Union([...EVENTS.configuration, ...EVENTS.pricing, ...EVENTS.guardrails, ...EVENTS.approvals, ...EVENTS.recommendations])
+const AnyEvent = Type.Union([...EVENTS.configuration, ...EVENTS.pricing, ...EVENTS.guardrails, ...EVENTS.approvals, ...EVENTS.recommendations, ...EVENTS.tax])
 /** Any event of the catalogue, as the domain code sees it after validation. */
 export type RuleEvent = Static<typeof AnyEvent>
 export type EventOf<T extends RuleEvent['type']> = Extract<RuleEvent, { type: T }>

@@ -23,6 +23,9 @@ export interface RuleFacts {
   line?: Record<string, unknown>
   quote: Record<string, unknown>
   account: Record<string, unknown>
+  /** Tax rules only: the seller legal entity and the invoice (facts.ts, TAX_FACTS). */
+  seller?: Record<string, unknown>
+  invoice?: Record<string, unknown>
 }
 
 export interface FailedCondition {

@@ -1,6 +1,20 @@
 import type { Catalog } from '../catalog/catalog.js'
 import { checkLogic, isLogic } from './json-logic.js'
-import { allowedScopes, DYNAMIC_FACTS, isFactReference, OPERATORS, own, seesGuardedFacts, seesPricedFacts, STATIC_FACTS, type FactType } from './facts.js'
+import {
+  allowedScopes,
+  DYNAMIC_FACTS,
+  isFactReference,
+  OPERATORS,
+  own,
+  seesDynamicFacts,
+  seesGuardedFacts,
+  seesPricedFacts,
+  STATIC_FACTS,
+  staticFactsOf,
+  TAX_FACTS,
+  type FactType,
+} from './facts.js'
+import type { RuleSetName } from './rule-file.schema.js'
 import type { LoadError } from '../shared/source-files.js'
 import type { LoadedRule } from './rule.js'
 
@@ -22,7 +36,9 @@ function errorAt(rule: LoadedRule, path: string, message: string): LoadError {
   return { file: rule.file, ruleId: rule.id, path: `${rule.pointer}${path}`, message }
 }
 
-const KNOWN_FACTS = [...Object.keys(STATIC_FACTS), ...Object.keys(DYNAMIC_FACTS)].join(', ')
+function knownFacts(set: RuleSetName): string {
+  return [...Object.keys(staticFactsOf(set)), ...(seesDynamicFacts(set) ? Object.keys(DYNAMIC_FACTS) : [])].join(', ')
+}
 const PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/
 
 /** What a condition names as a fact: the tested one, or the compared one in `value`. */
@@ -37,7 +53,7 @@ interface FactUse {
  * known at the rule's stage and scope, its params. Returns the fact's type when it is known.
  */
 function checkFact(rule: LoadedRule, use: FactUse, at: string, catalog: Catalog, errors: LoadError[]): FactType | undefined {
-  const dynamic = own(DYNAMIC_FACTS, use.fact)
+  const dynamic = seesDynamicFacts(rule.set) ? own(DYNAMIC_FACTS, use.fact) : undefined
   if (dynamic) {
     for (const name of Object.keys(dynamic.params)) {
       if (typeof use.params?.[name] !== 'string') errors.push(errorAt(rule, `${at}/params/${name}`, `fact ${use.fact} needs param "${name}"`))
@@ -58,9 +74,9 @@ function checkFact(rule: LoadedRule, use: FactUse, at: string, catalog: Catalog,
     if (use.path !== undefined) errors.push(errorAt(rule, `${at}/path`, `${use.fact} is a ${dynamic.type}, not an object: remove the path`))
     return dynamic.type
   }
-  const properties = own(STATIC_FACTS as Record<string, (typeof STATIC_FACTS)[keyof typeof STATIC_FACTS]>, use.fact)
+  const properties = own(staticFactsOf(rule.set), use.fact)
   if (!properties) {
-    errors.push(errorAt(rule, `${at}/fact`, `unknown fact "${use.fact}"; known: ${KNOWN_FACTS}`))
+    errors.push(errorAt(rule, `${at}/fact`, `unknown fact "${use.fact}"; known: ${knownFacts(rule.set)}`))
     return undefined
   }
   if (use.fact === 'line' && rule.scope === 'quote') errors.push(errorAt(rule, `${at}/fact`, 'a quote-scope rule has no line fact; use scope: line'))
@@ -166,7 +182,7 @@ interface Constraint {
 function keyOf(leaf: Leaf): string | null {
   // A comparison with another fact constrains nothing this analysis can see.
   if (isFactReference(leaf.value)) return null
-  return Object.hasOwn(STATIC_FACTS, leaf.fact) && leaf.path ? `${leaf.fact}${leaf.path.slice(1)}` : null
+  return (Object.hasOwn(STATIC_FACTS, leaf.fact) || Object.hasOwn(TAX_FACTS, leaf.fact)) && leaf.path ? `${leaf.fact}${leaf.path.slice(1)}` : null
 }
 
 /**
@@ -327,6 +343,15 @@ function checkEvent(rule: LoadedRule, catalog: Catalog): LoadError[] {
       }
     }
   }
+  if (e.type === 'tax.apply') {
+    const { category, ratePercent, mention } = e.params
+    if (category === 'S' && Number(ratePercent) === 0)
+      errors.push(errorAt(rule, '/event/params/ratePercent', 'standard rated (S) needs a rate above 0; use Z for zero rated'))
+    if (category !== 'S' && Number(ratePercent) !== 0)
+      errors.push(errorAt(rule, '/event/params/ratePercent', `category ${category} charges no VAT: the rate is "0"`))
+    if (category !== 'S' && !mention)
+      errors.push(errorAt(rule, '/event/params/mention', `category ${category} needs the legal mention printed on the invoice (EN 16931 BR-${category}-10)`))
+  }
   if (e.type === 'guardrail.limit') {
     const bounded = e.params.min !== undefined || e.params.max !== undefined
     if (e.params.metric && !bounded) errors.push(errorAt(rule, '/event/params', 'a metric needs min, max or both'))
@@ -367,7 +392,10 @@ export function staticChecks(rules: LoadedRule[], catalog: Catalog): LoadError[]
     const first = seen.get(rule.id)
     if (first) errors.push(errorAt(rule, '/id', `duplicate rule id; first defined in ${first.file}`))
     else seen.set(rule.id, rule)
-    if (!allowedScopes(rule.set).includes(rule.scope)) errors.push(errorAt(rule, '/scope', `${rule.set} rules decide per quote: use scope: quote`))
+    if (!allowedScopes(rule.set).includes(rule.scope)) {
+      const only = allowedScopes(rule.set)[0]
+      errors.push(errorAt(rule, '/scope', `${rule.set} rules decide per ${only}: use scope: ${only}`))
+    }
     if (rule.effective.to && rule.effective.to < rule.effective.from)
       errors.push(errorAt(rule, '/effective/to', 'is before effective.from: the rule can never fire'))
     walkConditions(rule, rule.conditions as Node, '/conditions', 0, (leaf, at) => errors.push(...checkLeaf(rule, leaf, at, catalog)), errors)

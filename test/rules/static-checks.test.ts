@@ -134,9 +134,13 @@ t.test('a rule file in an unknown folder', async (t) => {
     {
       file: 'discounts/a.yaml',
       path: '',
-      message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations',
+      message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations, tax',
     },
-    { file: 'a.yaml', path: '', message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations' },
+    {
+      file: 'a.yaml',
+      path: '',
+      message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations, tax',
+    },
   ])
 })
 
@@ -762,7 +766,7 @@ t.test('all errors come out at once', async (t) => {
       {
         file: 'nowhere/b.yaml',
         path: '',
-        message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations',
+        message: 'rule files live in a folder named after their set: configuration, pricing, guardrails, approvals, recommendations, tax',
       },
     ])
   })
@@ -1032,4 +1036,42 @@ t.test('buildPriceBooks errors', async (t) => {
       { file: '(catalog)', path: '/bundles/KIT/g', message: 'option NOPE is not a product' },
     ])
   })
+})
+
+t.test('tax rules: their own facts, line scope, and a rate and mention coherent with the VAT category', async (t) => {
+  const tax = (id: string, params: Json, extra: Json = {}) =>
+    rule(id, {
+      conditions: all(leaf('seller', '$.country', 'equal', 'FR'), leaf('line', '$.taxCategory', 'equal', 'goods')),
+      event: { type: 'tax.apply', params },
+      ...extra,
+    })
+  t.same(
+    errorsOf({
+      'tax/a.yaml': [tax('t.ok', { category: 'S', ratePercent: '20' }), tax('t.ae', { category: 'AE', ratePercent: '0', mention: 'Autoliquidation' })],
+    }),
+    [],
+  )
+  t.same(
+    errorsOf({
+      'tax/a.yaml': [
+        tax('t.zero-standard', { category: 'S', ratePercent: '0' }),
+        tax('t.charged-exempt', { category: 'E', ratePercent: '20', mention: 'Exonéré' }),
+        tax('t.no-mention', { category: 'AE', ratePercent: '0' }),
+        tax('t.quote', { category: 'S', ratePercent: '20' }, { scope: 'quote', conditions: all(leaf('seller', '$.country', 'equal', 'FR')) }),
+        tax('t.cart-fact', { category: 'S', ratePercent: '20' }, { conditions: all(leaf('quote', '$.currency', 'equal', 'EUR')) }),
+      ],
+    }).map((e) => [e.ruleId, e.path, e.message]),
+    [
+      ['t.zero-standard', '/rules/0/event/params/ratePercent', 'standard rated (S) needs a rate above 0; use Z for zero rated'],
+      ['t.charged-exempt', '/rules/1/event/params/ratePercent', 'category E charges no VAT: the rate is "0"'],
+      ['t.no-mention', '/rules/2/event/params/mention', 'category AE needs the legal mention printed on the invoice (EN 16931 BR-AE-10)'],
+      ['t.quote', '/rules/3/scope', 'tax rules decide per line: use scope: line'],
+      ['t.cart-fact', '/rules/4/conditions/all/0/fact', 'unknown fact "quote"; known: line, account, seller, invoice'],
+    ],
+  )
+  t.same(
+    errorsOf({ 'pricing/a.yaml': [rule('p.seller', { conditions: all(leaf('seller', '$.country', 'equal', 'FR')) })] }).map((e) => e.message),
+    [`unknown fact "seller"; known: line, quote, account, cartQuantity, categoryQuantity, purchased`],
+    'pricing rules see the cart, not the invoice',
+  )
 })
