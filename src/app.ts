@@ -30,6 +30,8 @@ import { JobEngine } from './jobs/job-engine.js'
 import { jobRoutes } from './jobs/jobs.routes.js'
 import { ContractSchema, contractRoutes } from './contracts/contract.routes.js'
 import { FulfilmentSchema, OrderSchema, orderRoutes, ScheduleItemSchema } from './orders/order.routes.js'
+import { InvoiceRunSchema, InvoiceSchema, invoiceRoutes } from './invoicing/invoice.routes.js'
+import { ledgerRoutes } from './ledger/ledger.routes.js'
 import { loadLegalEntities } from './documents/legal-entities.js'
 import { loadTerms } from './documents/terms.js'
 import { signingRoutes } from './signing/signing.routes.js'
@@ -125,6 +127,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(OrderSchema)
   app.addSchema(FulfilmentSchema)
   app.addSchema(ScheduleItemSchema)
+  app.addSchema(InvoiceSchema)
+  app.addSchema(InvoiceRunSchema)
   app.addSchema(WebhookEndpointView)
   app.addSchema(WebhookDeliveryView)
 
@@ -197,6 +201,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const jobs = deps.jobs ?? new JobEngine({ database, config, clock, log: app.log, workers: false })
   if (!deps.jobs) app.addHook('onClose', () => jobs.stop())
   await app.register(jobRoutes, { deps: { db: database.db, clock, engine: jobs } })
+  const invoicing = { db: database.db, clock, ruleSet: () => ruleSets.get(), sellers: documents.sellers }
+  jobs.attach({ invoicing })
+  const invoiceJob = jobs.definition('invoices.run')
+  await app.register(invoiceRoutes, {
+    deps: {
+      ...invoicing,
+      queue: {
+        ready: () => jobs.start(),
+        send: (trx) => {
+          if (!invoiceJob) throw new Error('the job catalogue has no invoices.run')
+          return jobs.sendIn(trx, invoiceJob, {})
+        },
+      },
+    },
+  })
+  await app.register(ledgerRoutes, { deps: { db: database.db, clock } })
   await app.register(webhookRoutes, { deps: webhookDeps(config, database.db, clock) })
   return app
 }

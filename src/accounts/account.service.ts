@@ -210,3 +210,10 @@ export async function billingAlignmentOf(db: AccountDeps['db'] | Transaction<Dat
   if (!account) throw new AppError('NOT_FOUND', `No account ${id}.`)
   return account.billingAlignment
 }
+
+/** An account read without a principal by an invoice run (a system job, not a person), inside its transaction: the buyer as the invoice prints it. */
+export async function accountForInvoicing(db: AccountDeps['db'] | Transaction<Database>, id: string): Promise<Account> {
+  const account = await repo.findAccount(db, id)
+  if (!account) throw new AppError('NOT_FOUND', `No account ${id}.`)
+  return account
+}

@@ -234,6 +234,110 @@ export interface BillingScheduleItemsTable {
   amount_minor: bigint
 }
 
+export interface InvoiceNumberCountersTable {
+  seller_id: string
+  kind: string
+  year: number
+  last_number: number
+}
+
+export interface InvoiceRunsTable {
+  id: string
+  as_of: string
+  status: string
+  requested_by: string | null
+  job_id: string | null
+  total: number | null
+  done: Generated<number>
+  invoices: Generated<number>
+  failures: ColumnType<unknown, string | undefined, string>
+  created_at: Timestamp
+  started_at: Timestamp | null
+  finished_at: Timestamp | null
+}
+
+export interface InvoicesTable {
+  id: string
+  kind: Generated<string>
+  number: string
+  seller_id: string
+  year: number
+  sequence: number
+  account_id: string
+  owner_id: string
+  currency: string
+  status: string
+  issue_date: string
+  due_date: string
+  payment_terms_days: number
+  buyer: ColumnType<unknown, string, string>
+  seller: ColumnType<unknown, string, string>
+  net_minor: bigint
+  tax_minor: bigint
+  total_minor: bigint
+  rule_set_hash: string
+  run_id: string | null
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface InvoiceLinesTable {
+  invoice_id: string
+  line_no: number
+  order_id: string
+  order_line_no: number
+  schedule_seq: number
+  billed_through_milli: bigint
+  quote_number: string
+  order_number: string
+  sku: string
+  description: string
+  qty_milli: bigint
+  unit: string
+  period_start: string | null
+  period_end: string | null
+  discount_hundredths: bigint
+  net_minor: bigint
+  revenue_treatment: string
+  product_tax_category: string
+  vat_category: string
+  vat_rate_bp: number
+  vat_mention: string | null
+  vat_exemption_code: string | null
+  tax_rule_id: string
+}
+
+export interface InvoiceTaxLinesTable {
+  invoice_id: string
+  vat_category: string
+  vat_rate_bp: number
+  base_minor: bigint
+  tax_minor: bigint
+  mention: string | null
+  exemption_code: string | null
+}
+
+export interface JournalEntriesTable {
+  id: string
+  seq: Generated<bigint>
+  entry_date: string
+  currency: string
+  source_type: string
+  source_id: string
+  memo: string
+  created_at: Timestamp
+}
+
+export interface JournalLinesTable {
+  entry_id: string
+  line_no: number
+  account_code: string
+  debit_minor: bigint
+  credit_minor: bigint
+  party_id: string | null
+}
+
 export interface FulfilmentLinesTable {
   fulfilment_id: string
   order_id: string
@@ -376,6 +480,13 @@ export interface Database {
   fulfilments: FulfilmentsTable
   fulfilment_lines: FulfilmentLinesTable
   billing_schedule_items: BillingScheduleItemsTable
+  invoice_number_counters: InvoiceNumberCountersTable
+  invoice_runs: InvoiceRunsTable
+  invoices: InvoicesTable
+  invoice_lines: InvoiceLinesTable
+  invoice_tax_lines: InvoiceTaxLinesTable
+  journal_entries: JournalEntriesTable
+  journal_lines: JournalLinesTable
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable

@@ -107,8 +107,6 @@ export const TaxTestSchema = Type.Object(
             {
               sku: Type.String({ maxLength: 100, default: 'TEST-SKU' }),
               taxCategory: Type.String({ minLength: 1, maxLength: 100 }),
-              family: Type.String({ maxLength: 100, default: 'test' }),
-              category: Type.String({ maxLength: 100, default: 'test' }),
               type: Type.String({ maxLength: 20, default: 'one_time' }),
             },
             { additionalProperties: false },

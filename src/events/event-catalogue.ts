@@ -180,6 +180,28 @@ export const EVENT_CATALOGUE = {
   ),
   'order.fulfilled': event(1, 'Every line of an order was fulfilled. Aggregate: the order.', 'order', OrderClosed),
   'order.canceled': event(1, 'An order was canceled before anything was fulfilled, with a reason. Aggregate: the order.', 'order', OrderClosed),
+  'invoice.issued': event(
+    1,
+    'An invoice was issued by an invoice run, with its gapless number. Aggregate: the invoice.',
+    'invoice',
+    Type.Object(
+      {
+        invoiceId: Id('The invoice'),
+        number: Type.String({
+          pattern: '^[A-Z][A-Z0-9-]{0,9}-\\d{4}-\\d{6}$',
+          description: "<seller's prefix>-<year>-<six digits>, gapless per seller and year",
+        }),
+        accountId: Id('The buyer'),
+        sellerId: Id('The seller legal entity'),
+        currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+        total: Type.String({ pattern: '^\\d+(\\.\\d+)?$', description: 'Total with VAT, a decimal string in the currency' }),
+        issueDate: IsoDate,
+        dueDate: IsoDate,
+        orderIds: Type.Array(Id('An order billed'), { minItems: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
   'approval.approved': event(1, 'An approval step was approved. Aggregate: the quote.', 'quote', ApprovalDecision),
   'approval.rejected': event(1, 'An approval step was rejected. Aggregate: the quote.', 'quote', ApprovalDecision),
   'account.created': event(

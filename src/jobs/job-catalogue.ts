@@ -1,4 +1,5 @@
 import { checkpointAudit } from '../audit/audit.service.js'
+import { executeDueRuns } from '../invoicing/invoice.service.js'
 import { expireDueQuotes } from '../quotes/quote.service.js'
 import { purgeExpiredIdempotencyKeys } from '../shared/idempotency.js'
 import { deliverDueWebhooks, MAX_DELIVERY_BATCH, MAX_RELAY_BATCH, relayOutbox } from '../webhooks/index.js'
@@ -34,6 +35,21 @@ export const JOB_CATALOGUE: readonly JobDefinition[] = [
       })
       if (expired > 0) deps.log.info({ expired }, 'expired quotes past their validity')
       return { expired }
+    },
+  },
+  {
+    name: 'invoices.run',
+    description:
+      "Executes the invoice runs asked for (POST /v1/invoice-runs), oldest first, resuming one a crash interrupted; with none asked for (the daily schedule), a run for today. One invoice per account, seller, currency and payment terms, each in its own transaction under its orders' locks, so a rerun bills only what is still due.",
+    queuePolicy: 'stately',
+    singletonKey: 'invoices.run',
+    retry: { retryLimit: 3, retryDelaySeconds: 60, retryBackoff: true },
+    expireInSeconds: 60 * 60,
+    defaultSchedule: '0 5 * * *',
+    disabledReason: () => null,
+    run: async (deps, context) => {
+      if (!deps.invoicing) throw new Error('invoices.run needs the invoicing services: the app attaches them to the job engine when it is built')
+      return executeDueRuns(deps.invoicing, (done, total) => context.reportProgress(done, total))
     },
   },
   {

@@ -5,6 +5,7 @@ import { ConfigError, type Config } from '../config.js'
 import type { DatabaseHandle } from '../db/database.js'
 import type { Database } from '../db/schema.js'
 import type { Clock } from '../shared/clock.js'
+import type { InvoicingDeps } from '../invoicing/invoice.service.js'
 import { JOB_CATALOGUE } from './job-catalogue.js'
 import { scheduleSettingOf, type JobDefinition, type JobDeps, type JobLog } from './job.js'
 import * as repo from './job.repository.js'
@@ -85,6 +86,7 @@ export class JobEngine {
       log: options.log,
       auditKey: options.config.auditKey,
       webhooks: webhookDeps(options.config, options.database.db, options.clock),
+      invoicing: null,
     }
     this.boss = new PgBoss({
       db: executorOver(options.database.db),
@@ -95,6 +97,11 @@ export class JobEngine {
       schedule: options.workers,
     } as PgBoss.ConstructorOptions)
     this.boss.on('error', (error) => options.log.error({ err: error }, 'job engine error'))
+  }
+
+  /** Gives jobs the services the app builds after the engine (the rule set registry…). */
+  attach(services: { invoicing: InvoicingDeps }): void {
+    this.deps.invoicing = services.invoicing
   }
 
   definition(name: string): JobDefinition | undefined {

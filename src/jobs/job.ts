@@ -1,3 +1,4 @@
+import type { InvoicingDeps } from '../invoicing/invoice.service.js'
 import type { WebhookDeps } from '../webhooks/index.js'
 import type { Db } from '../db/database.js'
 import type { Clock } from '../shared/clock.js'
@@ -11,6 +12,11 @@ export interface JobDeps {
   auditKey: string | null
   /** What relaying and delivering webhooks need: the URL policy, timeout and attempts from the settings. */
   webhooks: WebhookDeps
+  /**
+   * What invoice runs need (the rule set in service, the seller legal entities): built by the
+   * app, which attaches it to the engine (`JobEngine.attach`); null until then.
+   */
+  invoicing: InvoicingDeps | null
 }
 
 export interface JobLog {

@@ -324,3 +324,41 @@ export async function scheduleOf(
   if (after) query = query.where((eb) => eb.or([eb('line_no', '>', after.lineNo), eb.and([eb('line_no', '=', after.lineNo), eb('seq', '>', after.seq)])]))
   return (await query.execute()).map((r) => toScheduleItem(r, order.currency))
 }
+
+/** Locks orders in id order (so two lockers of overlapping sets never deadlock). */
+export async function lockOrders(db: Executor, ids: readonly string[]): Promise<Order[]> {
+  if (ids.length === 0) return []
+  const rows = await db
+    .selectFrom('orders')
+    .selectAll()
+    .where('id', 'in', [...ids])
+    .orderBy('id')
+    .forUpdate()
+    .execute()
+  return rows.map(toOrder)
+}
+
+/** Every schedule item of an order, in billing order. */
+export async function wholeSchedule(db: Executor, order: Pick<Order, 'id' | 'currency'>): Promise<ScheduleItem[]> {
+  const rows = await db.selectFrom('billing_schedule_items').selectAll().where('order_id', '=', order.id).orderBy('line_no').orderBy('seq').execute()
+  return rows.map((r) => toScheduleItem(r, order.currency))
+}
+
+/** Per line and kind, the quantity fulfilled on or before a day (thousandths). */
+export async function fulfilledBy(db: Executor, orderId: string, day: string): Promise<Map<number, Record<FulfilmentKind, bigint>>> {
+  const rows = await db
+    .selectFrom('fulfilment_lines as l')
+    .innerJoin('fulfilments as f', 'f.id', 'l.fulfilment_id')
+    .select(['l.line_no', 'l.kind', sql<string>`sum(l.qty_milli)`.as('qty')])
+    .where('l.order_id', '=', orderId)
+    .where('f.occurred_on', '<=', day)
+    .groupBy(['l.line_no', 'l.kind'])
+    .execute()
+  const out = new Map<number, Record<FulfilmentKind, bigint>>()
+  for (const r of rows) {
+    const line = out.get(r.line_no) ?? { shipped: 0n, delivered: 0n, activated: 0n }
+    line[r.kind as FulfilmentKind] = BigInt(r.qty)
+    out.set(r.line_no, line)
+  }
+  return out
+}

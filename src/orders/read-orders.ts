@@ -2,7 +2,7 @@ import { AppError } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import { canSeeOwned, visibleOwnerIds } from '../principals/visibility.js'
 import type { ScheduleItem } from './billing-schedule.js'
-import type { Fulfilment, Order, OrderStatus, OrderView } from './order.js'
+import type { Fulfilment, FulfilmentKind, Order, OrderLine, OrderStatus, OrderView } from './order.js'
 import type { OrderDeps, Trx } from './order-deps.js'
 import * as repo from './order.repository.js'
 
@@ -53,4 +53,29 @@ export async function billingScheduleOf(
 ): Promise<{ order: Order; items: ScheduleItem[] }> {
   const order = await visibleOrder(deps.db, actor, id)
   return { order, items: await repo.scheduleOf(deps.db, order, limit, after) }
+}
+
+/** What invoicing reads of an order: its lines, its whole schedule, and per line what was fulfilled by the invoicing day. */
+export interface BillableOrder {
+  order: Order
+  lines: OrderLine[]
+  schedule: ScheduleItem[]
+  fulfilledBy: Map<number, Record<FulfilmentKind, bigint>>
+}
+
+/**
+ * Locks the orders for invoicing, in id order, and reads what is billable of each as of a day:
+ * inside the invoice's transaction, so two runs never bill the same fulfilment twice.
+ * Canceled orders are left out (nothing of them is billed).
+ */
+export async function lockBillableOrders(trx: Trx, ids: readonly string[], asOf: string): Promise<BillableOrder[]> {
+  const orders = (await repo.lockOrders(trx, ids)).filter((o) => o.status !== 'canceled')
+  return Promise.all(
+    orders.map(async (order) => ({
+      order,
+      lines: await repo.orderLines(trx, order),
+      schedule: await repo.wholeSchedule(trx, order),
+      fulfilledBy: await repo.fulfilledBy(trx, order.id, asOf),
+    })),
+  )
 }

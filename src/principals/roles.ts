@@ -38,6 +38,12 @@ export const SEE_ALL_ROLES: readonly Role[] = ['deal_desk', 'finance', 'admin']
 /** Who sets how an account is billed (its seller legal entity, its billing alignment): finance's terms, not the seller's. */
 export const BILLING_SETTERS: readonly Role[] = ['finance', 'admin']
 
+/** Who runs invoicing (invoice runs bill every account): finance and administrators. */
+export const INVOICE_RUNNERS: readonly Role[] = ['finance', 'admin']
+
+/** Who reads the journal and the trial balance: the books are finance's. */
+export const LEDGER_READERS: readonly Role[] = ['finance', 'admin']
+
 /** Who sees and starts background jobs: operators of the money side and administrators. */
 export const JOB_OPERATORS: readonly Role[] = ['admin', 'finance']
 

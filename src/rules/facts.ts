@@ -95,8 +95,6 @@ export const ACCOUNT_FACT: Record<string, FactProperty> = {
  */
 export const TAX_LINE_FACT: Record<string, FactProperty> = {
   sku: { type: 'string', description: 'Product sku' },
-  family: { type: 'string', description: 'Product family (catalog)' },
-  category: { type: 'string', description: 'Product category (catalog)' },
   type: { type: 'string', description: 'one_time, recurring or usage' },
   taxCategory: { type: 'string', description: "The product's tax category (catalog), e.g. goods, services, saas, books" },
 }

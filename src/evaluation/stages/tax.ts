@@ -11,10 +11,9 @@ import { dispatch, type EventHandlers } from '../event-registry.js'
  * question always give the same decisions, and each decision names the rule that took it.
  */
 
+/** What the tax rules know of a line: what its order line recorded when signed, so a later catalog change moves nothing. */
 export interface TaxLineQuestion {
   sku: string
-  family: string
-  category: string
   type: string
   taxCategory: string
 }
@@ -91,7 +90,7 @@ export async function decideTax(ruleSet: RuleSet, question: TaxQuestion): Promis
   const facts = taxFacts(question)
   const decisions: TaxDecision[] = []
   for (const [index, line] of question.lines.entries()) {
-    const outcomes = await runner.run({ ...facts, line: { ...line } }, 'none')
+    const outcomes = await runner.run({ ...facts, line: { sku: line.sku, type: line.type, taxCategory: line.taxCategory } }, 'none')
     const first = outcomes.find((o) => o.fired)
     if (!first) throw new TaxUndetermined(index, line)
     decisions.push(dispatch(handlers, first.rule, first.rule.id))

@@ -1,0 +1,336 @@
+import { sql, type Kysely, type Selectable } from 'kysely'
+import type { Database, InvoiceLinesTable, InvoiceRunsTable, InvoicesTable, InvoiceTaxLinesTable } from '../db/schema.js'
+import { moneyOf } from '../money/money-value.js'
+import type { Invoice, InvoiceLine, InvoiceRun, InvoiceRunStatus, InvoiceStatus, Party, VatLine } from './invoice.js'
+
+type Executor = Kysely<Database>
+
+function toInvoice(r: Selectable<InvoicesTable>): Invoice {
+  return {
+    id: r.id,
+    number: r.number,
+    sellerId: r.seller_id,
+    accountId: r.account_id,
+    ownerId: r.owner_id,
+    currency: r.currency,
+    status: r.status as InvoiceStatus,
+    issueDate: r.issue_date,
+    dueDate: r.due_date,
+    paymentTermsDays: r.payment_terms_days,
+    buyer: r.buyer as Party,
+    seller: r.seller as Party,
+    net: moneyOf(r.net_minor, r.currency),
+    tax: moneyOf(r.tax_minor, r.currency),
+    total: moneyOf(r.total_minor, r.currency),
+    ruleSetHash: r.rule_set_hash,
+    runId: r.run_id,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
+}
+
+function toLine(r: Selectable<InvoiceLinesTable>, currency: string): InvoiceLine {
+  return {
+    lineNo: r.line_no,
+    orderId: r.order_id,
+    orderNumber: r.order_number,
+    orderLineNo: r.order_line_no,
+    scheduleSeq: r.schedule_seq,
+    quoteNumber: r.quote_number,
+    sku: r.sku,
+    description: r.description,
+    qtyMilli: r.qty_milli,
+    unit: r.unit,
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    discountHundredths: r.discount_hundredths,
+    net: moneyOf(r.net_minor, currency),
+    revenueTreatment: r.revenue_treatment as InvoiceLine['revenueTreatment'],
+    productTaxCategory: r.product_tax_category,
+    vat: { category: r.vat_category, rateBp: r.vat_rate_bp, mention: r.vat_mention, exemptionCode: r.vat_exemption_code, ruleId: r.tax_rule_id },
+    billedThroughMilli: r.billed_through_milli,
+  }
+}
+
+function toVatLine(r: Selectable<InvoiceTaxLinesTable>, currency: string): VatLine {
+  return {
+    category: r.vat_category,
+    rateBp: r.vat_rate_bp,
+    base: moneyOf(r.base_minor, currency),
+    tax: moneyOf(r.tax_minor, currency),
+    mention: r.mention,
+    exemptionCode: r.exemption_code,
+  }
+}
+
+function toRun(r: Selectable<InvoiceRunsTable>): InvoiceRun {
+  return {
+    id: r.id,
+    asOf: r.as_of,
+    status: r.status as InvoiceRunStatus,
+    requestedBy: r.requested_by,
+    jobId: r.job_id,
+    total: r.total,
+    done: r.done,
+    invoices: r.invoices,
+    failures: r.failures as InvoiceRun['failures'],
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  }
+}
+
+/**
+ * The orders with something that may be due by `asOf`, grouped as they are invoiced: one
+ * invoice per account, seller, currency and payment terms. Reads the orders' schedule in SQL
+ * (read-only), so a daily run looks only at orders with an item not yet billed: a period or
+ * on-order item due by then, or a fulfilment-billed item with a fulfilment by then (how much
+ * is left to bill is worked out under the lock). Canceled orders are left out.
+ */
+export async function candidateGroups(
+  db: Executor,
+  asOf: string,
+): Promise<Array<{ accountId: string; sellerId: string; currency: string; paymentTermsDays: number; orderIds: string[] }>> {
+  const rows = await sql<{ account_id: string; seller_id: string; currency: string; payment_terms_days: number; order_ids: string[] }>`
+    select o.account_id, o.seller_id, o.currency, o.payment_terms_days, array_agg(o.id order by o.id) as order_ids
+    from orders o
+    where o.status <> 'canceled'
+      and exists (
+        select 1 from billing_schedule_items s
+        where s.order_id = o.id
+          and (s.bill_on <= ${asOf} or (s.trigger = 'fulfilment' and exists (
+            select 1 from fulfilment_lines fl join fulfilments f on f.id = fl.fulfilment_id
+            where fl.order_id = s.order_id and fl.line_no = s.line_no and f.occurred_on <= ${asOf}
+          )))
+          and not exists (
+            select 1 from invoice_lines l
+            join order_lines ol on ol.order_id = l.order_id and ol.line_no = l.order_line_no
+            where l.order_id = s.order_id and l.order_line_no = s.line_no and l.schedule_seq = s.seq
+              and l.billed_through_milli = ol.qty_milli
+          )
+      )
+    group by o.account_id, o.seller_id, o.currency, o.payment_terms_days
+    order by o.account_id, o.seller_id, o.currency, o.payment_terms_days`.execute(db)
+  return rows.rows.map((r) => ({
+    accountId: r.account_id,
+    sellerId: r.seller_id,
+    currency: r.currency,
+    paymentTermsDays: r.payment_terms_days,
+    orderIds: r.order_ids,
+  }))
+}
+
+/** How far invoices billed each schedule item of these orders: item key → largest billed_through_milli. */
+export async function billedThrough(db: Executor, orderIds: readonly string[]): Promise<Map<string, bigint>> {
+  if (orderIds.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('invoice_lines')
+    .select(['order_id', 'order_line_no', 'schedule_seq', sql<string>`max(billed_through_milli)`.as('through')])
+    .where('order_id', 'in', [...orderIds])
+    .groupBy(['order_id', 'order_line_no', 'schedule_seq'])
+    .execute()
+  return new Map(rows.map((r) => [`${r.order_id}/${r.order_line_no}/${r.schedule_seq}`, BigInt(r.through)]))
+}
+
+/** The next gapless number of a seller's sequence for a year, under the counter row's lock until commit. */
+export async function takeNumber(db: Executor, sellerId: string, kind: 'invoice' | 'credit_note', year: number): Promise<number> {
+  await db
+    .insertInto('invoice_number_counters')
+    .values({ seller_id: sellerId, kind, year, last_number: 0 })
+    .onConflict((oc) => oc.doNothing())
+    .execute()
+  const row = await db
+    .updateTable('invoice_number_counters')
+    .set((eb) => ({ last_number: eb('last_number', '+', 1) }))
+    .where('seller_id', '=', sellerId)
+    .where('kind', '=', kind)
+    .where('year', '=', year)
+    .returning('last_number')
+    .executeTakeFirstOrThrow()
+  return row.last_number
+}
+
+export interface NewInvoice {
+  invoice: Omit<Invoice, 'version'> & { year: number; sequence: number }
+  lines: InvoiceLine[]
+  vat: VatLine[]
+}
+
+const LINES_PER_INSERT = 1000
+
+export async function insertInvoice(db: Executor, { invoice: i, lines, vat }: NewInvoice): Promise<void> {
+  await db
+    .insertInto('invoices')
+    .values({
+      id: i.id,
+      number: i.number,
+      seller_id: i.sellerId,
+      year: i.year,
+      sequence: i.sequence,
+      account_id: i.accountId,
+      owner_id: i.ownerId,
+      currency: i.currency,
+      status: i.status,
+      issue_date: i.issueDate,
+      due_date: i.dueDate,
+      payment_terms_days: i.paymentTermsDays,
+      buyer: JSON.stringify(i.buyer),
+      seller: JSON.stringify(i.seller),
+      net_minor: i.net.minor,
+      tax_minor: i.tax.minor,
+      total_minor: i.total.minor,
+      rule_set_hash: i.ruleSetHash,
+      run_id: i.runId,
+      created_at: i.createdAt,
+      updated_at: i.updatedAt,
+    })
+    .execute()
+  for (let start = 0; start < lines.length; start += LINES_PER_INSERT) {
+    await db
+      .insertInto('invoice_lines')
+      .values(
+        lines.slice(start, start + LINES_PER_INSERT).map((l) => ({
+          invoice_id: i.id,
+          line_no: l.lineNo,
+          order_id: l.orderId,
+          order_line_no: l.orderLineNo,
+          schedule_seq: l.scheduleSeq,
+          billed_through_milli: l.billedThroughMilli,
+          quote_number: l.quoteNumber,
+          order_number: l.orderNumber,
+          sku: l.sku,
+          description: l.description,
+          qty_milli: l.qtyMilli,
+          unit: l.unit,
+          period_start: l.periodStart,
+          period_end: l.periodEnd,
+          discount_hundredths: l.discountHundredths,
+          net_minor: l.net.minor,
+          revenue_treatment: l.revenueTreatment,
+          product_tax_category: l.productTaxCategory,
+          vat_category: l.vat.category,
+          vat_rate_bp: l.vat.rateBp,
+          vat_mention: l.vat.mention,
+          vat_exemption_code: l.vat.exemptionCode,
+          tax_rule_id: l.vat.ruleId,
+        })),
+      )
+      .execute()
+  }
+  await db
+    .insertInto('invoice_tax_lines')
+    .values(
+      vat.map((v) => ({
+        invoice_id: i.id,
+        vat_category: v.category,
+        vat_rate_bp: v.rateBp,
+        base_minor: v.base.minor,
+        tax_minor: v.tax.minor,
+        mention: v.mention,
+        exemption_code: v.exemptionCode,
+      })),
+    )
+    .execute()
+}
+
+export async function findInvoice(db: Executor, id: string): Promise<Invoice | undefined> {
+  const row = await db.selectFrom('invoices').selectAll().where('id', '=', id).executeTakeFirst()
+  return row && toInvoice(row)
+}
+
+export async function invoiceLines(db: Executor, invoice: Pick<Invoice, 'id' | 'currency'>): Promise<InvoiceLine[]> {
+  const rows = await db.selectFrom('invoice_lines').selectAll().where('invoice_id', '=', invoice.id).orderBy('line_no').execute()
+  return rows.map((r) => toLine(r, invoice.currency))
+}
+
+export async function vatLines(db: Executor, invoice: Pick<Invoice, 'id' | 'currency'>): Promise<VatLine[]> {
+  const rows = await db
+    .selectFrom('invoice_tax_lines')
+    .selectAll()
+    .where('invoice_id', '=', invoice.id)
+    .orderBy('vat_category')
+    .orderBy('vat_rate_bp', 'desc')
+    .execute()
+  return rows.map((r) => toVatLine(r, invoice.currency))
+}
+
+export interface InvoiceFilter {
+  owners: string[] | null
+  accountId?: string
+  runId?: string
+}
+
+/** Invoices in number order (seller, year, sequence), resumed after an invoice id. */
+export async function listInvoices(db: Executor, filter: InvoiceFilter, limit: number, startingAfter?: string): Promise<Invoice[]> {
+  let query = db.selectFrom('invoices').selectAll().orderBy('id').limit(limit)
+  if (filter.owners) query = query.where('owner_id', 'in', filter.owners.length > 0 ? filter.owners : [''])
+  if (filter.accountId) query = query.where('account_id', '=', filter.accountId)
+  if (filter.runId) query = query.where('run_id', '=', filter.runId)
+  if (startingAfter) query = query.where('id', '>', startingAfter)
+  return (await query.execute()).map(toInvoice)
+}
+
+export async function insertRun(db: Executor, run: Pick<InvoiceRun, 'id' | 'asOf' | 'requestedBy' | 'createdAt'>): Promise<void> {
+  await db
+    .insertInto('invoice_runs')
+    .values({ id: run.id, as_of: run.asOf, status: 'queued', requested_by: run.requestedBy, created_at: run.createdAt })
+    .execute()
+}
+
+export async function setRunJob(db: Executor, id: string, jobId: string): Promise<void> {
+  await db.updateTable('invoice_runs').set({ job_id: jobId }).where('id', '=', id).execute()
+}
+
+export async function findRun(db: Executor, id: string): Promise<InvoiceRun | undefined> {
+  const row = await db.selectFrom('invoice_runs').selectAll().where('id', '=', id).executeTakeFirst()
+  return row && toRun(row)
+}
+
+/** The oldest run not finished — queued, or running when the job that ran it was interrupted — locked, skipping one locked by a worker now. */
+export async function claimUnfinishedRun(db: Executor, now: Date): Promise<InvoiceRun | undefined> {
+  const row = await db
+    .selectFrom('invoice_runs')
+    .select('id')
+    .where('status', 'in', ['queued', 'running'])
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(1)
+    .forUpdate()
+    .skipLocked()
+    .executeTakeFirst()
+  if (!row) return undefined
+  const claimed = await db
+    .updateTable('invoice_runs')
+    .set({ status: 'running', started_at: sql`coalesce(started_at, ${now})` })
+    .where('id', '=', row.id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  return toRun(claimed)
+}
+
+export async function recordProgress(
+  db: Executor,
+  id: string,
+  progress: { total?: number; done: number; invoices: number; failures: InvoiceRun['failures'] },
+): Promise<void> {
+  await db
+    .updateTable('invoice_runs')
+    .set({
+      ...(progress.total === undefined ? {} : { total: progress.total }),
+      done: progress.done,
+      invoices: progress.invoices,
+      failures: JSON.stringify(progress.failures),
+    })
+    .where('id', '=', id)
+    .execute()
+}
+
+export async function finishRun(db: Executor, id: string, status: 'succeeded' | 'failed', now: Date): Promise<InvoiceRun> {
+  const row = await db.updateTable('invoice_runs').set({ status, finished_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+  return toRun(row)
+}
+
+export async function listRuns(db: Executor, limit: number): Promise<InvoiceRun[]> {
+  return (await db.selectFrom('invoice_runs').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()).map(toRun)
+}

@@ -1,0 +1,296 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { principalOf } from '../http/auth.js'
+import { setEtag } from '../http/etag.js'
+import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
+import { DEFAULT_PAGE_LIMIT, PageOf, PageQuery, pageFrom } from '../http/pagination.js'
+import { problemResponses } from '../http/problem.js'
+import { formatScaled } from '../money/money.js'
+import { formatMoney } from '../money/money-value.js'
+import { formatQty } from '../orders/order.service.js'
+import { INVOICE_RUNNERS, SELLING_ROLES } from '../principals/roles.js'
+import { INVOICE_RUN_STATUSES, INVOICE_STATUSES } from './invoice.js'
+import * as service from './invoice.service.js'
+
+const Amount = Type.String({ description: 'A decimal amount in the currency of the invoice, e.g. "1234.50"' })
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+const IsoDate = Type.String({ format: 'date' })
+const Address = Type.Object({
+  line1: Type.String(),
+  line2: Type.Optional(Type.String()),
+  postalCode: Type.String(),
+  city: Type.String(),
+  country: Type.String(),
+})
+const Party = Type.Object({ name: Type.String(), address: Address, vatId: Nullable(Type.String()), siren: Type.Optional(Nullable(Type.String())) })
+
+const InvoiceSummary = {
+  id: Type.String(),
+  number: Type.String({ description: "<seller's invoicePrefix>-<year>-<six digits>, gapless per seller and year" }),
+  sellerId: Type.String(),
+  accountId: Type.String(),
+  currency: Type.String(),
+  status: Type.Union(INVOICE_STATUSES.map((s) => Type.Literal(s))),
+  issueDate: IsoDate,
+  dueDate: IsoDate,
+  paymentTermsDays: Type.Integer(),
+  net: Amount,
+  tax: Amount,
+  total: Amount,
+  runId: Nullable(Type.String()),
+  version: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+}
+
+const Percent = Type.String({ description: 'A rate in percent, e.g. "20", "5.5", "0"' })
+
+export const InvoiceSchema = Type.Object(
+  {
+    ...InvoiceSummary,
+    buyer: Party,
+    seller: Party,
+    ruleSetHash: Type.String({ description: 'The rule set whose tax rules decided the VAT of each line' }),
+    lines: Type.Array(
+      Type.Object({
+        line: Type.Integer({ minimum: 1 }),
+        orderId: Type.String(),
+        orderNumber: Type.String(),
+        orderLine: Type.Integer(),
+        scheduleSeq: Type.Integer({ description: 'The billing schedule item billed (GET /v1/orders/:id/billing-schedule)' }),
+        quoteNumber: Type.String(),
+        sku: Type.String(),
+        description: Type.String(),
+        quantity: Type.String(),
+        unit: Type.String(),
+        periodStart: Nullable(IsoDate),
+        periodEnd: Nullable(IsoDate),
+        discountPercent: Type.String({ description: "The line's discount off its standard price, as signed" }),
+        net: Amount,
+        vat: Type.Object({
+          category: Type.String({ description: 'EN 16931 VAT category: S, AE, E, G, O, K, Z' }),
+          ratePercent: Percent,
+          mention: Nullable(Type.String()),
+          exemptionCode: Nullable(Type.String()),
+          ruleId: Type.String({ description: 'The tax rule that decided it' }),
+        }),
+      }),
+    ),
+    vat: Type.Array(
+      Type.Object({
+        category: Type.String(),
+        ratePercent: Percent,
+        base: Amount,
+        tax: Amount,
+        mention: Nullable(Type.String()),
+        exemptionCode: Nullable(Type.String()),
+      }),
+      { description: 'The VAT breakdown: per category and rate, the tax computed once on the base' },
+    ),
+  },
+  { $id: 'Invoice' },
+)
+
+export const InvoiceRunSchema = Type.Object(
+  {
+    id: Type.String(),
+    asOf: IsoDate,
+    status: Type.Union(INVOICE_RUN_STATUSES.map((s) => Type.Literal(s))),
+    requestedBy: Nullable(Type.String()),
+    jobId: Nullable(Type.String()),
+    progress: Type.Object({ done: Type.Integer(), total: Nullable(Type.Integer()) }),
+    invoices: Type.Integer({ description: 'Invoices this run made' }),
+    nothingToDo: Type.Boolean({ description: 'Finished without making an invoice: everything due was already billed' }),
+    failures: Type.Array(Type.Object({ accountId: Type.String(), currency: Type.String(), error: Type.String() })),
+    createdAt: Type.String({ format: 'date-time' }),
+    startedAt: Nullable(Type.String({ format: 'date-time' })),
+    finishedAt: Nullable(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'InvoiceRun' },
+)
+
+/** 2000 → "20", 550 → "5.5". */
+export function ratePercent(bp: number): string {
+  return formatScaled(BigInt(bp), 2).replace(/\.?0+$/, '')
+}
+
+function summaryJson(i: service.Invoice) {
+  return {
+    id: i.id,
+    number: i.number,
+    sellerId: i.sellerId,
+    accountId: i.accountId,
+    currency: i.currency,
+    status: i.status,
+    issueDate: i.issueDate,
+    dueDate: i.dueDate,
+    paymentTermsDays: i.paymentTermsDays,
+    net: formatMoney(i.net),
+    tax: formatMoney(i.tax),
+    total: formatMoney(i.total),
+    runId: i.runId,
+    version: i.version,
+    createdAt: i.createdAt.toISOString(),
+  }
+}
+
+function invoiceJson(i: service.InvoiceView) {
+  return {
+    ...summaryJson(i),
+    buyer: i.buyer,
+    seller: i.seller,
+    ruleSetHash: i.ruleSetHash,
+    lines: i.lines.map((l) => ({
+      line: l.lineNo,
+      orderId: l.orderId,
+      orderNumber: l.orderNumber,
+      orderLine: l.orderLineNo,
+      scheduleSeq: l.scheduleSeq,
+      quoteNumber: l.quoteNumber,
+      sku: l.sku,
+      description: l.description,
+      quantity: formatQty(l.qtyMilli),
+      unit: l.unit,
+      periodStart: l.periodStart,
+      periodEnd: l.periodEnd,
+      discountPercent: formatScaled(l.discountHundredths, 2),
+      net: formatMoney(l.net),
+      vat: {
+        category: l.vat.category,
+        ratePercent: ratePercent(l.vat.rateBp),
+        mention: l.vat.mention,
+        exemptionCode: l.vat.exemptionCode,
+        ruleId: l.vat.ruleId,
+      },
+    })),
+    vat: i.vat.map((v) => ({
+      category: v.category,
+      ratePercent: ratePercent(v.rateBp),
+      base: formatMoney(v.base),
+      tax: formatMoney(v.tax),
+      mention: v.mention,
+      exemptionCode: v.exemptionCode,
+    })),
+  }
+}
+
+export function runJson(r: service.InvoiceRun) {
+  return {
+    id: r.id,
+    asOf: r.asOf,
+    status: r.status,
+    requestedBy: r.requestedBy,
+    jobId: r.jobId,
+    progress: { done: r.done, total: r.total },
+    invoices: r.invoices,
+    nothingToDo: r.status === 'succeeded' && r.invoices === 0,
+    failures: r.failures,
+    createdAt: r.createdAt.toISOString(),
+    startedAt: r.startedAt?.toISOString() ?? null,
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+  }
+}
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+
+export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingDeps & { queue: service.InvoiceJobQueue } }> = async (app, { deps }) => {
+  const readers = { roles: SELLING_ROLES }
+  const runners = { roles: INVOICE_RUNNERS }
+  const tags = ['invoicing']
+
+  app.post(
+    '/v1/invoice-runs',
+    {
+      config: runners,
+      schema: {
+        tags,
+        summary: 'Invoice everything due by asOf (today by default): queued as a job, one invoice per account, seller, currency and payment terms',
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          { asOf: Type.Optional(Type.String({ format: 'date', description: 'Bill what falls due on or before this day' })) },
+          { additionalProperties: false },
+        ),
+        response: { 202: Type.Ref('InvoiceRun'), ...problemResponses(400, 403, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const idempotency = idempotencyOf(request)
+      const stored = await service.requestInvoiceRun(deps, principalOf(request), request.body, idempotency && { ...idempotency, present: runJson })
+      const body = stored.replayed ? stored.body : runJson(stored.body)
+      return sendStored(reply, { ...stored, body: body as never })
+    },
+  )
+
+  app.get(
+    '/v1/invoice-runs',
+    {
+      config: runners,
+      schema: {
+        tags,
+        summary: 'The latest invoice runs, newest first',
+        querystring: Type.Object({ limit: PageQuery.properties.limit }, { additionalProperties: false }),
+        response: { 200: Type.Object({ data: Type.Array(Type.Ref('InvoiceRun')) }), ...problemResponses(403) },
+      },
+    },
+    async (request) => ({ data: (await service.listInvoiceRuns(deps, request.query.limit ?? DEFAULT_PAGE_LIMIT)).map(runJson) }),
+  )
+
+  app.get(
+    '/v1/invoice-runs/:id',
+    {
+      config: runners,
+      schema: {
+        tags,
+        summary: 'An invoice run and its progress (done of total)',
+        params: IdParams,
+        response: { 200: Type.Ref('InvoiceRun'), ...problemResponses(403, 404) },
+      },
+    },
+    async (request) => runJson(await service.getInvoiceRun(deps, request.params.id)),
+  )
+
+  app.get(
+    '/v1/invoices',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'Invoices the caller may see (those of the accounts whose orders they see)',
+        querystring: Type.Composite(
+          [
+            PageQuery,
+            Type.Object({
+              accountId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+              runId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            }),
+          ],
+          { additionalProperties: false },
+        ),
+        response: { 200: PageOf(Type.Object(InvoiceSummary)), ...problemResponses(403) },
+      },
+    },
+    async (request) => {
+      const { limit = DEFAULT_PAGE_LIMIT, starting_after, accountId, runId } = request.query
+      const rows = await service.listInvoices(deps, principalOf(request), { accountId, runId }, limit + 1, starting_after)
+      const page = pageFrom(rows, limit)
+      return { ...page, data: page.data.map(summaryJson) }
+    },
+  )
+
+  app.get(
+    '/v1/invoices/:id',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'An invoice with its lines and VAT breakdown',
+        params: IdParams,
+        response: { 200: Type.Ref('Invoice'), ...problemResponses(403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const invoice = await service.getInvoice(deps, principalOf(request), request.params.id)
+      setEtag(reply, invoice.version)
+      return invoiceJson(invoice)
+    },
+  )
+}

@@ -1,0 +1,4 @@
+/** The invoicing module's use cases, one per file; routes and other modules import them from here. */
+export { executeDueRuns, executeInvoiceRun, requestInvoiceRun, type InvoiceJobQueue } from './invoice-run.js'
+export { getInvoice, getInvoiceRun, listInvoiceRuns, listInvoices } from './read-invoices.js'
+export type { Invoice, InvoiceLine, InvoiceRun, InvoiceView, InvoicingDeps, VatLine } from './invoice.js'

@@ -1,0 +1,102 @@
+import type { Db } from '../db/database.js'
+import type { LegalEntities } from '../documents/legal-entities.js'
+import type { Money } from '../money/money-value.js'
+import type { RuleSet } from '../rules/rule-set.js'
+import type { Clock } from '../shared/clock.js'
+
+/** What the invoicing use cases run with, built once at start-up. */
+export interface InvoicingDeps {
+  db: Db
+  clock: Clock
+  /** The rule set in service: its tax rules decide the VAT of each line at issue. */
+  ruleSet(): RuleSet
+  sellers: LegalEntities
+}
+
+export const INVOICE_STATUSES = ['issued', 'partially_paid', 'paid', 'overdue'] as const
+export type InvoiceStatus = (typeof INVOICE_STATUSES)[number]
+
+export interface Party {
+  name: string
+  address: { line1: string; line2?: string; postalCode: string; city: string; country: string }
+  vatId: string | null
+  /** The seller's French company number (SIREN), when it has one; the buyer's is not known yet. */
+  siren?: string | null
+}
+
+export interface InvoiceLine {
+  lineNo: number
+  orderId: string
+  orderNumber: string
+  orderLineNo: number
+  scheduleSeq: number
+  quoteNumber: string
+  sku: string
+  description: string
+  qtyMilli: bigint
+  unit: string
+  periodStart: string | null
+  periodEnd: string | null
+  discountHundredths: bigint
+  net: Money
+  revenueTreatment: 'point_in_time' | 'ratable'
+  productTaxCategory: string
+  vat: { category: string; rateBp: number; mention: string | null; exemptionCode: string | null; ruleId: string }
+  billedThroughMilli: bigint
+}
+
+export interface VatLine {
+  category: string
+  rateBp: number
+  base: Money
+  tax: Money
+  mention: string | null
+  exemptionCode: string | null
+}
+
+export interface Invoice {
+  id: string
+  number: string
+  sellerId: string
+  accountId: string
+  ownerId: string
+  currency: string
+  status: InvoiceStatus
+  issueDate: string
+  dueDate: string
+  paymentTermsDays: number
+  buyer: Party
+  seller: Party
+  net: Money
+  tax: Money
+  total: Money
+  ruleSetHash: string
+  runId: string | null
+  version: number
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface InvoiceView extends Invoice {
+  lines: InvoiceLine[]
+  vat: VatLine[]
+}
+
+export const INVOICE_RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
+export type InvoiceRunStatus = (typeof INVOICE_RUN_STATUSES)[number]
+
+export interface InvoiceRun {
+  id: string
+  asOf: string
+  status: InvoiceRunStatus
+  requestedBy: string | null
+  jobId: string | null
+  /** Invoices to make (groups of one account, seller, currency and payment terms); null until counted. */
+  total: number | null
+  done: number
+  invoices: number
+  failures: Array<{ accountId: string; currency: string; error: string }>
+  createdAt: Date
+  startedAt: Date | null
+  finishedAt: Date | null
+}
