@@ -135,8 +135,8 @@ t.test('a year of invoices: every line billed to its contract amount, numbers ga
     minor(order.net),
     "the invoices' net is the quote's contract total, to the cent",
   )
-  t.equal(bySku(invoices[1], 'PS-ONBOARD')[0].quantity, '3', 'the rest of the days in January')
-  t.equal(bySku(invoices[11], 'PLAT-PRO-SEAT')[0].periodEnd, '2027-11-30', 'the twelfth month')
+  t.equal(bySku(invoices[1], 'PS-ONBOARD')[0]?.quantity, '3', 'the rest of the days in January')
+  t.equal(bySku(invoices[11], 'PLAT-PRO-SEAT')[0]?.periodEnd, '2027-11-30', 'the twelfth month')
 
   // The trial balance: balanced; receivables = the invoices' totals; deferred revenue for the
   // subscription, revenue for goods and services, VAT collected.
