@@ -2,85 +2,18 @@ import t, { type Test } from 'tap'
 import { sql } from 'kysely'
 import { buildTestApp, onPostgres, type TestApp } from '../helpers/app.js'
 import { verifyAudit } from '../../src/audit/audit.service.js'
+import { DEMO_ACCOUNT, FORM, setBilling, signedQuote as signQuote, SIGNER, type Signed } from '../helpers/signed-quote.js'
 
-const ACCOUNT = {
-  name: 'Acme Industrie SA',
-  billingAddress: { line1: '12 rue de la Paix', city: 'Paris', postalCode: '75002', country: 'FR' },
-  country: 'FR',
-  currency: 'EUR',
-  vatId: 'FR11123456782',
-  segment: 'enterprise',
-}
 /** A subscription, goods and services in days; no discount, so approved on submit. */
 const LINES = [
   { sku: 'PLAT-PRO-SEAT', quantity: 20, termMonths: 12 },
   { sku: 'GW-200', quantity: 3 },
   { sku: 'PS-ONBOARD', quantity: 5 },
 ]
-const FORM = 'application/x-www-form-urlencoded'
-const SIGNER = { name: 'Camille Durand', title: 'Directrice financière', email: 'camille.durand@acme.example', consent: 'yes', consentVersion: '1' }
+const ACCOUNT = DEMO_ACCOUNT
 
-interface Signed {
-  ctx: TestApp
-  quoteId: string
-  quote: Record<string, any>
-  token: string
-}
-
-/** A quote created, approved, presented and signed by its buyer over HTTP, as in production. */
-async function signedQuote(t: Test, ctx?: TestApp, options: { account?: object; lines?: object[] } = {}): Promise<Signed> {
-  ctx ??= await buildTestApp(t)
-  const rep = ctx.as('sales_rep')
-  const { billingAlignment, sellerId, ...fields } = (options.account ?? {}) as Record<string, unknown>
-  const account = await ctx.app.inject({ method: 'POST', url: '/v1/accounts', headers: rep, payload: { ...ACCOUNT, ...fields } })
-  t.equal(account.statusCode, 201, account.body)
-  if (billingAlignment !== undefined || sellerId !== undefined)
-    t.equal((await setBilling(ctx, account.json().id, { billingAlignment, sellerId })).statusCode, 200, 'finance sets how the account is billed')
-  const contact = await ctx.app.inject({
-    method: 'POST',
-    url: `/v1/accounts/${account.json().id}/contacts`,
-    headers: rep,
-    payload: { name: 'Camille Durand', email: 'camille.durand@acme.example', role: 'CFO' },
-  })
-  const quote = await ctx.app.inject({
-    method: 'POST',
-    url: '/v1/quotes',
-    headers: rep,
-    payload: { accountId: account.json().id, lines: options.lines ?? LINES },
-  })
-  t.equal(quote.statusCode, 201, quote.body)
-  const submitted = await ctx.app.inject({ method: 'POST', url: `/v1/quotes/${quote.json().id}/submit`, headers: rep })
-  t.equal(submitted.json().status, 'approved', submitted.body)
-  const presented = await ctx.app.inject({
-    method: 'POST',
-    url: `/v1/quotes/${quote.json().id}/present`,
-    headers: rep,
-    payload: { contactId: contact.json().id },
-  })
-  t.equal(presented.statusCode, 200, presented.body)
-  const url = new URL(presented.json().signingUrl).pathname
-  const signed = await ctx.app.inject({
-    method: 'POST',
-    url: `${url}/sign`,
-    headers: { 'content-type': FORM },
-    payload: new URLSearchParams(SIGNER).toString(),
-  })
-  t.equal(signed.statusCode, 200, signed.body)
-  const accepted = await ctx.app.inject({ method: 'GET', url: `/v1/quotes/${quote.json().id}`, headers: rep })
-  t.equal(accepted.json().status, 'accepted')
-  return { ctx, quoteId: quote.json().id, quote: accepted.json(), token: url.split('/')[2]! }
-}
-
-/** Finance sets an account's billing fields (a seller may not), as the next PATCH of the account. */
-async function setBilling(ctx: TestApp, accountId: string, fields: { billingAlignment?: unknown; sellerId?: unknown }) {
-  const current = await ctx.app.inject({ method: 'GET', url: `/v1/accounts/${accountId}`, headers: ctx.as('finance') })
-  return ctx.app.inject({
-    method: 'PATCH',
-    url: `/v1/accounts/${accountId}`,
-    headers: { ...ctx.as('finance'), 'if-match': current.headers.etag as string },
-    payload: JSON.parse(JSON.stringify(fields)),
-  })
-}
+/** A quote of LINES (unless told otherwise) signed by its buyer: the shared helper. */
+const signedQuote = (t: Test, ctx?: TestApp, options: Parameters<typeof signQuote>[2] = {}) => signQuote(t, ctx, { lines: LINES, ...options })
 
 /** A helper's request that must succeed: a failure throws, failing the calling subtest. */
 function ok<R extends { statusCode: number; body: string }>(res: R, expected = 200): R {
