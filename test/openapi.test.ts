@@ -10,6 +10,11 @@ import ts from 'typescript'
 import type { Role } from '../src/principals/roles.js'
 import { deliverDueWebhooks, relayOutbox, webhookDeps } from '../src/webhooks/index.js'
 import { buildTestApp } from './helpers/app.js'
+import { loadLegalEntities } from '../src/documents/legal-entities.js'
+import { executeDueRuns } from '../src/invoicing/invoice.service.js'
+import { loadRuleSet } from '../src/rules/rule-set.js'
+
+const ROOT = new URL('../', import.meta.url).pathname
 
 /**
  * The OpenAPI description, checked the way a client uses it: openapi-typescript generates
@@ -33,6 +38,14 @@ async function runWebhookJobs() {
   const deps = webhookDeps(ctx.config, ctx.database.db, ctx.clock)
   await relayOutbox(deps, { limit: 1000 })
   await deliverDueWebhooks(deps, { limit: 100, now: ctx.clock.now() })
+}
+/** The invoice job, likewise, where the script first reads its run: the run it asked for is executed, and invoices the signed order. */
+async function runInvoiceJob() {
+  const ruleSet = (await loadRuleSet(`${ROOT}rules`, `${ROOT}price-books`)).ruleSet!
+  await executeDueRuns(
+    { db: ctx.database.db, clock: ctx.clock, ruleSet: () => ruleSet, sellers: loadLegalEntities(`${ROOT}legal-entities/entities.yaml`) },
+    async () => {},
+  )
 }
 const spec = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json()
 
@@ -234,6 +247,15 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const secondOrder = (await call('/v1/orders', 'get', { query: { status: 'open' } })).data.find((o) => o.quoteId === toCancel.id)
   const canceledOrder = await call('/v1/orders/{id}/cancel', 'post', { path: { id: secondOrder?.id ?? 'ord_none' }, header: { 'if-match': '"v' + secondOrder?.version + '"' }, body: { reason: 'Signed twice by mistake' } })
   orderStates.push(canceledOrder.status, canceledOrder.cancelReason)
+  const invoiceRun = await call('/v1/invoice-runs', 'post', { header: { 'idempotency-key': 'invoice-run-typed' }, body: { asOf: '2026-12-01' } })
+  const ranInvoices = await call('/v1/invoice-runs/{id}', 'get', { path: { id: invoiceRun.id } })
+  const invoiceRuns = await call('/v1/invoice-runs', 'get', { query: { limit: 5 } })
+  const invoiceList = await call('/v1/invoices', 'get', { query: { runId: invoiceRun.id } })
+  const invoice = await call('/v1/invoices/{id}', 'get', { path: { id: invoiceList.data[0]?.id ?? 'inv_none' } })
+  const journal = await call('/v1/journal', 'get', { query: { limit: 5 } })
+  const trialBalance = await call('/v1/reports/trial-balance', 'get', { query: { asOf: '2026-12-31' } })
+  const invoicing: Array<string | number | boolean | null | undefined> = [ranInvoices.status, ranInvoices.progress.total, invoiceRuns.data.length, invoice.number, invoice.vat[0]?.ratePercent,
+    invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced]
   const other = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 6, termMonths: 12 }] } })
   const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: other.id } })
   const states: Array<string | null> = [presented.quote.status, canceled.status, contractStatus, contractOfQuote.status, signed.status, evidenceHash, ...pdfBytes.map(String)]
@@ -269,7 +291,7 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
 
   return [webhooks, up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
     changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
-    delegation.endsOn, revokedAt, status, states, orderStates, scheduled, broken, anchored, hashes, jobStates]
+    delegation.endsOn, revokedAt, status, states, orderStates, scheduled, invoicing, broken, anchored, hashes, jobStates]
 }
 `
 
@@ -343,6 +365,7 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
     as: Role = 'admin',
   ) => {
     if (path === '/v1/webhook-endpoints/{id}/deliveries') await runWebhookJobs()
+    if (path === '/v1/invoice-runs/{id}') await runInvoiceJob()
     const url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(request.path?.[name])))
     const query = new URLSearchParams(
       Object.entries(request.query ?? {})
