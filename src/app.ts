@@ -30,7 +30,7 @@ import { JobEngine } from './jobs/job-engine.js'
 import { jobRoutes } from './jobs/jobs.routes.js'
 import { ContractSchema, contractRoutes } from './contracts/contract.routes.js'
 import { FulfilmentSchema, OrderSchema, orderRoutes, ScheduleItemSchema } from './orders/order.routes.js'
-import { InvoiceRunSchema, InvoiceSchema, invoiceRoutes } from './invoicing/invoice.routes.js'
+import { CreditNoteSchema, InvoiceRunSchema, InvoiceSchema, invoiceRoutes } from './invoicing/invoice.routes.js'
 import { ledgerRoutes } from './ledger/ledger.routes.js'
 import { loadLegalEntities } from './documents/legal-entities.js'
 import { loadTerms } from './documents/terms.js'
@@ -129,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(ScheduleItemSchema)
   app.addSchema(InvoiceSchema)
   app.addSchema(InvoiceRunSchema)
+  app.addSchema(CreditNoteSchema)
   app.addSchema(WebhookEndpointView)
   app.addSchema(WebhookDeliveryView)
 

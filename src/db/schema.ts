@@ -318,6 +318,46 @@ export interface InvoiceTaxLinesTable {
   exemption_code: string | null
 }
 
+export interface CreditNotesTable {
+  id: string
+  number: string
+  seller_id: string
+  year: number
+  sequence: number
+  invoice_id: string
+  account_id: string
+  owner_id: string
+  currency: string
+  issue_date: string
+  reason: string
+  net_minor: bigint
+  tax_minor: bigint
+  total_minor: bigint
+  created_by: string
+  created_at: Timestamp
+}
+
+export interface CreditNoteLinesTable {
+  credit_note_id: string
+  line_no: number
+  invoice_id: string
+  invoice_line_no: number
+  description: string
+  net_minor: bigint
+  vat_category: string
+  vat_rate_bp: number
+}
+
+export interface CreditNoteTaxLinesTable {
+  credit_note_id: string
+  vat_category: string
+  vat_rate_bp: number
+  base_minor: bigint
+  tax_minor: bigint
+  mention: string | null
+  exemption_code: string | null
+}
+
 export interface JournalEntriesTable {
   id: string
   seq: Generated<bigint>
@@ -485,6 +525,9 @@ export interface Database {
   invoices: InvoicesTable
   invoice_lines: InvoiceLinesTable
   invoice_tax_lines: InvoiceTaxLinesTable
+  credit_notes: CreditNotesTable
+  credit_note_lines: CreditNoteLinesTable
+  credit_note_tax_lines: CreditNoteTaxLinesTable
   journal_entries: JournalEntriesTable
   journal_lines: JournalLinesTable
   webhook_endpoints: WebhookEndpointsTable

@@ -80,9 +80,20 @@ export function loadLegalEntities(file: string): LegalEntities {
   }
   const problems: string[] = []
   const ids = new Set<string>()
+  // Document numbers are unique across sellers: no two sequences may share a prefix.
+  const prefixes = new Map<string, string>()
   content.entities.forEach((entity, i) => {
     if (ids.has(entity.id)) problems.push(`${file} /entities/${i}/id: duplicate id ${entity.id}`)
     ids.add(entity.id)
+    const own: Array<[string, string]> = [
+      ['invoicePrefix', entity.invoicePrefix],
+      ['creditNotePrefix', entity.creditNotePrefix ?? `${entity.invoicePrefix}-CN`],
+    ]
+    for (const [field, prefix] of own) {
+      const taken = prefixes.get(prefix)
+      if (taken) problems.push(`${file} /entities/${i}/${field}: prefix ${prefix} is already the ${taken}`)
+      else prefixes.set(prefix, `${field} of ${entity.id}`)
+    }
     for (const [pointer, message] of identifierProblems(entity)) problems.push(`${file} /entities/${i}${pointer}: ${message}`)
   })
   const defaults = content.entities.filter((e) => e.default === true)

@@ -29,6 +29,12 @@ export const LegalEntitySchema = Type.Object(
     iban: Type.Optional(Type.String({ pattern: '^[A-Z]{2}\\d{2}[A-Z0-9]{11,30}$', description: 'Without spaces' })),
     bic: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{8}([A-Z0-9]{3})?$' })),
     invoicePrefix: Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,9}$', description: 'Prefix of invoice numbers (INV)' }),
+    creditNotePrefix: Type.Optional(
+      Type.String({
+        pattern: '^[A-Z][A-Z0-9-]{0,9}$',
+        description: 'Prefix of credit note numbers, their own sequence (default: the invoice prefix followed by -CN)',
+      }),
+    ),
     defaultCurrency: Type.String({ pattern: '^[A-Z]{3}$' }),
     currencies: Type.Optional(
       Type.Array(Type.String({ pattern: '^[A-Z]{3}$' }), {

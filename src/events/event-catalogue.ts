@@ -202,6 +202,24 @@ export const EVENT_CATALOGUE = {
       { additionalProperties: false },
     ),
   ),
+  'credit_note.issued': event(
+    1,
+    'A credit note credited an invoice, in full or in part, with its own gapless number. Aggregate: the invoice.',
+    'invoice',
+    Type.Object(
+      {
+        creditNoteId: Id('The credit note'),
+        number: Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,9}-\\d{4}-\\d{6}$', description: "<seller's creditNotePrefix>-<year>-<six digits>" }),
+        invoiceId: Id('The invoice credited'),
+        invoiceNumber: Type.String({ maxLength: 40 }),
+        accountId: Id('The buyer'),
+        currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+        total: Type.String({ pattern: '^\\d+(\\.\\d+)?$', description: 'Total credited with VAT, a decimal string in the currency' }),
+        issueDate: IsoDate,
+      },
+      { additionalProperties: false },
+    ),
+  ),
   'approval.approved': event(1, 'An approval step was approved. Aggregate: the quote.', 'quote', ApprovalDecision),
   'approval.rejected': event(1, 'An approval step was rejected. Aggregate: the quote.', 'quote', ApprovalDecision),
   'account.created': event(

@@ -8,7 +8,7 @@ import { problemResponses } from '../http/problem.js'
 import { formatScaled } from '../money/money.js'
 import { formatMoney } from '../money/money-value.js'
 import { formatQty } from '../orders/order.service.js'
-import { INVOICE_RUNNERS, SELLING_ROLES } from '../principals/roles.js'
+import { CREDIT_NOTE_ISSUERS, INVOICE_RUNNERS, SELLING_ROLES } from '../principals/roles.js'
 import { INVOICE_RUN_STATUSES, INVOICE_STATUSES } from './invoice.js'
 import * as service from './invoice.service.js'
 
@@ -43,6 +43,14 @@ const InvoiceSummary = {
 }
 
 const Percent = Type.String({ description: 'A rate in percent, e.g. "20", "5.5", "0"' })
+const VatLineSchema = Type.Object({
+  category: Type.String(),
+  ratePercent: Percent,
+  base: Amount,
+  tax: Amount,
+  mention: Nullable(Type.String()),
+  exemptionCode: Nullable(Type.String()),
+})
 
 export const InvoiceSchema = Type.Object(
   {
@@ -50,6 +58,8 @@ export const InvoiceSchema = Type.Object(
     buyer: Party,
     seller: Party,
     ruleSetHash: Type.String({ description: 'The rule set whose tax rules decided the VAT of each line' }),
+    credited: Type.String({ description: 'What credit notes credited of it, VAT included' }),
+    amountDue: Type.String({ description: 'The total less what was credited (payments are not recorded yet)' }),
     lines: Type.Array(
       Type.Object({
         line: Type.Integer({ minimum: 1 }),
@@ -75,20 +85,84 @@ export const InvoiceSchema = Type.Object(
         }),
       }),
     ),
-    vat: Type.Array(
-      Type.Object({
-        category: Type.String(),
-        ratePercent: Percent,
-        base: Amount,
-        tax: Amount,
-        mention: Nullable(Type.String()),
-        exemptionCode: Nullable(Type.String()),
-      }),
-      { description: 'The VAT breakdown: per category and rate, the tax computed once on the base' },
-    ),
+    vat: Type.Array(VatLineSchema, { description: 'The VAT breakdown: per category and rate, the tax computed once on the base' }),
   },
   { $id: 'Invoice' },
 )
+
+const CreditNoteSummary = {
+  id: Type.String(),
+  number: Type.String({ description: "<seller's creditNotePrefix>-<year>-<six digits>, gapless per seller and year" }),
+  invoiceId: Type.String(),
+  sellerId: Type.String(),
+  accountId: Type.String(),
+  currency: Type.String(),
+  issueDate: IsoDate,
+  reason: Type.String(),
+  net: Amount,
+  tax: Amount,
+  total: Amount,
+  createdBy: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+}
+
+export const CreditNoteSchema = Type.Object(
+  {
+    ...CreditNoteSummary,
+    invoiceNumber: Type.String(),
+    lines: Type.Array(
+      Type.Object({
+        line: Type.Integer({ minimum: 1 }),
+        invoiceLine: Type.Integer({ description: 'The invoice line credited' }),
+        description: Type.String(),
+        net: Amount,
+        vat: Type.Object({ category: Type.String(), ratePercent: Percent }),
+      }),
+    ),
+    vat: Type.Array(VatLineSchema, { description: 'The VAT reversed, per category and rate' }),
+  },
+  { $id: 'CreditNote' },
+)
+
+function creditNoteSummaryJson(n: service.CreditNote) {
+  return {
+    id: n.id,
+    number: n.number,
+    invoiceId: n.invoiceId,
+    sellerId: n.sellerId,
+    accountId: n.accountId,
+    currency: n.currency,
+    issueDate: n.issueDate,
+    reason: n.reason,
+    net: formatMoney(n.net),
+    tax: formatMoney(n.tax),
+    total: formatMoney(n.total),
+    createdBy: n.createdBy,
+    createdAt: n.createdAt.toISOString(),
+  }
+}
+
+function creditNoteJson(n: service.CreditNoteView) {
+  return {
+    ...creditNoteSummaryJson(n),
+    invoiceNumber: n.invoiceNumber,
+    lines: n.lines.map((l) => ({
+      line: l.lineNo,
+      invoiceLine: l.invoiceLineNo,
+      description: l.description,
+      net: formatMoney(l.net),
+      vat: { category: l.vatCategory, ratePercent: ratePercent(l.vatRateBp) },
+    })),
+    vat: n.vat.map((v) => ({
+      category: v.category,
+      ratePercent: ratePercent(v.rateBp),
+      base: formatMoney(v.base),
+      tax: formatMoney(v.tax),
+      mention: v.mention,
+      exemptionCode: v.exemptionCode,
+    })),
+  }
+}
 
 export const InvoiceRunSchema = Type.Object(
   {
@@ -139,6 +213,8 @@ function invoiceJson(i: service.InvoiceView) {
     buyer: i.buyer,
     seller: i.seller,
     ruleSetHash: i.ruleSetHash,
+    credited: formatMoney(i.credited),
+    amountDue: formatMoney({ minor: i.total.minor - i.credited.minor, currency: i.currency }),
     lines: i.lines.map((l) => ({
       line: l.lineNo,
       orderId: l.orderId,
@@ -195,6 +271,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) 
 export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingDeps & { queue: service.InvoiceJobQueue } }> = async (app, { deps }) => {
   const readers = { roles: SELLING_ROLES }
   const runners = { roles: INVOICE_RUNNERS }
+  const crediting = { roles: CREDIT_NOTE_ISSUERS }
   const tags = ['invoicing']
 
   app.post(
@@ -292,5 +369,77 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingD
       setEtag(reply, invoice.version)
       return invoiceJson(invoice)
     },
+  )
+
+  app.post(
+    '/v1/invoices/:id/credit-notes',
+    {
+      config: crediting,
+      schema: {
+        tags,
+        summary: 'Credit an invoice by a credit note: every line in full, or the amounts given per line (net of VAT)',
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          {
+            reason: Type.String({ minLength: 1, maxLength: 1000, description: 'Why, as printed on the credit note' }),
+            lines: Type.Optional(
+              Type.Array(
+                Type.Object(
+                  {
+                    line: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+                    amount: Type.String({ pattern: '^\\d{1,15}(\\.\\d{1,4})?$', description: 'Net amount to credit on the line, e.g. "120.00"' }),
+                  },
+                  { additionalProperties: false },
+                ),
+                { minItems: 1, maxItems: 1000 },
+              ),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Ref('CreditNote'), ...problemResponses(403, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const idempotency = idempotencyOf(request)
+      const stored = await service.issueCreditNote(
+        deps,
+        principalOf(request),
+        request.params.id,
+        request.body,
+        idempotency && { ...idempotency, present: creditNoteJson },
+      )
+      const body = stored.replayed ? stored.body : creditNoteJson(stored.body)
+      return sendStored(reply, { ...stored, body: body as never })
+    },
+  )
+
+  app.get(
+    '/v1/invoices/:id/credit-notes',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'The credit notes of an invoice, oldest first',
+        params: IdParams,
+        response: { 200: Type.Object({ data: Type.Array(Type.Object(CreditNoteSummary)) }), ...problemResponses(403, 404) },
+      },
+    },
+    async (request) => ({ data: (await service.creditNotesOfInvoice(deps, principalOf(request), request.params.id)).map(creditNoteSummaryJson) }),
+  )
+
+  app.get(
+    '/v1/credit-notes/:id',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'A credit note with its lines and the VAT it reverses',
+        params: IdParams,
+        response: { 200: Type.Ref('CreditNote'), ...problemResponses(403, 404) },
+      },
+    },
+    async (request) => creditNoteJson(await service.getCreditNote(deps, principalOf(request), request.params.id)),
   )
 }

@@ -80,6 +80,8 @@ export interface Invoice {
 export interface InvoiceView extends Invoice {
   lines: InvoiceLine[]
   vat: VatLine[]
+  /** What credit notes credited of it, VAT included. */
+  credited: Money
 }
 
 export const INVOICE_RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
@@ -99,4 +101,37 @@ export interface InvoiceRun {
   createdAt: Date
   startedAt: Date | null
   finishedAt: Date | null
+}
+
+export interface CreditNoteLine {
+  lineNo: number
+  invoiceLineNo: number
+  description: string
+  net: Money
+  vatCategory: string
+  vatRateBp: number
+}
+
+/** A credit note: amounts credited, positive; the invoice it credits stays as issued. */
+export interface CreditNote {
+  id: string
+  number: string
+  sellerId: string
+  invoiceId: string
+  accountId: string
+  ownerId: string
+  currency: string
+  issueDate: string
+  reason: string
+  net: Money
+  tax: Money
+  total: Money
+  createdBy: string
+  createdAt: Date
+}
+
+export interface CreditNoteView extends CreditNote {
+  invoiceNumber: string
+  lines: CreditNoteLine[]
+  vat: VatLine[]
 }

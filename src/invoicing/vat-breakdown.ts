@@ -44,3 +44,39 @@ export function vatBreakdown(lines: readonly TaxedLine[]): VatBreakdownLine[] {
   for (const group of out) group.tax = roundDiv(group.base * BigInt(group.vatRateBp), 10_000n, 'half_up')
   return out
 }
+
+/** A rate of an invoice's breakdown, in minor units. */
+export interface InvoiceRate {
+  category: string
+  rateBp: number
+  base: bigint
+  tax: bigint
+  mention: string | null
+  exemptionCode: string | null
+}
+
+/**
+ * The VAT a credit note reverses, per rate of the invoice: computed once on the credited base
+ * (half-up), never more than the rate's tax not yet reversed, and exactly that remainder for
+ * the credit that completes the rate's base — so the credit notes of an invoice reverse its
+ * VAT to the cent, whatever the steps. `before` is what earlier credit notes reversed, by
+ * `category/rateBp`.
+ */
+export function creditedVat(
+  rates: readonly InvoiceRate[],
+  before: ReadonlyMap<string, { base: bigint; tax: bigint }>,
+  lines: ReadonlyArray<{ net: bigint; vatCategory: string; vatRateBp: number }>,
+): InvoiceRate[] {
+  const out: InvoiceRate[] = []
+  for (const rate of rates) {
+    const key = `${rate.category}/${rate.rateBp}`
+    const base = lines.filter((l) => `${l.vatCategory}/${l.vatRateBp}` === key).reduce((s, l) => s + l.net, 0n)
+    if (base === 0n) continue
+    const earlier = before.get(key) ?? { base: 0n, tax: 0n }
+    const taxLeft = rate.tax - earlier.tax
+    const computed = roundDiv(base * BigInt(rate.rateBp), 10_000n, 'half_up')
+    const tax = earlier.base + base === rate.base ? taxLeft : computed < taxLeft ? computed : taxLeft
+    out.push({ ...rate, base, tax })
+  }
+  return out
+}

@@ -41,6 +41,9 @@ export const BILLING_SETTERS: readonly Role[] = ['finance', 'admin']
 /** Who runs invoicing (invoice runs bill every account): finance and administrators. */
 export const INVOICE_RUNNERS: readonly Role[] = ['finance', 'admin']
 
+/** Who credits an invoice (a credit note): finance and administrators, never the seller of the deal. */
+export const CREDIT_NOTE_ISSUERS: readonly Role[] = ['finance', 'admin']
+
 /** Who reads the journal and the trial balance: the books are finance's. */
 export const LEDGER_READERS: readonly Role[] = ['finance', 'admin']
 

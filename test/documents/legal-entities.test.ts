@@ -66,6 +66,15 @@ t.test('a wrong identifier is refused naming the file and the JSON pointer', asy
   t.match(broken('siret: "91234567500017"', 'siret: "91234567500018"').message, '/entities/0/siret')
   t.match(broken('default: true', 'default: false').message, 'exactly one entity must have default: true (found 0)')
   t.match(broken('invoicePrefix: INV', 'invoicePrefix: inv').message, `${file} /entities/0/invoicePrefix`)
+  t.match(
+    broken('creditNotePrefix: USCN', 'creditNotePrefix: INV').message,
+    `${file} /entities/1/creditNotePrefix: prefix INV is already the invoicePrefix of qtc-sas`,
+    'two sequences never share a prefix',
+  )
+  t.match(
+    broken('creditNotePrefix: AV', 'creditNotePrefix: USINV').message,
+    `${file} /entities/1/invoicePrefix: prefix USINV is already the creditNotePrefix of qtc-sas`,
+  )
   t.match(broken('country: FR', 'country: XX').message, '/entities/0/address/country: XX is not an ISO 3166-1 country code')
   t.match(broken('currencies: [EUR]', 'currencies: [USD]').message, `${file} /entities/0/currencies: does not include the default currency EUR`)
   t.match(broken('currencies: [EUR]', 'currencies: [EUR, XXX]').message, `${file} /entities/0/currencies/1: XXX is not an ISO 4217 currency`)
