@@ -252,13 +252,14 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const invoiceRuns = await call('/v1/invoice-runs', 'get', { query: { limit: 5 } })
   const invoiceList = await call('/v1/invoices', 'get', { query: { runId: invoiceRun.id } })
   const invoice = await call('/v1/invoices/{id}', 'get', { path: { id: invoiceList.data[0]?.id ?? 'inv_none' } })
+  const invoicePdf: number = await call('/v1/invoices/{id}/document.pdf', 'get', { path: { id: invoice.id }, query: { lang: 'fr' } })
   const creditNote = await call('/v1/invoices/{id}/credit-notes', 'post', { path: { id: invoice.id }, header: { 'idempotency-key': 'credit-typed' }, body: { reason: 'Goodwill', lines: [{ line: 1, amount: '1.00' }] } })
   const creditNotes = await call('/v1/invoices/{id}/credit-notes', 'get', { path: { id: invoice.id } })
   const creditNoteRead = await call('/v1/credit-notes/{id}', 'get', { path: { id: creditNote.id } })
   const journal = await call('/v1/journal', 'get', { query: { limit: 5 } })
   const trialBalance = await call('/v1/reports/trial-balance', 'get', { query: { asOf: '2026-12-31' } })
   const invoicing: Array<string | number | boolean | null | undefined> = [ranInvoices.status, ranInvoices.progress.total, invoiceRuns.data.length, invoice.number, invoice.vat[0]?.ratePercent,
-    invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced, creditNote.number, creditNotes.data.length, creditNoteRead.vat[0]?.tax, invoice.amountDue]
+    invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced, creditNote.number, creditNotes.data.length, creditNoteRead.vat[0]?.tax, invoice.amountDue, invoicePdf]
   const other = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 6, termMonths: 12 }] } })
   const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: other.id } })
   const states: Array<string | null> = [presented.quote.status, canceled.status, contractStatus, contractOfQuote.status, signed.status, evidenceHash, ...pdfBytes.map(String)]

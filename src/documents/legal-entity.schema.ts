@@ -35,6 +35,9 @@ export const LegalEntitySchema = Type.Object(
         description: 'Prefix of credit note numbers, their own sequence (default: the invoice prefix followed by -CN)',
       }),
     ),
+    vatOnDebits: Type.Optional(
+      Type.Boolean({ description: 'The entity opted to pay VAT on services when invoiced (débits) rather than when paid: its invoices say so' }),
+    ),
     defaultCurrency: Type.String({ pattern: '^[A-Z]{3}$' }),
     currencies: Type.Optional(
       Type.Array(Type.String({ pattern: '^[A-Z]{3}$' }), {

@@ -4,6 +4,7 @@ import { principalOf } from '../http/auth.js'
 import { setEtag } from '../http/etag.js'
 import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
 import { DEFAULT_PAGE_LIMIT, PageOf, PageQuery, pageFrom } from '../http/pagination.js'
+import { PDF_RESPONSE } from '../http/pdf.js'
 import { problemResponses } from '../http/problem.js'
 import { formatScaled } from '../money/money.js'
 import { formatMoney } from '../money/money-value.js'
@@ -368,6 +369,24 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingD
       const invoice = await service.getInvoice(deps, principalOf(request), request.params.id)
       setEtag(reply, invoice.version)
       return invoiceJson(invoice)
+    },
+  )
+
+  app.get(
+    '/v1/invoices/:id/document.pdf',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'The invoice as a PDF, with the mentions French law requires; French for a French seller unless lang says otherwise',
+        params: IdParams,
+        querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('fr')])) }, { additionalProperties: false }),
+        response: { 200: PDF_RESPONSE, ...problemResponses(403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { number, bytes } = await service.invoiceDocument(deps, principalOf(request), request.params.id, request.query.lang)
+      return reply.type('application/pdf').header('content-disposition', `inline; filename="${number}.pdf"`).send(bytes)
     },
   )
 

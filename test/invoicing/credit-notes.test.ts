@@ -1,46 +1,11 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { sql } from 'kysely'
-import { buildTestApp, type TestApp } from '../helpers/app.js'
-import { signedQuote } from '../helpers/signed-quote.js'
-import { loadLegalEntities } from '../../src/documents/legal-entities.js'
-import { loadRuleSet } from '../../src/rules/rule-set.js'
-import { executeDueRuns } from '../../src/invoicing/invoice.service.js'
+import type { TestApp } from '../helpers/app.js'
+import { getInvoice, invoiced } from '../helpers/invoicing.js'
 import { creditedVat, vatBreakdown } from '../../src/invoicing/vat-breakdown.js'
 
-const ROOT = new URL('../../', import.meta.url).pathname
 const minor = (amount: string) => BigInt(amount.replace('.', ''))
-
-/** A signed quote of seats and a gateway with its mount, shipped, and the invoice of its first month. */
-async function invoiced(t: Parameters<typeof signedQuote>[0]) {
-  const ctx = await buildTestApp(t)
-  const s = await signedQuote(t, ctx, {
-    lines: [
-      { sku: 'PLAT-PRO-SEAT', quantity: 10, termMonths: 12 },
-      { sku: 'GW-200', quantity: 1 },
-    ],
-  })
-  const order = (await ctx.app.inject({ method: 'GET', url: `/v1/quotes/${s.quoteId}/order`, headers: ctx.as('sales_rep') })).json()
-  const goods = order.lines
-    .filter((l: { fulfilment: string }) => l.fulfilment === 'shipment')
-    .map((l: { line: number }) => ({ line: l.line, kind: 'shipped', quantity: 1 }))
-  t.equal(
-    (await ctx.app.inject({ method: 'POST', url: `/v1/orders/${order.id}/fulfilments`, headers: ctx.as('deal_desk'), payload: { lines: goods } })).statusCode,
-    201,
-  )
-  const ruleSet = (await loadRuleSet(`${ROOT}rules`, `${ROOT}price-books`)).ruleSet!
-  await executeDueRuns(
-    { db: ctx.database.db, clock: ctx.clock, ruleSet: () => ruleSet, sellers: loadLegalEntities(`${ROOT}legal-entities/entities.yaml`) },
-    async () => {},
-  )
-  const list = (await ctx.app.inject({ method: 'GET', url: '/v1/invoices', headers: ctx.as('finance') })).json()
-  t.equal(list.data.length, 1)
-  return { ctx, invoice: await getInvoice(ctx, list.data[0].id) }
-}
-
-async function getInvoice(ctx: TestApp, id: string) {
-  return (await ctx.app.inject({ method: 'GET', url: `/v1/invoices/${id}`, headers: ctx.as('finance') })).json()
-}
 
 const credit = (ctx: TestApp, invoiceId: string, payload: object, key?: string, role: 'finance' | 'sales_rep' | 'admin' = 'finance') =>
   ctx.app.inject({

@@ -1,0 +1,45 @@
+import type { Test } from 'tap'
+import { buildTestApp, type TestApp } from './app.js'
+import { signedQuote } from './signed-quote.js'
+import { loadLegalEntities } from '../../src/documents/legal-entities.js'
+import { executeDueRuns } from '../../src/invoicing/invoice.service.js'
+import { loadRuleSet } from '../../src/rules/rule-set.js'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+
+/** Executes the invoice runs asked for (or one for today), as the invoices.run job does, in the test's process. */
+export async function runInvoicing(ctx: TestApp): Promise<void> {
+  const ruleSet = (await loadRuleSet(`${ROOT}rules`, `${ROOT}price-books`)).ruleSet!
+  await executeDueRuns(
+    { db: ctx.database.db, clock: ctx.clock, ruleSet: () => ruleSet, sellers: loadLegalEntities(`${ROOT}legal-entities/entities.yaml`) },
+    async () => {},
+  )
+}
+
+/** A signed quote of seats and a gateway with its mount, shipped, and the invoice of its first month. */
+export async function invoiced(t: Test, account: object = {}) {
+  const ctx = await buildTestApp(t)
+  const s = await signedQuote(t, ctx, {
+    account,
+    lines: [
+      { sku: 'PLAT-PRO-SEAT', quantity: 10, termMonths: 12 },
+      { sku: 'GW-200', quantity: 1 },
+    ],
+  })
+  const order = (await ctx.app.inject({ method: 'GET', url: `/v1/quotes/${s.quoteId}/order`, headers: ctx.as('sales_rep') })).json()
+  const goods = order.lines
+    .filter((l: { fulfilment: string }) => l.fulfilment === 'shipment')
+    .map((l: { line: number }) => ({ line: l.line, kind: 'shipped', quantity: 1 }))
+  t.equal(
+    (await ctx.app.inject({ method: 'POST', url: `/v1/orders/${order.id}/fulfilments`, headers: ctx.as('deal_desk'), payload: { lines: goods } })).statusCode,
+    201,
+  )
+  await runInvoicing(ctx)
+  const list = (await ctx.app.inject({ method: 'GET', url: '/v1/invoices', headers: ctx.as('finance') })).json()
+  t.equal(list.data.length, 1)
+  return { ctx, invoice: await getInvoice(ctx, list.data[0].id) }
+}
+
+export async function getInvoice(ctx: TestApp, id: string) {
+  return (await ctx.app.inject({ method: 'GET', url: `/v1/invoices/${id}`, headers: ctx.as('finance') })).json()
+}
