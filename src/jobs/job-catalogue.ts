@@ -44,7 +44,10 @@ export const JOB_CATALOGUE: readonly JobDefinition[] = [
     queuePolicy: 'stately',
     singletonKey: 'invoices.run',
     retry: { retryLimit: 3, retryDelaySeconds: 60, retryBackoff: true },
-    expireInSeconds: 60 * 60,
+    // A run killed with its process stays active in pg-boss until it expires, holding the
+    // queue: 15 minutes bounds that delay. A longer run expired while alive is harmless — the
+    // retry works beside it under the same locks, and bills nothing twice.
+    expireInSeconds: 15 * 60,
     defaultSchedule: '0 5 * * *',
     disabledReason: () => null,
     run: async (deps, context) => {
