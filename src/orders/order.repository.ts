@@ -362,3 +362,8 @@ export async function fulfilledBy(db: Executor, orderId: string, day: string): P
   }
   return out
 }
+
+/** Whether any invoice bills the order (invoicing's table, read-only): an invoiced order is corrected by credit notes, not canceled. */
+export async function isInvoiced(db: Executor, orderId: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('invoice_lines').select('order_id').where('order_id', '=', orderId).limit(1).executeTakeFirst())
+}

@@ -21,12 +21,21 @@ export const ORDER_MACHINE: StateMachine<OrderStatus, OrderAction, OrderTransiti
   onExit: {
     // Whichever use case cancels, an order that has shipped, delivered or activated anything is
     // past canceling: what was delivered is billed, and corrected by a credit note.
-    open: async ({ order, lines }, { action }) => {
-      if (action === 'cancel' && !nothingFulfilled(lines)) {
+    // Nor one an invoice bills (a product billed on order): it is corrected by a credit note.
+    open: async ({ trx, order, lines }, { action }) => {
+      if (action !== 'cancel') return
+      if (!nothingFulfilled(lines)) {
         throw new AppError('INVALID_STATE_TRANSITION', `Order ${order.number} has fulfilments recorded; it can no longer be canceled.`, {
           from: order.status,
           action,
           reason: 'fulfilments recorded',
+        })
+      }
+      if (await repo.isInvoiced(trx, order.id)) {
+        throw new AppError('INVALID_STATE_TRANSITION', `Order ${order.number} is invoiced; it can no longer be canceled: credit its invoices instead.`, {
+          from: order.status,
+          action,
+          reason: 'invoiced',
         })
       }
     },

@@ -225,3 +225,23 @@ t.test('property: the VAT breakdown taxes each rate once on its base, and its ba
     { numRuns: 1000 },
   )
 })
+
+t.test('an invoiced order can no longer be canceled: it is corrected by a credit note', async (t) => {
+  const ctx = await buildTestApp(t)
+  const s = await signedQuote(t, ctx, { lines: [{ sku: 'PS-HEALTHCHECK', quantity: 1 }] })
+  const order = (await ctx.app.inject({ method: 'GET', url: `/v1/quotes/${s.quoteId}/order`, headers: ctx.as('sales_rep') })).json()
+  const run = await executeInvoiceRun(depsOf(ctx), await newRun(ctx, '2026-12-01'))
+  t.equal(run.invoices, 1, 'a product billed on order is invoiced with nothing fulfilled')
+  const cancel = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/orders/${order.id}/cancel`,
+    headers: { ...ctx.as('deal_desk'), 'if-match': `"v${order.version}"` },
+    payload: { reason: 'Changed our mind' },
+  })
+  t.equal(cancel.statusCode, 409, cancel.body)
+  t.match(cancel.json(), {
+    code: 'INVALID_STATE_TRANSITION',
+    reason: 'invoiced',
+    detail: /is invoiced; it can no longer be canceled: credit its invoices instead/,
+  })
+})
