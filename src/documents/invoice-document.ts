@@ -3,6 +3,7 @@ import type { Money } from '../money/money-value.js'
 import type { LegalEntity } from './legal-entities.js'
 import { countryName, formatDate, formatDecimal, formatMoney, formatPercentHundredths, LABELS, type Lang } from './locale.js'
 import { COLORS, createPdf, drawFooters, PAGE, pdfBuffer, plainText } from './pdf.js'
+import { drawPartyBlocks, drawTitleBlock } from './pdf-blocks.js'
 import { type Column, Table } from './pdf-table.js'
 import type { PostalAddress } from './quote-document.js'
 
@@ -109,62 +110,34 @@ export async function renderInvoiceDocument(input: InvoiceDocumentInput): Promis
   const money = (m: Money) => formatMoney(m, lang)
   const doc = createPdf({ title: `${I.title} ${number}`, author: text(seller.name, 'seller name'), createdAt: new Date(`${invoice.issueDate}T00:00:00Z`) })
 
-  // Header: the seller, and the invoice's number and dates.
-  const top = doc.y
-  doc
-    .font('bold')
-    .fontSize(16)
-    .text(text(seller.name, 'seller name'), PAGE.margin, top, { width: CONTENT_WIDTH / 2 })
-  const rightX = PAGE.margin + CONTENT_WIDTH / 2
-  doc
-    .font('bold')
-    .fontSize(18)
-    .text(I.title, rightX, top, { width: CONTENT_WIDTH / 2, align: 'right' })
-  doc.font('regular').fontSize(9)
-  for (const [label, value] of [
+  drawTitleBlock(doc, text(seller.name, 'seller name'), I.title, [
     [L.number, number],
     [L.issuedOn, formatDate(invoice.issueDate, lang)],
     [I.dueDate, formatDate(invoice.dueDate, lang)],
-  ] as const) {
-    const y = doc.y
-    doc.fillColor(COLORS.muted).text(label, rightX, y, { width: CONTENT_WIDTH / 4 - 4, align: 'right' })
-    doc
-      .fillColor(COLORS.text)
-      .font('bold')
-      .text(value, rightX + CONTENT_WIDTH / 4, y, { width: CONTENT_WIDTH / 4, align: 'right' })
-    doc.font('regular')
-  }
-  doc.x = PAGE.margin
-  doc.y = Math.max(doc.y, top + 40) + 14
-
-  // Parties.
-  const partiesTop = doc.y
-  const colWidth = CONTENT_WIDTH / 2 - 10
+  ])
   const buyerSiren = sirenOfVatId(buyer.vatId)
-  const block = (x: number, title: string, name: string, lines: string[]): number => {
-    doc.font('bold').fontSize(8).fillColor(COLORS.muted).text(title.toUpperCase(), x, partiesTop, { width: colWidth })
-    doc
-      .font('bold')
-      .fontSize(10)
-      .fillColor(COLORS.text)
-      .text(name, x, doc.y + 2, { width: colWidth })
-    doc.font('regular').fontSize(8.5)
-    for (const line of lines) doc.text(line, x, doc.y, { width: colWidth })
-    return doc.y
-  }
-  const a = block(PAGE.margin, L.seller, text(seller.name, 'seller name'), [
-    ...addressLines(seller.address, lang),
-    ...(seller.siren ? [`${L.siren} ${seller.siren}`] : []),
-    ...(seller.siret ? [`${L.siret} ${seller.siret}`] : []),
-    ...(seller.vatId ? [`${L.vatId} ${seller.vatId}`] : []),
-  ])
-  const b = block(PAGE.margin + CONTENT_WIDTH / 2 + 10, L.buyer, text(buyer.name, 'buyer name'), [
-    ...addressLines(buyer.address, lang),
-    ...(buyer.vatId ? [`${L.vatId} ${text(buyer.vatId, 'buyer VAT id')}`] : []),
-    ...(buyerSiren ? [`${I.buyerSiren} ${buyerSiren}`] : []),
-  ])
-  doc.x = PAGE.margin
-  doc.y = Math.max(a, b) + 16
+  drawPartyBlocks(
+    doc,
+    {
+      title: L.seller,
+      name: text(seller.name, 'seller name'),
+      lines: [
+        ...addressLines(seller.address, lang),
+        ...(seller.siren ? [`${L.siren} ${seller.siren}`] : []),
+        ...(seller.siret ? [`${L.siret} ${seller.siret}`] : []),
+        ...(seller.vatId ? [`${L.vatId} ${seller.vatId}`] : []),
+      ],
+    },
+    {
+      title: L.buyer,
+      name: text(buyer.name, 'buyer name'),
+      lines: [
+        ...addressLines(buyer.address, lang),
+        ...(buyer.vatId ? [`${L.vatId} ${text(buyer.vatId, 'buyer VAT id')}`] : []),
+        ...(buyerSiren ? [`${I.buyerSiren} ${buyerSiren}`] : []),
+      ],
+    },
+  )
 
   // Lines.
   const columns: Column[] = [

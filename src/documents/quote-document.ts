@@ -5,6 +5,7 @@ import type { LegalEntity } from './legal-entities.js'
 import { countryName, formatDate, formatDecimal, formatMoney, formatPercentHundredths, LABELS, type Labels, type Lang } from './locale.js'
 import { markdownBlocks } from './markdown.js'
 import { COLORS, createPdf, drawFooters, PAGE, pdfBuffer, plainText } from './pdf.js'
+import { drawPartyBlocks, drawTitleBlock } from './pdf-blocks.js'
 import { type Column, Table } from './pdf-table.js'
 import type { TermsText } from './terms.js'
 
@@ -69,35 +70,12 @@ export async function renderQuoteDocument(input: QuoteDocumentInput): Promise<Bu
 
 function drawHeader(doc: PDFKit.PDFDocument, input: QuoteDocumentInput, L: Labels, number: string): void {
   const { seller, quote, lang } = input
-  const top = doc.y
-  const left = PAGE.margin
-  doc
-    .font('bold')
-    .fontSize(16)
-    .text(plainText(seller.name, 'seller name', DOCUMENT_LIMITS.text), left, top, { width: CONTENT_WIDTH / 2 })
-  const rightX = left + CONTENT_WIDTH / 2
-  doc
-    .font('bold')
-    .fontSize(18)
-    .text(L.quoteTitle, rightX, top, { width: CONTENT_WIDTH / 2, align: 'right' })
-  doc.font('regular').fontSize(9)
-  const facts: Array<[string, string]> = [
+  drawTitleBlock(doc, plainText(seller.name, 'seller name', DOCUMENT_LIMITS.text), L.quoteTitle, [
     [L.number, number],
     [L.revision, String(quote.revision)],
     [L.issuedOn, formatDate(quote.issuedOn, lang)],
     [L.validUntil, formatDate(quote.validUntil, lang)],
-  ]
-  for (const [label, value] of facts) {
-    const y = doc.y
-    doc.fillColor(COLORS.muted).text(label, rightX, y, { width: CONTENT_WIDTH / 4 - 4, align: 'right' })
-    doc
-      .fillColor(COLORS.text)
-      .font('bold')
-      .text(value, rightX + CONTENT_WIDTH / 4, y, { width: CONTENT_WIDTH / 4, align: 'right' })
-    doc.font('regular')
-  }
-  doc.x = left
-  doc.y = Math.max(doc.y, top + 40) + 14
+  ])
 }
 
 function addressLines(address: PostalAddress, lang: Lang): string[] {
@@ -112,8 +90,6 @@ function addressLines(address: PostalAddress, lang: Lang): string[] {
 
 function drawParties(doc: PDFKit.PDFDocument, input: QuoteDocumentInput, L: Labels): void {
   const { seller, buyer, lang } = input
-  const top = doc.y
-  const colWidth = CONTENT_WIDTH / 2 - 10
   const sellerLines = [
     ...addressLines(seller.address, lang),
     ...(seller.siren ? [`${L.siren} ${seller.siren}`] : []),
@@ -132,21 +108,11 @@ function drawParties(doc: PDFKit.PDFDocument, input: QuoteDocumentInput, L: Labe
         ]
       : []),
   ]
-  const block = (x: number, title: string, name: string, lines: string[]): number => {
-    doc.font('bold').fontSize(8).fillColor(COLORS.muted).text(title.toUpperCase(), x, top, { width: colWidth })
-    doc
-      .font('bold')
-      .fontSize(10)
-      .fillColor(COLORS.text)
-      .text(name, x, doc.y + 2, { width: colWidth })
-    doc.font('regular').fontSize(8.5)
-    for (const line of lines) doc.text(line, x, doc.y, { width: colWidth })
-    return doc.y
-  }
-  const a = block(PAGE.margin, L.seller, plainText(seller.name, 'seller name', DOCUMENT_LIMITS.text), sellerLines)
-  const b = block(PAGE.margin + CONTENT_WIDTH / 2 + 10, L.buyer, plainText(buyer.name, 'buyer name', DOCUMENT_LIMITS.text), buyerLines)
-  doc.x = PAGE.margin
-  doc.y = Math.max(a, b) + 16
+  drawPartyBlocks(
+    doc,
+    { title: L.seller, name: plainText(seller.name, 'seller name', DOCUMENT_LIMITS.text), lines: sellerLines },
+    { title: L.buyer, name: plainText(buyer.name, 'buyer name', DOCUMENT_LIMITS.text), lines: buyerLines },
+  )
 }
 
 function quantityText(line: PricedLine, lang: Lang): string {

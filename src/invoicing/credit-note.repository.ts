@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely'
 import type { CreditNotesTable, Database } from '../db/schema.js'
 import { moneyOf } from '../money/money-value.js'
 import type { CreditNote, CreditNoteLine, VatLine } from './invoice.js'
+import { toVatLine, vatRow } from './invoice.repository.js'
 
 type Executor = Kysely<Database>
 
@@ -98,17 +99,7 @@ export async function insertCreditNote(
     .execute()
   await db
     .insertInto('credit_note_tax_lines')
-    .values(
-      vat.map((v) => ({
-        credit_note_id: note.id,
-        vat_category: v.category,
-        vat_rate_bp: v.rateBp,
-        base_minor: v.base.minor,
-        tax_minor: v.tax.minor,
-        mention: v.mention,
-        exemption_code: v.exemptionCode,
-      })),
-    )
+    .values(vat.map((v) => ({ credit_note_id: note.id, ...vatRow(v) })))
     .execute()
 }
 
@@ -141,14 +132,7 @@ export async function creditNoteVat(db: Executor, note: Pick<CreditNote, 'id' | 
     .orderBy('vat_category')
     .orderBy('vat_rate_bp', 'desc')
     .execute()
-  return rows.map((r) => ({
-    category: r.vat_category,
-    rateBp: r.vat_rate_bp,
-    base: moneyOf(r.base_minor, note.currency),
-    tax: moneyOf(r.tax_minor, note.currency),
-    mention: r.mention,
-    exemptionCode: r.exemption_code,
-  }))
+  return rows.map((r) => toVatLine(r, note.currency))
 }
 
 export async function lockInvoiceRow(db: Executor, id: string): Promise<boolean> {

@@ -53,7 +53,20 @@ function toLine(r: Selectable<InvoiceLinesTable>, currency: string): InvoiceLine
   }
 }
 
-function toVatLine(r: Selectable<InvoiceTaxLinesTable>, currency: string): VatLine {
+/** A VAT line as its row's columns (of an invoice or a credit note: the same ones). */
+export function vatRow(v: VatLine) {
+  return {
+    vat_category: v.category,
+    vat_rate_bp: v.rateBp,
+    base_minor: v.base.minor,
+    tax_minor: v.tax.minor,
+    mention: v.mention,
+    exemption_code: v.exemptionCode,
+  }
+}
+
+/** A VAT breakdown row (of an invoice or a credit note: the same columns). */
+export function toVatLine(r: Omit<Selectable<InvoiceTaxLinesTable>, 'invoice_id'>, currency: string): VatLine {
   return {
     category: r.vat_category,
     rateBp: r.vat_rate_bp,
@@ -220,17 +233,7 @@ export async function insertInvoice(db: Executor, { invoice: i, lines, vat }: Ne
   }
   await db
     .insertInto('invoice_tax_lines')
-    .values(
-      vat.map((v) => ({
-        invoice_id: i.id,
-        vat_category: v.category,
-        vat_rate_bp: v.rateBp,
-        base_minor: v.base.minor,
-        tax_minor: v.tax.minor,
-        mention: v.mention,
-        exemption_code: v.exemptionCode,
-      })),
-    )
+    .values(vat.map((v) => ({ invoice_id: i.id, ...vatRow(v) })))
     .execute()
 }
 

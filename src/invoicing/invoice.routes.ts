@@ -154,14 +154,7 @@ function creditNoteJson(n: service.CreditNoteView) {
       net: formatMoney(l.net),
       vat: { category: l.vatCategory, ratePercent: ratePercent(l.vatRateBp) },
     })),
-    vat: n.vat.map((v) => ({
-      category: v.category,
-      ratePercent: ratePercent(v.rateBp),
-      base: formatMoney(v.base),
-      tax: formatMoney(v.tax),
-      mention: v.mention,
-      exemptionCode: v.exemptionCode,
-    })),
+    vat: n.vat.map(vatLineJson),
   }
 }
 
@@ -186,6 +179,17 @@ export const InvoiceRunSchema = Type.Object(
 /** 2000 → "20", 550 → "5.5". */
 export function ratePercent(bp: number): string {
   return formatScaled(BigInt(bp), 2).replace(/\.?0+$/, '')
+}
+
+function vatLineJson(v: service.VatLine) {
+  return {
+    category: v.category,
+    ratePercent: ratePercent(v.rateBp),
+    base: formatMoney(v.base),
+    tax: formatMoney(v.tax),
+    mention: v.mention,
+    exemptionCode: v.exemptionCode,
+  }
 }
 
 function summaryJson(i: service.Invoice) {
@@ -239,14 +243,7 @@ function invoiceJson(i: service.InvoiceView) {
         ruleId: l.vat.ruleId,
       },
     })),
-    vat: i.vat.map((v) => ({
-      category: v.category,
-      ratePercent: ratePercent(v.rateBp),
-      base: formatMoney(v.base),
-      tax: formatMoney(v.tax),
-      mention: v.mention,
-      exemptionCode: v.exemptionCode,
-    })),
+    vat: i.vat.map(vatLineJson),
   }
 }
 
