@@ -18,6 +18,7 @@ export const PATTERN_WORDS: Readonly<Record<string, string>> = {
   '^[A-Z0-9][A-Z0-9_-]{0,31}$':
     'must be a promotion code: upper-case letters, digits, dashes and underscores, up to 32, not starting with a dash or underscore',
   '^\\d{1,3}(\\.\\d{1,4})?$': 'must be a percentage written as a string, e.g. "12.5": up to 3 digits and 4 decimals',
+  '^\\d{1,15}(\\.\\d{1,4})?$': 'must be a decimal amount written as a string, e.g. "120.00": up to 15 digits, and no more decimals than the currency has',
   '^[1-9][0-9]{0,18}$': 'must be a positive whole number, without leading zeros, up to 19 digits',
   '^(0|[1-9][0-9]{0,18})$': 'must be a whole number written as a string, without leading zeros, up to 19 digits',
   '^[0-9a-f]{64}$': 'must be a SHA-256 digest: 64 lower-case hexadecimal digits',
