@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { Database, InvoiceLinesTable, InvoiceRunsTable, InvoicesTable, InvoiceTaxLinesTable } from '../db/schema.js'
 import { moneyOf } from '../money/money-value.js'
-import type { Invoice, InvoiceLine, InvoiceRun, InvoiceRunStatus, InvoiceStatus, Party, VatLine } from './invoice.js'
+import type { Invoice, InvoiceGroup, InvoiceLine, InvoiceRun, InvoiceRunStatus, InvoiceStatus, Party, VatLine } from './invoice.js'
 
 type Executor = Kysely<Database>
 
@@ -101,10 +101,7 @@ function toRun(r: Selectable<InvoiceRunsTable>): InvoiceRun {
  * on-order item due by then, or a fulfilment-billed item with a fulfilment by then (how much
  * is left to bill is worked out under the lock). Canceled orders are left out.
  */
-export async function candidateGroups(
-  db: Executor,
-  asOf: string,
-): Promise<Array<{ accountId: string; sellerId: string; currency: string; paymentTermsDays: number; orderIds: string[] }>> {
+export async function candidateGroups(db: Executor, asOf: string): Promise<InvoiceGroup[]> {
   const rows = await sql<{ account_id: string; seller_id: string; currency: string; payment_terms_days: number; order_ids: string[] }>`
     select o.account_id, o.seller_id, o.currency, o.payment_terms_days, array_agg(o.id order by o.id) as order_ids
     from orders o
@@ -290,26 +287,22 @@ export async function findRun(db: Executor, id: string): Promise<InvoiceRun | un
   return row && toRun(row)
 }
 
-/** The oldest run not finished — queued, or running when the job that ran it was interrupted — locked, skipping one locked by a worker now. */
+/**
+ * Marks the oldest unfinished run — queued, or running when the job that ran it was
+ * interrupted — as running, and returns it. The invoices.run job is a singleton, so one
+ * worker claims at a time; should a retry claim a run still alive elsewhere, both make
+ * invoices under the orders' locks, and nothing is billed twice.
+ */
 export async function claimUnfinishedRun(db: Executor, now: Date): Promise<InvoiceRun | undefined> {
-  const row = await db
-    .selectFrom('invoice_runs')
-    .select('id')
-    .where('status', 'in', ['queued', 'running'])
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(1)
-    .forUpdate()
-    .skipLocked()
-    .executeTakeFirst()
-  if (!row) return undefined
   const claimed = await db
     .updateTable('invoice_runs')
     .set({ status: 'running', started_at: sql`coalesce(started_at, ${now})` })
-    .where('id', '=', row.id)
+    .where('id', '=', (eb) =>
+      eb.selectFrom('invoice_runs').select('id').where('status', 'in', ['queued', 'running']).orderBy('created_at').orderBy('id').limit(1),
+    )
     .returningAll()
-    .executeTakeFirstOrThrow()
-  return toRun(claimed)
+    .executeTakeFirst()
+  return claimed && toRun(claimed)
 }
 
 export async function recordProgress(

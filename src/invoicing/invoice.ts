@@ -84,6 +84,15 @@ export interface InvoiceView extends Invoice {
   credited: Money
 }
 
+/** One invoice to make: the orders of one account, seller, currency and payment terms. */
+export interface InvoiceGroup {
+  accountId: string
+  sellerId: string
+  currency: string
+  paymentTermsDays: number
+  orderIds: string[]
+}
+
 export const INVOICE_RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
 export type InvoiceRunStatus = (typeof INVOICE_RUN_STATUSES)[number]
 

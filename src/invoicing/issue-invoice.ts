@@ -9,18 +9,9 @@ import { formatMoney, moneyOf } from '../money/money-value.js'
 import { formatQty, lockBillableOrders } from '../orders/order.service.js'
 import { newId } from '../shared/ids.js'
 import { dueLines, type DueLine } from './billable-lines.js'
-import type { Invoice, InvoiceLine, InvoiceRun, InvoicingDeps, Party } from './invoice.js'
+import type { Invoice, InvoiceGroup, InvoiceLine, InvoiceRun, InvoicingDeps, Party } from './invoice.js'
 import * as repo from './invoice.repository.js'
 import { vatBreakdown } from './vat-breakdown.js'
-
-/** One invoice to make: the orders of one account, seller, currency and payment terms. */
-export interface InvoiceGroup {
-  accountId: string
-  sellerId: string
-  currency: string
-  paymentTermsDays: number
-  orderIds: string[]
-}
 
 function describe(due: DueLine): string {
   const { line, item } = due
