@@ -37,6 +37,8 @@ export type ErrorCode =
   /** The cart cannot be evaluated: unknown or inactive sku, no price book, bad quantity or term, option not in its group. */
   | 'CART_INVALID'
   | 'CREDIT_NOTE_INVALID'
+  /** The invoice cannot be written as an EN 16931 e-invoice (Factur-X, CII): `reason` says why. */
+  | 'EINVOICE_UNAVAILABLE'
   /** A rule failed at run time (a json-logic error, a computed value of the wrong kind); the detail names the rule. */
   | 'RULE_EVALUATION_FAILED'
   /** Rule or price-book files failed validation or static checks; `errors` names file, rule id and path. */
@@ -90,6 +92,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   CART_INVALID: 422,
   CREDIT_NOTE_INVALID: 422,
+  EINVOICE_UNAVAILABLE: 422,
   RULE_EVALUATION_FAILED: 500,
   RULE_SET_INVALID: 422,
   INVALID_STATE_TRANSITION: 409,

@@ -99,6 +99,10 @@ t.test('every operation answers a described JSON schema for each success status'
         t.same(response.content['application/pdf'].schema, { type: 'string', format: 'binary' }, `${name} ${code} is a PDF`)
         continue
       }
+      if (response.content?.['application/xml']) {
+        t.same(response.content['application/xml'].schema, { type: 'string' }, `${name} ${code} is an XML document`)
+        continue
+      }
       const schema = response.content?.['application/json']?.schema
       t.ok(schema, `${name} ${code} has an application/json schema`)
       if (schema) t.same(undescribed(schema), [], `${name} ${code} describes its answer (no open empty object in it)`)
@@ -130,7 +134,7 @@ import type { paths } from './api'
 type Method = 'get' | 'put' | 'post' | 'delete' | 'patch'
 type MethodsOf<P extends keyof paths> = { [M in Method]-?: [NonNullable<paths[P][M]>] extends [never] ? never : M }[Method]
 type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>
-type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : R extends { content: { 'application/pdf': unknown } } ? number : never
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : R extends { content: { 'application/pdf': unknown } } ? number : R extends { content: { 'application/xml': unknown } } ? string : never
 type Success<O> = O extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201 | 202>]> : never
 type BodyPart<O> = O extends { requestBody: { content: { 'application/json': infer B } } } ? { body: B }
   : O extends { requestBody?: { content: { 'application/json': infer B } } } ? { body?: B } : { body?: never }
@@ -253,13 +257,15 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const invoiceList = await call('/v1/invoices', 'get', { query: { runId: invoiceRun.id } })
   const invoice = await call('/v1/invoices/{id}', 'get', { path: { id: invoiceList.data[0]?.id ?? 'inv_none' } })
   const invoicePdf: number = await call('/v1/invoices/{id}/document.pdf', 'get', { path: { id: invoice.id }, query: { lang: 'fr' } })
+  const facturX: number = await call('/v1/invoices/{id}/facturx.pdf', 'get', { path: { id: invoice.id } })
+  const invoiceXml: string = await call('/v1/invoices/{id}/invoice.xml', 'get', { path: { id: invoice.id } })
   const creditNote = await call('/v1/invoices/{id}/credit-notes', 'post', { path: { id: invoice.id }, header: { 'idempotency-key': 'credit-typed' }, body: { reason: 'Goodwill', lines: [{ line: 1, amount: '1.00' }] } })
   const creditNotes = await call('/v1/invoices/{id}/credit-notes', 'get', { path: { id: invoice.id } })
   const creditNoteRead = await call('/v1/credit-notes/{id}', 'get', { path: { id: creditNote.id } })
   const journal = await call('/v1/journal', 'get', { query: { limit: 5 } })
   const trialBalance = await call('/v1/reports/trial-balance', 'get', { query: { asOf: '2026-12-31' } })
   const invoicing: Array<string | number | boolean | null | undefined> = [ranInvoices.status, ranInvoices.progress.total, invoiceRuns.data.length, invoice.number, invoice.vat[0]?.ratePercent,
-    invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced, creditNote.number, creditNotes.data.length, creditNoteRead.vat[0]?.tax, invoice.amountDue, invoicePdf]
+    invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced, creditNote.number, creditNotes.data.length, creditNoteRead.vat[0]?.tax, invoice.amountDue, invoicePdf, facturX, invoiceXml.length]
   const other = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 6, termMonths: 12 }] } })
   const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: other.id } })
   const states: Array<string | null> = [presented.quote.status, canceled.status, contractStatus, contractOfQuote.status, signed.status, evidenceHash, ...pdfBytes.map(String)]
@@ -387,6 +393,11 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
       t.equal(res.rawPayload.subarray(0, 5).toString(), '%PDF-', `${method} ${path} answers a PDF`)
       answered.push(`${method} ${path}`)
       return res.rawPayload.length
+    }
+    if (String(res.headers['content-type']).startsWith('application/xml')) {
+      t.match(res.body, /^<\?xml version="1\.0" encoding="UTF-8"\?>/, `${method} ${path} answers XML`)
+      answered.push(`${method} ${path}`)
+      return res.body
     }
     const validate = ajv.getSchema(`openapi#/${pointer('paths', path, method, 'responses', String(res.statusCode), 'content', 'application/json', 'schema')}`)
     if (!validate) throw new Error(`${method} ${path}: no schema for ${res.statusCode}`)

@@ -11,9 +11,11 @@ import type { PostalAddress } from './quote-document.js'
 export interface InvoiceDocumentInput {
   lang: Lang
   seller: LegalEntity
-  buyer: { name: string; address: PostalAddress; vatId: string | null }
+  /** The buyer's SIREN is printed (and sent) for a French buyer: read from its VAT number (sirenOfVatId). */
+  buyer: { name: string; address: PostalAddress; vatId: string | null; siren: string | null }
   invoice: { number: string; issueDate: string; dueDate: string; currency: string; net: Money; tax: Money; total: Money }
   lines: Array<{
+    lineNo: number
     description: string
     sku: string
     quoteNumber: string
@@ -22,11 +24,14 @@ export interface InvoiceDocumentInput {
     unit: string
     discountHundredths: bigint
     net: Money
+    periodStart: string | null
+    periodEnd: string | null
+    vatCategory: string
     vatRateBp: number
     /** goods or services: the operation category the 2026 reform asks for. */
     nature: 'goods' | 'services'
   }>
-  vat: Array<{ category: string; rateBp: number; base: Money; tax: Money; mention: string | null }>
+  vat: Array<{ category: string; rateBp: number; base: Money; tax: Money; mention: string | null; exemptionCode: string | null }>
 }
 
 /** The invoice's own labels, beside the quote's (LABELS) it shares its parties' with. */
@@ -48,7 +53,9 @@ const INVOICE_LABELS = {
     payment: 'Payment',
     payBy: (date: string) => `Payable by ${date}, by bank transfer.`,
     latePenalties:
-      'Late payment: penalties at three times the French statutory interest rate from the day after the due date, and a fixed indemnity of EUR 40 for recovery costs (Code de commerce, art. L441-10 and D441-5). No discount for early payment.',
+      'Late payment: penalties at three times the French statutory interest rate from the day after the due date (Code de commerce, art. L441-10).',
+    recoveryIndemnity: 'Fixed indemnity for recovery costs in case of late payment: EUR 40 (Code de commerce, art. D441-5).',
+    noEarlyDiscount: 'No discount for early payment.',
     vatOnDebits: 'Option for the payment of VAT on debits.',
   },
   fr: {
@@ -68,7 +75,9 @@ const INVOICE_LABELS = {
     payment: 'Règlement',
     payBy: (date: string) => `À régler au plus tard le ${date}, par virement.`,
     latePenalties:
-      'Retard de paiement : pénalités au taux de trois fois le taux d’intérêt légal à compter du lendemain de l’échéance, et indemnité forfaitaire pour frais de recouvrement de 40 € (Code de commerce, art. L441-10 et D441-5). Pas d’escompte pour paiement anticipé.',
+      'Retard de paiement : pénalités au taux de trois fois le taux d’intérêt légal à compter du lendemain de l’échéance (Code de commerce, art. L441-10).',
+    recoveryIndemnity: 'Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 € (Code de commerce, art. D441-5).',
+    noEarlyDiscount: 'Pas d’escompte pour paiement anticipé.',
     vatOnDebits: 'Option pour le paiement de la taxe d’après les débits.',
   },
 } as const
@@ -76,6 +85,63 @@ const INVOICE_LABELS = {
 const CONTENT_WIDTH = 595.28 - 2 * PAGE.margin
 const MAX_LINES = 10_000
 const text = (value: string, what: string) => plainText(value, what, 300)
+
+/** The name Factur-X gives the embedded XML, and the profile it declares (XMP `fx:ConformanceLevel`). */
+export const FACTURX_FILE_NAME = 'factur-x.xml'
+const FACTURX_NS = 'urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#'
+const FACTURX_PROPERTIES: Array<[name: string, description: string, value: string]> = [
+  ['DocumentFileName', 'The name of the embedded XML document', FACTURX_FILE_NAME],
+  ['DocumentType', 'The type of the hybrid document in capital letters, e.g. INVOICE or ORDER', 'INVOICE'],
+  ['Version', 'The actual version of the standard applying to the embedded XML document', '1.0'],
+  ['ConformanceLevel', 'The conformance level of the embedded XML document', 'EN 16931'],
+]
+
+/**
+ * Makes a PDF/A-3 document a Factur-X invoice: the CII XML embedded as `factur-x.xml`, an
+ * associated file of the document (catalog /AF) whose relationship is Alternative (the XML is
+ * the same invoice, machine-readable), and the XMP properties a reader finds it by, with the
+ * PDF/A extension schema that declares them (PDF/A forbids undeclared XMP properties).
+ */
+function embedFacturX(doc: PDFKit.PDFDocument, xml: string, issuedAt: Date): void {
+  // pdfkit writes /AFRelationship from `relationship`; its type definitions do not know the option yet.
+  const options: PDFKit.Mixins.PDFAttachmentOptions & { relationship: 'Alternative' } = {
+    name: FACTURX_FILE_NAME,
+    type: 'text/xml',
+    description: 'Factur-X invoice (CII, EN 16931)',
+    relationship: 'Alternative',
+    creationDate: issuedAt,
+    modifiedDate: issuedAt,
+  }
+  doc.file(Buffer.from(xml, 'utf8'), options)
+  const values = FACTURX_PROPERTIES.map(([name, , value]) => `<fx:${name}>${value}</fx:${name}>`).join('')
+  const declarations = FACTURX_PROPERTIES.map(
+    ([name, description]) =>
+      `<rdf:li rdf:parseType="Resource"><pdfaProperty:name>${name}</pdfaProperty:name><pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external</pdfaProperty:category><pdfaProperty:description>${description}</pdfaProperty:description></rdf:li>`,
+  ).join('')
+  doc.appendXML(`<rdf:Description rdf:about="" xmlns:fx="${FACTURX_NS}">${values}</rdf:Description>`)
+  doc.appendXML(
+    `<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#"><pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource"><pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema><pdfaSchema:namespaceURI>${FACTURX_NS}</pdfaSchema:namespaceURI><pdfaSchema:prefix>fx</pdfaSchema:prefix><pdfaSchema:property><rdf:Seq>${declarations}</rdf:Seq></pdfaSchema:property></rdf:li></rdf:Bag></pdfaExtension:schemas></rdf:Description>`,
+  )
+}
+
+/**
+ * The payment mentions French law requires, each with its UNTDID 4451 subject as the CII XML
+ * carries them: PMD late-payment penalties, PMT the fixed recovery indemnity, AAB the discount
+ * for early payment (none).
+ */
+export function paymentNotes(lang: Lang): Array<{ subject: 'PMD' | 'PMT' | 'AAB'; text: string }> {
+  const I = INVOICE_LABELS[lang]
+  return [
+    { subject: 'PMD', text: I.latePenalties },
+    { subject: 'PMT', text: I.recoveryIndemnity },
+    { subject: 'AAB', text: I.noEarlyDiscount },
+  ]
+}
+
+/** The payment terms as printed and sent (BT-20). */
+export function paymentTerms(lang: Lang, dueDate: string): string {
+  return INVOICE_LABELS[lang].payBy(formatDate(dueDate, lang))
+}
 
 /** A French buyer's SIREN, read from its French VAT number (FR + key + SIREN): the 2026 reform prints it. */
 export function sirenOfVatId(vatId: string | null): string | null {
@@ -101,21 +167,23 @@ function addressLines(address: PostalAddress, lang: Lang): string[] {
  * the EUR 40 recovery indemnity; the VAT-on-debits option when the seller made it. The same
  * input gives the same bytes (the creation date is the issue date).
  */
-export async function renderInvoiceDocument(input: InvoiceDocumentInput): Promise<Buffer> {
+export async function renderInvoiceDocument(input: InvoiceDocumentInput, facturX?: { xml: string }): Promise<Buffer> {
   const { lang, seller, buyer, invoice } = input
   const L = LABELS[lang]
   const I = INVOICE_LABELS[lang]
   if (input.lines.length > MAX_LINES) throw new RangeError(`an invoice document has at most ${MAX_LINES} lines`)
   const number = text(invoice.number, 'invoice number')
   const money = (m: Money) => formatMoney(m, lang)
-  const doc = createPdf({ title: `${I.title} ${number}`, author: text(seller.name, 'seller name'), createdAt: new Date(`${invoice.issueDate}T00:00:00Z`) })
+  const issuedAt = new Date(`${invoice.issueDate}T00:00:00Z`)
+  const doc = createPdf({ title: `${I.title} ${number}`, author: text(seller.name, 'seller name'), createdAt: issuedAt, pdfA3: facturX !== undefined })
+  if (facturX) embedFacturX(doc, facturX.xml, issuedAt)
 
   drawTitleBlock(doc, text(seller.name, 'seller name'), I.title, [
     [L.number, number],
     [L.issuedOn, formatDate(invoice.issueDate, lang)],
     [I.dueDate, formatDate(invoice.dueDate, lang)],
   ])
-  const buyerSiren = sirenOfVatId(buyer.vatId)
+  const buyerSiren = buyer.siren
   drawPartyBlocks(
     doc,
     {
@@ -211,10 +279,18 @@ export async function renderInvoiceDocument(input: InvoiceDocumentInput): Promis
   if (seller.vatOnDebits) doc.text(I.vatOnDebits, { width: CONTENT_WIDTH })
   doc.moveDown(0.6)
   doc.font('bold').text(I.payment)
-  doc.font('regular').text(I.payBy(formatDate(invoice.dueDate, lang)), { width: CONTENT_WIDTH })
+  doc.font('regular').text(paymentTerms(lang, invoice.dueDate), { width: CONTENT_WIDTH })
   if (seller.iban) doc.text(`${L.iban} ${seller.iban}${seller.bic ? ` · ${L.bic} ${seller.bic}` : ''}`, { width: CONTENT_WIDTH })
   doc.moveDown(0.4)
-  doc.fontSize(7.5).fillColor(COLORS.muted).text(I.latePenalties, { width: CONTENT_WIDTH })
+  doc
+    .fontSize(7.5)
+    .fillColor(COLORS.muted)
+    .text(
+      paymentNotes(lang)
+        .map((n) => n.text)
+        .join(' '),
+      { width: CONTENT_WIDTH },
+    )
   doc.fillColor(COLORS.text)
 
   drawFooters(doc, `${I.title} ${number} · ${text(seller.name, 'seller name')}${seller.siren ? ` · ${L.siren} ${seller.siren}` : ''}`)

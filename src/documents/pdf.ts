@@ -23,6 +23,11 @@ export interface PdfInfo {
   subject?: string
   /** Stands for the document's creation: derived from the input, so equal inputs give equal bytes. */
   createdAt: Date
+  /**
+   * An archival PDF/A-3 (level b: the fonts are embedded, colours in sRGB with its output
+   * intent, XMP metadata): what a Factur-X invoice is, the one PDF/A level that may embed files.
+   */
+  pdfA3?: boolean
 }
 
 /** A pdfkit document with the fonts registered and pages buffered (footers are written at the end, when the page count is known). */
@@ -42,6 +47,7 @@ export function createPdf(info: PdfInfo): PDFKit.PDFDocument {
       CreationDate: info.createdAt,
     },
     displayTitle: true,
+    ...(info.pdfA3 ? { pdfVersion: '1.7' as const, subset: 'PDF/A-3b' as const } : {}),
   })
   doc.registerFont('regular', FONTS.regular)
   doc.registerFont('bold', FONTS.bold)

@@ -1,25 +1,23 @@
-import { renderInvoiceDocument } from '../documents/invoice-document.js'
+import { ciiInvoiceXml as writeCii, EInvoiceError } from '../documents/cii-invoice.js'
+import { type InvoiceDocumentInput, renderInvoiceDocument, sirenOfVatId } from '../documents/invoice-document.js'
 import type { Lang } from '../documents/locale.js'
-import { assert } from '../errors.js'
+import { AppError, assert } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
-import type { InvoicingDeps } from './invoice.js'
+import type { InvoiceView, InvoicingDeps } from './invoice.js'
 import { getInvoice } from './read-invoices.js'
 
+type Deps = Pick<InvoicingDeps, 'db' | 'sellers'>
+
 /**
- * An invoice's PDF, rendered from what was issued (the parties as frozen, the lines and VAT as
- * stored): the same invoice always gives the same document. French by default for a seller
- * established in France (French invoices are written in French), English otherwise.
+ * What an invoice's documents are made of, from what was issued (the parties as frozen, the
+ * lines and VAT as stored): the same invoice always gives the same PDF and the same XML, and
+ * the two say the same. French by default for a seller established in France (French invoices
+ * are written in French), English otherwise.
  */
-export async function invoiceDocument(
-  deps: Pick<InvoicingDeps, 'db' | 'sellers'>,
-  actor: Principal,
-  id: string,
-  lang?: Lang,
-): Promise<{ number: string; bytes: Buffer }> {
-  const invoice = await getInvoice(deps, actor, id)
+function documentInput(deps: Deps, invoice: InvoiceView, lang?: Lang): InvoiceDocumentInput {
   const seller = deps.sellers.byId(invoice.sellerId)
   assert(seller, `seller ${invoice.sellerId} of invoice ${invoice.number} exists`)
-  const bytes = await renderInvoiceDocument({
+  return {
     lang: lang ?? (seller.address.country === 'FR' ? 'fr' : 'en'),
     // The seller as issued (name, address, identifiers) over the file's current entry: a later edit of the file changes no invoice.
     seller: {
@@ -29,7 +27,7 @@ export async function invoiceDocument(
       vatId: invoice.seller.vatId ?? undefined,
       siren: invoice.seller.siren ?? undefined,
     },
-    buyer: { name: invoice.buyer.name, address: invoice.buyer.address, vatId: invoice.buyer.vatId },
+    buyer: { name: invoice.buyer.name, address: invoice.buyer.address, vatId: invoice.buyer.vatId, siren: sirenOfVatId(invoice.buyer.vatId) },
     invoice: {
       number: invoice.number,
       issueDate: invoice.issueDate,
@@ -40,6 +38,7 @@ export async function invoiceDocument(
       total: invoice.total,
     },
     lines: invoice.lines.map((l) => ({
+      lineNo: l.lineNo,
       description: l.description,
       sku: l.sku,
       quoteNumber: l.quoteNumber,
@@ -48,10 +47,41 @@ export async function invoiceDocument(
       unit: l.unit,
       discountHundredths: l.discountHundredths,
       net: l.net,
+      periodStart: l.periodStart,
+      periodEnd: l.periodEnd,
+      vatCategory: l.vat.category,
       vatRateBp: l.vat.rateBp,
       nature: l.productTaxCategory === 'goods' ? 'goods' : 'services',
     })),
-    vat: invoice.vat.map((v) => ({ category: v.category, rateBp: v.rateBp, base: v.base, tax: v.tax, mention: v.mention })),
-  })
-  return { number: invoice.number, bytes }
+    vat: invoice.vat.map((v) => ({ category: v.category, rateBp: v.rateBp, base: v.base, tax: v.tax, mention: v.mention, exemptionCode: v.exemptionCode })),
+  }
+}
+
+/** The CII XML of an invoice, or 422 EINVOICE_UNAVAILABLE when EN 16931 cannot express it. */
+function ciiInvoiceXml(input: InvoiceDocumentInput): string {
+  try {
+    return writeCii(input)
+  } catch (error) {
+    if (error instanceof EInvoiceError) throw new AppError('EINVOICE_UNAVAILABLE', error.message, { reason: error.reason })
+    throw error
+  }
+}
+
+/** An invoice's PDF, for people. */
+export async function invoiceDocument(deps: Deps, actor: Principal, id: string, lang?: Lang): Promise<{ number: string; bytes: Buffer }> {
+  const invoice = await getInvoice(deps, actor, id)
+  return { number: invoice.number, bytes: await renderInvoiceDocument(documentInput(deps, invoice, lang)) }
+}
+
+/** An invoice's CII XML (EN 16931), for machines: what a certified platform receives. */
+export async function invoiceXml(deps: Deps, actor: Principal, id: string): Promise<{ number: string; xml: string }> {
+  const invoice = await getInvoice(deps, actor, id)
+  return { number: invoice.number, xml: ciiInvoiceXml(documentInput(deps, invoice)) }
+}
+
+/** An invoice's Factur-X: its PDF as PDF/A-3 with its CII XML embedded, for both at once. */
+export async function facturXDocument(deps: Deps, actor: Principal, id: string): Promise<{ number: string; bytes: Buffer }> {
+  const invoice = await getInvoice(deps, actor, id)
+  const input = documentInput(deps, invoice)
+  return { number: invoice.number, bytes: await renderInvoiceDocument(input, { xml: ciiInvoiceXml(input) }) }
 }

@@ -9,7 +9,7 @@ import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import type { InvoiceRun, InvoicingDeps } from './invoice.js'
 import * as repo from './invoice.repository.js'
-import { issueInvoiceFor } from './issue-invoice.js'
+import { issueInvoicesFor } from './issue-invoice.js'
 
 /**
  * Invoice runs: everything due by a day, one invoice per account, seller, currency and payment
@@ -90,7 +90,7 @@ export async function executeInvoiceRun(
   await repo.recordProgress(deps.db, run.id, { total: groups.length, done: 0, invoices, failures })
   for (const [i, group] of groups.entries()) {
     try {
-      if (await issueInvoiceFor(deps, run, group, issueDate)) invoices++
+      invoices += (await issueInvoicesFor(deps, run, group, issueDate)).length
     } catch (error) {
       if (!(error instanceof TaxUndetermined)) throw error
       failures.push({ accountId: group.accountId, currency: group.currency, error: `${error.message}: no invoice made; its items stay due` })

@@ -4,7 +4,7 @@ import { principalOf } from '../http/auth.js'
 import { setEtag } from '../http/etag.js'
 import { IdempotencyHeaders, idempotencyOf, sendStored } from '../http/idempotency-key.js'
 import { DEFAULT_PAGE_LIMIT, PageOf, PageQuery, pageFrom } from '../http/pagination.js'
-import { PDF_RESPONSE } from '../http/pdf.js'
+import { PDF_RESPONSE, XML_RESPONSE } from '../http/pdf.js'
 import { problemResponses } from '../http/problem.js'
 import { formatScaled } from '../money/money.js'
 import { formatMoney } from '../money/money-value.js'
@@ -384,6 +384,40 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingD
     async (request, reply) => {
       const { number, bytes } = await service.invoiceDocument(deps, principalOf(request), request.params.id, request.query.lang)
       return reply.type('application/pdf').header('content-disposition', `inline; filename="${number}.pdf"`).send(bytes)
+    },
+  )
+
+  app.get(
+    '/v1/invoices/:id/facturx.pdf',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'The invoice as Factur-X: its PDF as PDF/A-3 with its CII XML (EN 16931 profile) embedded as factur-x.xml',
+        params: IdParams,
+        response: { 200: PDF_RESPONSE, ...problemResponses(403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { number, bytes } = await service.facturXDocument(deps, principalOf(request), request.params.id)
+      return reply.type('application/pdf').header('content-disposition', `inline; filename="${number}.facturx.pdf"`).send(bytes)
+    },
+  )
+
+  app.get(
+    '/v1/invoices/:id/invoice.xml',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'The invoice as UN/CEFACT CII D16B XML, EN 16931 profile: what the Factur-X PDF embeds and a certified platform receives',
+        params: IdParams,
+        response: { 200: XML_RESPONSE, ...problemResponses(403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { number, xml } = await service.invoiceXml(deps, principalOf(request), request.params.id)
+      return reply.type('application/xml; charset=utf-8').header('content-disposition', `inline; filename="${number}.xml"`).send(xml)
     },
   )
 

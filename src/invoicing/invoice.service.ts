@@ -1,6 +1,6 @@
 /** The invoicing module's use cases, one per file; routes and other modules import them from here. */
 export { executeDueRuns, executeInvoiceRun, requestInvoiceRun, type InvoiceJobQueue } from './invoice-run.js'
-export { invoiceDocument } from './invoice-document.js'
+export { facturXDocument, invoiceDocument, invoiceXml } from './invoice-document.js'
 export { issueCreditNote, type CreditNoteInput } from './credit-note.js'
 export { creditNotesOfInvoice, getCreditNote, getInvoice, getInvoiceRun, listInvoiceRuns, listInvoices } from './read-invoices.js'
 export type { CreditNote, CreditNoteView, Invoice, InvoiceLine, InvoiceRun, InvoiceView, InvoicingDeps, VatLine } from './invoice.js'

@@ -1,12 +1,16 @@
+import type { Transaction } from 'kysely'
 import { Temporal } from 'temporal-polyfill'
 import { accountForInvoicing } from '../accounts/account.service.js'
 import { appendAudit, appendEvent } from '../audit/audit.service.js'
+import type { LegalEntity } from '../documents/legal-entities.js'
+import type { Database } from '../db/schema.js'
 import { assert } from '../errors.js'
-import { decideTax } from '../evaluation/stages/tax.js'
+import { decideTax, type TaxDecision } from '../evaluation/stages/tax.js'
 import { postEntry, type JournalLineInput } from '../ledger/journal.js'
 import { revenueAccountOf, type LedgerAccount } from '../ledger/chart.js'
 import { formatMoney, moneyOf } from '../money/money-value.js'
 import { formatQty, lockBillableOrders } from '../orders/order.service.js'
+import type { RuleSet } from '../rules/rule-set.js'
 import { newId } from '../shared/ids.js'
 import { dueLines, type DueLine } from './billable-lines.js'
 import type { Invoice, InvoiceGroup, InvoiceLine, InvoiceRun, InvoicingDeps, Party } from './invoice.js'
@@ -21,14 +25,16 @@ function describe(due: DueLine): string {
 }
 
 /**
- * Makes and issues the invoice of one group, in one transaction: locks its orders, works out
+ * Makes and issues the invoices of one group, in one transaction: locks its orders, works out
  * what is due under the locks (so a concurrent run waits, then finds it billed), asks the tax
- * rules for each line's VAT, takes the next gapless number of the seller's sequence for the
- * year, writes the invoice, its lines and VAT breakdown, posts its journal entry, audits it
- * and emits `invoice.issued`. Returns undefined when nothing is due any more (another run
- * billed it). A failure rolls everything back, the number included.
+ * rules for each line's VAT, and issues what is due as one invoice — or two when some lines are
+ * not subject to VAT (category O) and others are, since EN 16931 (BR-O-11 to BR-O-14) wants an
+ * invoice not subject to VAT to hold nothing else. Each invoice takes the next gapless number
+ * of the seller's sequence for the year, is written with its lines and VAT breakdown, posts its
+ * journal entry, is audited and emits `invoice.issued`. Returns [] when nothing is due any more
+ * (another run billed it). A failure rolls everything back, the numbers included.
  */
-export async function issueInvoiceFor(deps: InvoicingDeps, run: InvoiceRun, group: InvoiceGroup, issueDate: string): Promise<Invoice | undefined> {
+export async function issueInvoicesFor(deps: InvoicingDeps, run: InvoiceRun, group: InvoiceGroup, issueDate: string): Promise<Invoice[]> {
   const seller = deps.sellers.byId(group.sellerId)
   assert(seller, `seller legal entity ${group.sellerId} of orders ${group.orderIds.join(', ')} exists`)
   const ruleSet = deps.ruleSet()
@@ -39,7 +45,7 @@ export async function issueInvoiceFor(deps: InvoicingDeps, run: InvoiceRun, grou
       billable.map((b) => b.order.id),
     )
     const due = billable.flatMap((b) => dueLines(b, billed, run.asOf))
-    if (due.length === 0) return undefined
+    if (due.length === 0) return []
     const account = await accountForInvoicing(trx, group.accountId)
     const decisions = await decideTax(ruleSet, {
       date: issueDate,
@@ -48,126 +54,145 @@ export async function issueInvoiceFor(deps: InvoicingDeps, run: InvoiceRun, grou
       buyer: { country: account.billingAddress.country, vatId: account.vatId, segment: account.segment },
       lines: due.map((d) => ({ sku: d.line.sku, type: d.line.productType, taxCategory: d.line.taxCategory })),
     })
-    const lines: InvoiceLine[] = due.map((d, i) => {
-      const vat = decisions[i]!
-      return {
-        lineNo: i + 1,
-        orderId: d.order.id,
-        orderNumber: d.order.number,
-        orderLineNo: d.line.lineNo,
-        scheduleSeq: d.item.seq,
-        quoteNumber: d.order.quoteNumber,
-        sku: d.line.sku,
-        description: describe(d),
-        qtyMilli: d.item.trigger === 'fulfilment' ? d.qtyMilli : d.line.qtyMilli,
-        unit: d.line.unit,
-        periodStart: d.item.periodStart,
-        periodEnd: d.item.periodEnd,
-        discountHundredths: d.line.discountHundredths,
-        net: moneyOf(d.net, group.currency),
-        revenueTreatment: d.line.revenueTreatment,
-        productTaxCategory: d.line.taxCategory,
-        vat: { category: vat.category, rateBp: Number(vat.rateBasisPoints), mention: vat.mention, exemptionCode: vat.exemptionCode, ruleId: vat.ruleId },
-        billedThroughMilli: d.billedThroughMilli,
-      }
-    })
-    const breakdown = vatBreakdown(
-      lines.map((l) => ({
-        net: l.net.minor,
-        vatCategory: l.vat.category,
-        vatRateBp: l.vat.rateBp,
-        vatMention: l.vat.mention,
-        vatExemptionCode: l.vat.exemptionCode,
-      })),
-    )
-    const net = lines.reduce((s, l) => s + l.net.minor, 0n)
-    const tax = breakdown.reduce((s, v) => s + v.tax, 0n)
-    const year = Temporal.PlainDate.from(issueDate).year
-    const sequence = await repo.takeNumber(trx, seller.id, 'invoice', year)
-    const now = deps.clock.now()
-    const buyer: Party = { name: account.name, address: account.billingAddress, vatId: account.vatId }
-    const sellerParty: Party = { name: seller.name, address: seller.address, vatId: seller.vatId ?? null, siren: seller.siren ?? null }
-    const invoice: Invoice = {
-      id: newId('inv'),
-      number: `${seller.invoicePrefix}-${year}-${String(sequence).padStart(6, '0')}`,
-      sellerId: seller.id,
-      accountId: account.id,
-      ownerId: account.ownerId,
-      currency: group.currency,
-      status: 'issued',
-      issueDate,
-      dueDate: Temporal.PlainDate.from(issueDate).add({ days: group.paymentTermsDays }).toString(),
-      paymentTermsDays: group.paymentTermsDays,
-      buyer,
-      seller: sellerParty,
-      net: moneyOf(net, group.currency),
-      tax: moneyOf(tax, group.currency),
-      total: moneyOf(net + tax, group.currency),
-      ruleSetHash: ruleSet.hash,
-      runId: run.id,
-      version: 1,
-      createdAt: now,
-      updatedAt: now,
-    }
-    const vat = breakdown.map((v) => ({
-      category: v.vatCategory,
-      rateBp: v.vatRateBp,
-      base: moneyOf(v.base, group.currency),
-      tax: moneyOf(v.tax, group.currency),
-      mention: v.mention,
-      exemptionCode: v.exemptionCode,
-    }))
-    await repo.insertInvoice(trx, { invoice: { ...invoice, year, sequence }, lines, vat })
-
-    // Receivable = revenue (or deferred revenue) + VAT collected, posted with the invoice.
-    const revenue = new Map<LedgerAccount, bigint>()
-    for (const l of lines) {
-      const account = revenueAccountOf(l)
-      revenue.set(account, (revenue.get(account) ?? 0n) + l.net.minor)
-    }
-    const journal: JournalLineInput[] = [
-      { account: 'receivable', debit: net + tax, partyId: account.id },
-      ...[...revenue].map(([code, amount]) => ({ account: code, credit: amount })),
-      { account: 'vatCollected', credit: tax },
-    ]
-    await postEntry(
-      trx,
-      { date: issueDate, currency: group.currency, sourceType: 'invoice', sourceId: invoice.id, memo: `Invoice ${invoice.number}`, lines: journal },
-      now,
-    )
-
-    const orderIds = [...new Set(lines.map((l) => l.orderId))]
-    await appendAudit(trx, now, {
-      actorId: run.requestedBy,
-      action: 'invoice.issued',
-      entityType: 'invoice',
-      entityId: invoice.id,
-      after: {
-        number: invoice.number,
-        runId: run.id,
-        accountId: account.id,
-        total: formatMoney(invoice.total),
-        currency: invoice.currency,
-        lines: lines.length,
-        ruleSetHash: ruleSet.hash,
-      },
-    })
-    await appendEvent(trx, now, {
-      type: 'invoice.issued',
-      aggregateType: 'invoice',
-      aggregateId: invoice.id,
-      payload: {
-        invoiceId: invoice.id,
-        number: invoice.number,
-        accountId: account.id,
-        sellerId: seller.id,
-        currency: invoice.currency,
-        total: formatMoney(invoice.total),
-        issueDate,
-        dueDate: invoice.dueDate,
-        orderIds,
-      },
-    })
-    return invoice
+    const taxed = due.map((d, i) => ({ due: d, vat: decisions[i]! }))
+    const parts = [taxed.filter((l) => l.vat.category !== 'O'), taxed.filter((l) => l.vat.category === 'O')].filter((part) => part.length > 0)
+    const invoices: Invoice[] = []
+    for (const part of parts) invoices.push(await issueOne(trx, { deps, run, group, seller, account, ruleSet, issueDate }, part))
+    return invoices
   })
+}
+
+interface IssueContext {
+  deps: InvoicingDeps
+  run: InvoiceRun
+  group: InvoiceGroup
+  seller: LegalEntity
+  account: Awaited<ReturnType<typeof accountForInvoicing>>
+  ruleSet: RuleSet
+  issueDate: string
+}
+
+/** Writes one invoice of the lines given, with their VAT decided, inside the group's transaction. */
+async function issueOne(trx: Transaction<Database>, context: IssueContext, taxed: Array<{ due: DueLine; vat: TaxDecision }>): Promise<Invoice> {
+  const { deps, run, group, seller, account, ruleSet, issueDate } = context
+  const lines: InvoiceLine[] = taxed.map(({ due: d, vat }, i) => {
+    return {
+      lineNo: i + 1,
+      orderId: d.order.id,
+      orderNumber: d.order.number,
+      orderLineNo: d.line.lineNo,
+      scheduleSeq: d.item.seq,
+      quoteNumber: d.order.quoteNumber,
+      sku: d.line.sku,
+      description: describe(d),
+      qtyMilli: d.item.trigger === 'fulfilment' ? d.qtyMilli : d.line.qtyMilli,
+      unit: d.line.unit,
+      periodStart: d.item.periodStart,
+      periodEnd: d.item.periodEnd,
+      discountHundredths: d.line.discountHundredths,
+      net: moneyOf(d.net, group.currency),
+      revenueTreatment: d.line.revenueTreatment,
+      productTaxCategory: d.line.taxCategory,
+      vat: { category: vat.category, rateBp: Number(vat.rateBasisPoints), mention: vat.mention, exemptionCode: vat.exemptionCode, ruleId: vat.ruleId },
+      billedThroughMilli: d.billedThroughMilli,
+    }
+  })
+  const breakdown = vatBreakdown(
+    lines.map((l) => ({
+      net: l.net.minor,
+      vatCategory: l.vat.category,
+      vatRateBp: l.vat.rateBp,
+      vatMention: l.vat.mention,
+      vatExemptionCode: l.vat.exemptionCode,
+    })),
+  )
+  const net = lines.reduce((s, l) => s + l.net.minor, 0n)
+  const tax = breakdown.reduce((s, v) => s + v.tax, 0n)
+  const year = Temporal.PlainDate.from(issueDate).year
+  const sequence = await repo.takeNumber(trx, seller.id, 'invoice', year)
+  const now = deps.clock.now()
+  const buyer: Party = { name: account.name, address: account.billingAddress, vatId: account.vatId }
+  const sellerParty: Party = { name: seller.name, address: seller.address, vatId: seller.vatId ?? null, siren: seller.siren ?? null }
+  const invoice: Invoice = {
+    id: newId('inv'),
+    number: `${seller.invoicePrefix}-${year}-${String(sequence).padStart(6, '0')}`,
+    sellerId: seller.id,
+    accountId: account.id,
+    ownerId: account.ownerId,
+    currency: group.currency,
+    status: 'issued',
+    issueDate,
+    dueDate: Temporal.PlainDate.from(issueDate).add({ days: group.paymentTermsDays }).toString(),
+    paymentTermsDays: group.paymentTermsDays,
+    buyer,
+    seller: sellerParty,
+    net: moneyOf(net, group.currency),
+    tax: moneyOf(tax, group.currency),
+    total: moneyOf(net + tax, group.currency),
+    ruleSetHash: ruleSet.hash,
+    runId: run.id,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  }
+  const vat = breakdown.map((v) => ({
+    category: v.vatCategory,
+    rateBp: v.vatRateBp,
+    base: moneyOf(v.base, group.currency),
+    tax: moneyOf(v.tax, group.currency),
+    mention: v.mention,
+    exemptionCode: v.exemptionCode,
+  }))
+  await repo.insertInvoice(trx, { invoice: { ...invoice, year, sequence }, lines, vat })
+
+  // Receivable = revenue (or deferred revenue) + VAT collected, posted with the invoice.
+  const revenue = new Map<LedgerAccount, bigint>()
+  for (const l of lines) {
+    const account = revenueAccountOf(l)
+    revenue.set(account, (revenue.get(account) ?? 0n) + l.net.minor)
+  }
+  const journal: JournalLineInput[] = [
+    { account: 'receivable', debit: net + tax, partyId: account.id },
+    ...[...revenue].map(([code, amount]) => ({ account: code, credit: amount })),
+    { account: 'vatCollected', credit: tax },
+  ]
+  await postEntry(
+    trx,
+    { date: issueDate, currency: group.currency, sourceType: 'invoice', sourceId: invoice.id, memo: `Invoice ${invoice.number}`, lines: journal },
+    now,
+  )
+
+  const orderIds = [...new Set(lines.map((l) => l.orderId))]
+  await appendAudit(trx, now, {
+    actorId: run.requestedBy,
+    action: 'invoice.issued',
+    entityType: 'invoice',
+    entityId: invoice.id,
+    after: {
+      number: invoice.number,
+      runId: run.id,
+      accountId: account.id,
+      total: formatMoney(invoice.total),
+      currency: invoice.currency,
+      lines: lines.length,
+      ruleSetHash: ruleSet.hash,
+    },
+  })
+  await appendEvent(trx, now, {
+    type: 'invoice.issued',
+    aggregateType: 'invoice',
+    aggregateId: invoice.id,
+    payload: {
+      invoiceId: invoice.id,
+      number: invoice.number,
+      accountId: account.id,
+      sellerId: seller.id,
+      currency: invoice.currency,
+      total: formatMoney(invoice.total),
+      issueDate,
+      dueDate: invoice.dueDate,
+      orderIds,
+    },
+  })
+  return invoice
 }

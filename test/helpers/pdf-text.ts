@@ -51,3 +51,16 @@ export function pdfGlyphText(buffer: Uint8Array): Promise<string[]> {
     return runs.join(' ').replace(/ {2,}/g, ' ')
   })
 }
+
+/** What a PDF embeds (its attachments by file name) and its XMP metadata, as pdf.js reads them. */
+export async function pdfEmbedded(buffer: Uint8Array): Promise<{ files: Record<string, Buffer>; xmp: string | null }> {
+  const doc = await getDocument({ data: new Uint8Array(buffer), useSystemFonts: false, isEvalSupported: false, verbosity: 0 }).promise
+  try {
+    const attachments = ((await doc.getAttachments()) ?? {}) as Record<string, { filename: string; content: Uint8Array }>
+    const files = Object.fromEntries(Object.values(attachments).map((a) => [a.filename, Buffer.from(a.content)]))
+    const { metadata } = await doc.getMetadata()
+    return { files, xmp: metadata ? (metadata as unknown as { getRaw(): string }).getRaw() : null }
+  } finally {
+    await doc.destroy()
+  }
+}

@@ -37,7 +37,8 @@ t.test('a French invoice: parties with SIREN and VAT numbers, dates, lines with 
     'Total TTC',
     'Catégorie de l’opération : livraison de biens et prestation de services.',
     'Option pour le paiement de la taxe d’après les débits.',
-    'indemnité forfaitaire pour frais de recouvrement de 40 €',
+    'Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 €',
+    'Pas d’escompte pour paiement anticipé.',
     'FR7630004008250001234567886',
   ]) {
     t.ok(text.includes(expected), `prints ${expected}`)
