@@ -31,6 +31,7 @@ import { jobRoutes } from './jobs/jobs.routes.js'
 import { ContractSchema, contractRoutes } from './contracts/contract.routes.js'
 import { FulfilmentSchema, OrderSchema, orderRoutes, ScheduleItemSchema } from './orders/order.routes.js'
 import { CreditNoteSchema, InvoiceRunSchema, InvoiceSchema, invoiceRoutes } from './invoicing/invoice.routes.js'
+import { type EInvoicePlatform, TestPlatform } from './invoicing/invoice.service.js'
 import { ledgerRoutes } from './ledger/ledger.routes.js'
 import { loadLegalEntities } from './documents/legal-entities.js'
 import { loadTerms } from './documents/terms.js'
@@ -53,6 +54,8 @@ export interface AppDeps {
    * on first use and stopped with the app, so apps that never touch jobs pay nothing.
    */
   jobs?: JobEngine
+  /** The certified e-invoicing platform; by default the one `config.einvoicingPlatform` names (none, or the test platform). */
+  einvoicingPlatform?: EInvoicePlatform | null
 }
 
 /** `/sign/<token>/…` with the token replaced: what logs keep of a buyer's request. */
@@ -202,7 +205,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const jobs = deps.jobs ?? new JobEngine({ database, config, clock, log: app.log, workers: false })
   if (!deps.jobs) app.addHook('onClose', () => jobs.stop())
   await app.register(jobRoutes, { deps: { db: database.db, clock, engine: jobs } })
-  const invoicing = { db: database.db, clock, ruleSet: () => ruleSets.get(), sellers: documents.sellers }
+  const platform = deps.einvoicingPlatform !== undefined ? deps.einvoicingPlatform : config.einvoicingPlatform === 'test' ? new TestPlatform() : null
+  const invoicing = { db: database.db, clock, ruleSet: () => ruleSets.get(), sellers: documents.sellers, platform }
   jobs.attach({ invoicing })
   const invoiceJob = jobs.definition('invoices.run')
   await app.register(invoiceRoutes, {

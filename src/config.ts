@@ -59,6 +59,8 @@ const ConfigSchema = Type.Object({
   webhookTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
   /** Attempts of one delivery before it is `failed` (the backoff schedule is in docs/webhooks.md). */
   webhookMaxAttempts: Type.Integer({ minimum: 1, maximum: 20 }),
+  /** The certified e-invoicing platform invoices are deposited on: none, or the shipped test platform (docs/invoicing.md). */
+  einvoicingPlatform: Type.Union([Type.Literal('none'), Type.Literal('test')]),
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
@@ -92,6 +94,7 @@ const ENV_NAMES: Record<keyof Static<typeof ConfigSchema>, string> = {
   webhookAllowedNetworks: 'QTC_WEBHOOK_ALLOWED_NETWORKS',
   webhookTimeoutMs: 'QTC_WEBHOOK_TIMEOUT_MS',
   webhookMaxAttempts: 'QTC_WEBHOOK_MAX_ATTEMPTS',
+  einvoicingPlatform: 'QTC_EINVOICING_PLATFORM',
 }
 
 export class ConfigError extends Error {
@@ -164,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     webhookAllowedNetworks: list(env, 'QTC_WEBHOOK_ALLOWED_NETWORKS'),
     webhookTimeoutMs: integer(env, 'QTC_WEBHOOK_TIMEOUT_MS', 10_000),
     webhookMaxAttempts: integer(env, 'QTC_WEBHOOK_MAX_ATTEMPTS', 8),
+    einvoicingPlatform: (env.QTC_EINVOICING_PLATFORM || 'none') as 'none',
   }
   const first = Value.Errors(ConfigSchema, candidate).First()
   if (first) {

@@ -10,8 +10,8 @@ import ts from 'typescript'
 import type { Role } from '../src/principals/roles.js'
 import { deliverDueWebhooks, relayOutbox, webhookDeps } from '../src/webhooks/index.js'
 import { buildTestApp } from './helpers/app.js'
-import { loadLegalEntities } from '../src/documents/legal-entities.js'
-import { executeDueRuns } from '../src/invoicing/invoice.service.js'
+import { executeDueRuns, syncEInvoices, TestPlatform } from '../src/invoicing/invoice.service.js'
+import { invoicingDeps } from './helpers/invoicing.js'
 import { loadRuleSet } from '../src/rules/rule-set.js'
 
 const ROOT = new URL('../', import.meta.url).pathname
@@ -24,12 +24,17 @@ const ROOT = new URL('../', import.meta.url).pathname
  * so the description is neither too loose for a typed client nor different from the answers.
  */
 
-const ctx = await buildTestApp(t, {
-  auditKey: 'typed-client-audit-key-of-forty-characters',
-  webhookAllowHttp: true,
-  webhookAllowedNetworks: ['127.0.0.1'],
-  webhookMaxAttempts: 1,
-})
+const platform = new TestPlatform()
+const ctx = await buildTestApp(
+  t,
+  {
+    auditKey: 'typed-client-audit-key-of-forty-characters',
+    webhookAllowHttp: true,
+    webhookAllowedNetworks: ['127.0.0.1'],
+    webhookMaxAttempts: 1,
+  },
+  { einvoicingPlatform: platform },
+)
 /**
  * The webhook jobs are not routes: run them where the script first reads deliveries, so it has
  * some to read and to retry. Port 9 on loopback refuses the connection, so each delivery fails.
@@ -42,10 +47,14 @@ async function runWebhookJobs() {
 /** The invoice job, likewise, where the script first reads its run: the run it asked for is executed, and invoices the signed order. */
 async function runInvoiceJob() {
   const ruleSet = (await loadRuleSet(`${ROOT}rules`, `${ROOT}price-books`)).ruleSet!
-  await executeDueRuns(
-    { db: ctx.database.db, clock: ctx.clock, ruleSet: () => ruleSet, sellers: loadLegalEntities(`${ROOT}legal-entities/entities.yaml`) },
-    async () => {},
-  )
+  await executeDueRuns(invoicingDeps(ctx, ruleSet), async () => {})
+}
+/** The e-invoicing job, where the script first reads an invoice's timeline: its invoices are deposited, and the platform rejects them (so one can be reissued). */
+async function runEInvoicingJob() {
+  const deps = { ...invoicingDeps(ctx, (await loadRuleSet(`${ROOT}rules`, `${ROOT}price-books`)).ruleSet!), platform }
+  await syncEInvoices(deps)
+  for (const number of platform.deposits.keys()) platform.report(number, 'rejected', 'test rejection')
+  await syncEInvoices(deps)
 }
 const spec = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json()
 
@@ -262,10 +271,13 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const creditNote = await call('/v1/invoices/{id}/credit-notes', 'post', { path: { id: invoice.id }, header: { 'idempotency-key': 'credit-typed' }, body: { reason: 'Goodwill', lines: [{ line: 1, amount: '1.00' }] } })
   const creditNotes = await call('/v1/invoices/{id}/credit-notes', 'get', { path: { id: invoice.id } })
   const creditNoteRead = await call('/v1/credit-notes/{id}', 'get', { path: { id: creditNote.id } })
+  const onPlatform = await call('/v1/invoices/{id}/einvoicing', 'get', { path: { id: invoice.id } })
+  const reissued = await call('/v1/invoices/{id}/reissue', 'post', { path: { id: invoice.id }, header: { 'idempotency-key': 'reissue-typed' }, body: { reason: 'Buyer SIREN corrected' } })
   const journal = await call('/v1/journal', 'get', { query: { limit: 5 } })
   const trialBalance = await call('/v1/reports/trial-balance', 'get', { query: { asOf: '2026-12-31' } })
   const invoicing: Array<string | number | boolean | null | undefined> = [ranInvoices.status, ranInvoices.progress.total, invoiceRuns.data.length, invoice.number, invoice.vat[0]?.ratePercent,
-    invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced, creditNote.number, creditNotes.data.length, creditNoteRead.vat[0]?.tax, invoice.amountDue, invoicePdf, facturX, invoiceXml.length]
+    invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced, creditNote.number, creditNotes.data.length, creditNoteRead.vat[0]?.tax, invoice.amountDue, invoicePdf, facturX, invoiceXml.length,
+    onPlatform.timeline[1]?.code, reissued.invoice.replacesInvoiceId, reissued.creditNote.total]
   const other = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 6, termMonths: 12 }] } })
   const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: other.id } })
   const states: Array<string | null> = [presented.quote.status, canceled.status, contractStatus, contractOfQuote.status, signed.status, evidenceHash, ...pdfBytes.map(String)]
@@ -376,6 +388,7 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
   ) => {
     if (path === '/v1/webhook-endpoints/{id}/deliveries') await runWebhookJobs()
     if (path === '/v1/invoice-runs/{id}') await runInvoiceJob()
+    if (path === '/v1/invoices/{id}/einvoicing') await runEInvoicingJob()
     const url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(request.path?.[name])))
     const query = new URLSearchParams(
       Object.entries(request.query ?? {})

@@ -280,6 +280,7 @@ export interface InvoicesTable {
   version: Generated<number>
   created_at: Timestamp
   updated_at: Timestamp
+  replaces_invoice_id: Generated<string | null>
 }
 
 export interface InvoiceLinesTable {
@@ -306,6 +307,36 @@ export interface InvoiceLinesTable {
   vat_mention: string | null
   vat_exemption_code: string | null
   tax_rule_id: string
+  generation: Generated<number>
+}
+
+export interface EinvoiceSubmissionsTable {
+  invoice_id: string
+  platform: string
+  status: string
+  reference: string | null
+  attempts: Generated<number>
+  last_error: string | null
+  next_attempt_at: Timestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface EinvoiceEventsTable {
+  seq: Generated<string>
+  invoice_id: string
+  platform: string
+  event_id: string
+  status: string
+  reason: string | null
+  occurred_at: Timestamp
+  received_at: Timestamp
+}
+
+export interface EinvoicePlatformCursorsTable {
+  platform: string
+  cursor: string | null
+  updated_at: Timestamp
 }
 
 export interface InvoiceTaxLinesTable {
@@ -524,6 +555,9 @@ export interface Database {
   invoice_runs: InvoiceRunsTable
   invoices: InvoicesTable
   invoice_lines: InvoiceLinesTable
+  einvoice_submissions: EinvoiceSubmissionsTable
+  einvoice_events: EinvoiceEventsTable
+  einvoice_platform_cursors: EinvoicePlatformCursorsTable
   invoice_tax_lines: InvoiceTaxLinesTable
   credit_notes: CreditNotesTable
   credit_note_lines: CreditNoteLinesTable

@@ -202,6 +202,40 @@ export const EVENT_CATALOGUE = {
       { additionalProperties: false },
     ),
   ),
+  'invoice.reissued': event(
+    1,
+    'An invoice the certified platform rejected or the buyer refused was credited in full and reissued: the replacement bills the same items. Aggregate: the invoice replaced.',
+    'invoice',
+    Type.Object(
+      {
+        invoiceId: Id('The invoice replaced'),
+        number: Type.String({ maxLength: 40, description: 'Its number' }),
+        creditNoteId: Id('The credit note that cancels it'),
+        replacementId: Id('The invoice that replaces it'),
+        replacementNumber: Type.String({ maxLength: 40, description: "The replacement's number" }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'invoice.einvoicing_status': event(
+    1,
+    'The certified platform reported a lifecycle status of an invoice (déposée, rejetée, refusée, encaissée…). Aggregate: the invoice.',
+    'invoice',
+    Type.Object(
+      {
+        invoiceId: Id('The invoice'),
+        number: Type.String({ maxLength: 40 }),
+        platform: Type.String({ maxLength: 64 }),
+        status: Type.Union(
+          ['deposited', 'received', 'made_available', 'approved', 'disputed', 'refused', 'payment_sent', 'collected', 'rejected'].map((s) => Type.Literal(s)),
+        ),
+        code: Type.Integer({ minimum: 200, maximum: 299, description: "The status's code in the French lifecycle (200 déposée … 213 rejetée)" }),
+        reason: Type.Union([Type.String({ maxLength: 1000 }), Type.Null()]),
+        occurredAt: IsoInstant,
+      },
+      { additionalProperties: false },
+    ),
+  ),
   'credit_note.issued': event(
     1,
     'A credit note credited an invoice, in full or in part, with its own gapless number. Aggregate: the invoice.',

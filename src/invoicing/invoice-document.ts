@@ -82,6 +82,12 @@ export async function invoiceXml(deps: Deps, actor: Principal, id: string): Prom
 /** An invoice's Factur-X: its PDF as PDF/A-3 with its CII XML embedded, for both at once. */
 export async function facturXDocument(deps: Deps, actor: Principal, id: string): Promise<{ number: string; bytes: Buffer }> {
   const invoice = await getInvoice(deps, actor, id)
+  return { number: invoice.number, bytes: (await eInvoiceFiles(deps, invoice)).facturX }
+}
+
+/** The CII XML and the Factur-X PDF of an invoice: what a certified platform is given. */
+export async function eInvoiceFiles(deps: Deps, invoice: InvoiceView): Promise<{ xml: string; facturX: Buffer }> {
   const input = documentInput(deps, invoice)
-  return { number: invoice.number, bytes: await renderInvoiceDocument(input, { xml: ciiInvoiceXml(input) }) }
+  const xml = ciiInvoiceXml(input)
+  return { xml, facturX: await renderInvoiceDocument(input, { xml }) }
 }

@@ -24,6 +24,7 @@ function toInvoice(r: Selectable<InvoicesTable>): Invoice {
     total: moneyOf(r.total_minor, r.currency),
     ruleSetHash: r.rule_set_hash,
     runId: r.run_id,
+    replacesInvoiceId: r.replaces_invoice_id,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -50,6 +51,7 @@ function toLine(r: Selectable<InvoiceLinesTable>, currency: string): InvoiceLine
     productTaxCategory: r.product_tax_category,
     vat: { category: r.vat_category, rateBp: r.vat_rate_bp, mention: r.vat_mention, exemptionCode: r.vat_exemption_code, ruleId: r.tax_rule_id },
     billedThroughMilli: r.billed_through_milli,
+    generation: r.generation,
   }
 }
 
@@ -192,6 +194,7 @@ export async function insertInvoice(db: Executor, { invoice: i, lines, vat }: Ne
       total_minor: i.total.minor,
       rule_set_hash: i.ruleSetHash,
       run_id: i.runId,
+      replaces_invoice_id: i.replacesInvoiceId,
       created_at: i.createdAt,
       updated_at: i.updatedAt,
     })
@@ -224,6 +227,7 @@ export async function insertInvoice(db: Executor, { invoice: i, lines, vat }: Ne
           vat_mention: l.vat.mention,
           vat_exemption_code: l.vat.exemptionCode,
           tax_rule_id: l.vat.ruleId,
+          generation: l.generation,
         })),
       )
       .execute()
@@ -329,4 +333,18 @@ export async function finishRun(db: Executor, id: string, status: 'succeeded' | 
 
 export async function listRuns(db: Executor, limit: number): Promise<InvoiceRun[]> {
   return (await db.selectFrom('invoice_runs').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()).map(toRun)
+}
+
+/** The invoice that reissued this one, if any. */
+export async function replacementOf(db: Executor, invoiceId: string): Promise<Invoice | undefined> {
+  const row = await db.selectFrom('invoices').selectAll().where('replaces_invoice_id', '=', invoiceId).executeTakeFirst()
+  return row && toInvoice(row)
+}
+
+/** The product type of each order line these invoice lines bill (read from the orders' lines, read-only), by `orderId/lineNo`. */
+export async function productTypesOf(db: Executor, lines: ReadonlyArray<Pick<InvoiceLine, 'orderId' | 'orderLineNo'>>): Promise<Map<string, string>> {
+  const orderIds = [...new Set(lines.map((l) => l.orderId))]
+  if (orderIds.length === 0) return new Map()
+  const rows = await db.selectFrom('order_lines').select(['order_id', 'line_no', 'product_type']).where('order_id', 'in', orderIds).execute()
+  return new Map(rows.map((r) => [`${r.order_id}/${r.line_no}`, r.product_type]))
 }

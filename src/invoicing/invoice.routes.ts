@@ -39,6 +39,7 @@ const InvoiceSummary = {
   tax: Amount,
   total: Amount,
   runId: Nullable(Type.String()),
+  replacesInvoiceId: Nullable(Type.String({ description: 'The rejected or refused invoice this one reissues' })),
   version: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
 }
@@ -207,6 +208,7 @@ function summaryJson(i: service.Invoice) {
     tax: formatMoney(i.tax),
     total: formatMoney(i.total),
     runId: i.runId,
+    replacesInvoiceId: i.replacesInvoiceId,
     version: i.version,
     createdAt: i.createdAt.toISOString(),
   }
@@ -462,6 +464,76 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingD
       )
       const body = stored.replayed ? stored.body : creditNoteJson(stored.body)
       return sendStored(reply, { ...stored, body: body as never })
+    },
+  )
+
+  app.post(
+    '/v1/invoices/:id/reissue',
+    {
+      config: crediting,
+      schema: {
+        tags,
+        summary:
+          'Cancel an invoice the certified platform rejected or the buyer refused, by a credit note for all that remains of it, and issue its replacement (same lines, a new number, the buyer and VAT as they are now)',
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          { reason: Type.String({ minLength: 1, maxLength: 900, description: 'Why, as printed on the credit note: what was corrected' }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ creditNote: Type.Ref('CreditNote'), invoice: Type.Object(InvoiceSummary) }),
+          ...problemResponses(403, 404, 409, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const idempotency = idempotencyOf(request)
+      const present = (r: { creditNote: service.CreditNoteView; invoice: service.Invoice }) => ({
+        creditNote: creditNoteJson(r.creditNote),
+        invoice: summaryJson(r.invoice),
+      })
+      const stored = await service.reissueInvoice(deps, principalOf(request), request.params.id, request.body, idempotency && { ...idempotency, present })
+      const body = stored.replayed ? stored.body : present(stored.body)
+      return sendStored(reply, { ...stored, body: body as never })
+    },
+  )
+
+  app.get(
+    '/v1/invoices/:id/einvoicing',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'The invoice on the certified platform: its deposit and the lifecycle statuses reported (déposée, rejetée, refusée, encaissée…)',
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            platform: Nullable(Type.String()),
+            status: Nullable(Type.String({ description: 'pending (not deposited yet), or the last status reported' })),
+            reference: Nullable(Type.String({ description: "The platform's id of the invoice" })),
+            attempts: Type.Integer(),
+            lastError: Nullable(Type.String()),
+            timeline: Type.Array(
+              Type.Object({
+                status: Type.String(),
+                code: Type.Integer({ description: 'The code of the French lifecycle: 200 déposée, 210 refusée, 212 encaissée, 213 rejetée…' }),
+                label: Type.String(),
+                reason: Nullable(Type.String()),
+                eventId: Type.String(),
+                occurredAt: Type.String({ format: 'date-time' }),
+                receivedAt: Type.String({ format: 'date-time' }),
+              }),
+            ),
+            replacedBy: Nullable(Type.Object({ id: Type.String(), number: Type.String() })),
+          }),
+          ...problemResponses(403, 404),
+        },
+      },
+    },
+    async (request) => {
+      const view = await service.einvoicingOf(deps, principalOf(request), request.params.id)
+      return { ...view, timeline: view.timeline.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString(), receivedAt: e.receivedAt.toISOString() })) }
     },
   )
 

@@ -3,6 +3,7 @@ import type { LegalEntities } from '../documents/legal-entities.js'
 import type { Money } from '../money/money-value.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { Clock } from '../shared/clock.js'
+import type { EInvoicePlatform } from './einvoice-platform.js'
 
 /** What the invoicing use cases run with, built once at start-up. */
 export interface InvoicingDeps {
@@ -11,6 +12,8 @@ export interface InvoicingDeps {
   /** The rule set in service: its tax rules decide the VAT of each line at issue. */
   ruleSet(): RuleSet
   sellers: LegalEntities
+  /** The certified platform invoices are deposited on; none configured: they are not. */
+  platform?: EInvoicePlatform | null
 }
 
 export const INVOICE_STATUSES = ['issued', 'partially_paid', 'paid', 'overdue'] as const
@@ -43,6 +46,8 @@ export interface InvoiceLine {
   productTaxCategory: string
   vat: { category: string; rateBp: number; mention: string | null; exemptionCode: string | null; ruleId: string }
   billedThroughMilli: bigint
+  /** 0 on a first invoice; one more on each reissue of a rejected or refused invoice, which bills the same items again. */
+  generation: number
 }
 
 export interface VatLine {
@@ -72,6 +77,8 @@ export interface Invoice {
   total: Money
   ruleSetHash: string
   runId: string | null
+  /** The rejected or refused invoice this one reissues, credited in full. */
+  replacesInvoiceId: string | null
   version: number
   createdAt: Date
   updatedAt: Date

@@ -14,6 +14,7 @@ import type { RuleSet } from '../rules/rule-set.js'
 import { newId } from '../shared/ids.js'
 import { dueLines, type DueLine } from './billable-lines.js'
 import type { Invoice, InvoiceGroup, InvoiceLine, InvoiceRun, InvoicingDeps, Party } from './invoice.js'
+import * as einvoices from './einvoice.repository.js'
 import * as repo from './invoice.repository.js'
 import { vatBreakdown } from './vat-breakdown.js'
 
@@ -54,49 +55,92 @@ export async function issueInvoicesFor(deps: InvoicingDeps, run: InvoiceRun, gro
       buyer: { country: account.billingAddress.country, vatId: account.vatId, segment: account.segment },
       lines: due.map((d) => ({ sku: d.line.sku, type: d.line.productType, taxCategory: d.line.taxCategory })),
     })
-    const taxed = due.map((d, i) => ({ due: d, vat: decisions[i]! }))
-    const parts = [taxed.filter((l) => l.vat.category !== 'O'), taxed.filter((l) => l.vat.category === 'O')].filter((part) => part.length > 0)
+    const lines = due.map((d, i) => ({ ...lineOf(d, group.currency), vat: vatOf(decisions[i]!) }))
+    const parts = [lines.filter((l) => l.vat.category !== 'O'), lines.filter((l) => l.vat.category === 'O')].filter((part) => part.length > 0)
     const invoices: Invoice[] = []
-    for (const part of parts) invoices.push(await issueOne(trx, { deps, run, group, seller, account, ruleSet, issueDate }, part))
+    for (const part of parts) {
+      invoices.push(
+        await writeInvoice(
+          trx,
+          {
+            deps,
+            seller,
+            account,
+            ruleSet,
+            issueDate,
+            paymentTermsDays: group.paymentTermsDays,
+            currency: group.currency,
+            runId: run.id,
+            actorId: run.requestedBy,
+            replaces: null,
+          },
+          part,
+        ),
+      )
+    }
     return invoices
   })
 }
 
-interface IssueContext {
+/** An invoice line's VAT, as the tax rules decided it. */
+export function vatOf(decision: TaxDecision): InvoiceLine['vat'] {
+  return {
+    category: decision.category,
+    rateBp: Number(decision.rateBasisPoints),
+    mention: decision.mention,
+    exemptionCode: decision.exemptionCode,
+    ruleId: decision.ruleId,
+  }
+}
+
+/** What a due item bills, as an invoice line without its number and VAT. */
+function lineOf(d: DueLine, currency: string): Omit<InvoiceLine, 'lineNo' | 'vat'> {
+  return {
+    orderId: d.order.id,
+    orderNumber: d.order.number,
+    orderLineNo: d.line.lineNo,
+    scheduleSeq: d.item.seq,
+    quoteNumber: d.order.quoteNumber,
+    sku: d.line.sku,
+    description: describe(d),
+    qtyMilli: d.item.trigger === 'fulfilment' ? d.qtyMilli : d.line.qtyMilli,
+    unit: d.line.unit,
+    periodStart: d.item.periodStart,
+    periodEnd: d.item.periodEnd,
+    discountHundredths: d.line.discountHundredths,
+    net: moneyOf(d.net, currency),
+    revenueTreatment: d.line.revenueTreatment,
+    productTaxCategory: d.line.taxCategory,
+    billedThroughMilli: d.billedThroughMilli,
+    generation: 0,
+  }
+}
+
+export interface InvoiceToWrite {
   deps: InvoicingDeps
-  run: InvoiceRun
-  group: InvoiceGroup
   seller: LegalEntity
   account: Awaited<ReturnType<typeof accountForInvoicing>>
   ruleSet: RuleSet
   issueDate: string
+  paymentTermsDays: number
+  currency: string
+  runId: string | null
+  actorId: string | null
+  /** The rejected or refused invoice this one reissues. */
+  replaces: Invoice | null
 }
 
-/** Writes one invoice of the lines given, with their VAT decided, inside the group's transaction. */
-async function issueOne(trx: Transaction<Database>, context: IssueContext, taxed: Array<{ due: DueLine; vat: TaxDecision }>): Promise<Invoice> {
-  const { deps, run, group, seller, account, ruleSet, issueDate } = context
-  const lines: InvoiceLine[] = taxed.map(({ due: d, vat }, i) => {
-    return {
-      lineNo: i + 1,
-      orderId: d.order.id,
-      orderNumber: d.order.number,
-      orderLineNo: d.line.lineNo,
-      scheduleSeq: d.item.seq,
-      quoteNumber: d.order.quoteNumber,
-      sku: d.line.sku,
-      description: describe(d),
-      qtyMilli: d.item.trigger === 'fulfilment' ? d.qtyMilli : d.line.qtyMilli,
-      unit: d.line.unit,
-      periodStart: d.item.periodStart,
-      periodEnd: d.item.periodEnd,
-      discountHundredths: d.line.discountHundredths,
-      net: moneyOf(d.net, group.currency),
-      revenueTreatment: d.line.revenueTreatment,
-      productTaxCategory: d.line.taxCategory,
-      vat: { category: vat.category, rateBp: Number(vat.rateBasisPoints), mention: vat.mention, exemptionCode: vat.exemptionCode, ruleId: vat.ruleId },
-      billedThroughMilli: d.billedThroughMilli,
-    }
-  })
+/**
+ * Writes and issues one invoice of the lines given (VAT decided), inside the caller's
+ * transaction: the next gapless number of the seller's sequence for the year, the invoice,
+ * its lines and VAT breakdown, its journal entry, its deposit on the certified platform when
+ * one is configured (sent by the einvoices.sync job), the audit record and `invoice.issued`.
+ */
+export async function writeInvoice(trx: Transaction<Database>, context: InvoiceToWrite, given: Array<Omit<InvoiceLine, 'lineNo'>>): Promise<Invoice> {
+  const { deps, seller, account, ruleSet, issueDate } = context
+  const group = { currency: context.currency, paymentTermsDays: context.paymentTermsDays }
+  const run = { id: context.runId, requestedBy: context.actorId }
+  const lines: InvoiceLine[] = given.map((l, i) => ({ ...l, lineNo: i + 1 }))
   const breakdown = vatBreakdown(
     lines.map((l) => ({
       net: l.net.minor,
@@ -131,6 +175,7 @@ async function issueOne(trx: Transaction<Database>, context: IssueContext, taxed
     total: moneyOf(net + tax, group.currency),
     ruleSetHash: ruleSet.hash,
     runId: run.id,
+    replacesInvoiceId: context.replaces?.id ?? null,
     version: 1,
     createdAt: now,
     updatedAt: now,
@@ -144,6 +189,8 @@ async function issueOne(trx: Transaction<Database>, context: IssueContext, taxed
     exemptionCode: v.exemptionCode,
   }))
   await repo.insertInvoice(trx, { invoice: { ...invoice, year, sequence }, lines, vat })
+  // The French reform's platforms take the invoices of sellers established in France; others are not deposited.
+  if (deps.platform && seller.address.country === 'FR') await einvoices.insertSubmission(trx, { invoiceId: invoice.id, platform: deps.platform.name, now })
 
   // Receivable = revenue (or deferred revenue) + VAT collected, posted with the invoice.
   const revenue = new Map<LedgerAccount, bigint>()
@@ -171,6 +218,7 @@ async function issueOne(trx: Transaction<Database>, context: IssueContext, taxed
     after: {
       number: invoice.number,
       runId: run.id,
+      ...(context.replaces ? { replaces: context.replaces.number } : {}),
       accountId: account.id,
       total: formatMoney(invoice.total),
       currency: invoice.currency,

@@ -3,6 +3,8 @@ import type { Principal } from '../principals/principal.js'
 import { canSeeOwned, visibleOwnerIds } from '../principals/visibility.js'
 import { moneyOf } from '../money/money-value.js'
 import * as notes from './credit-note.repository.js'
+import { LIFECYCLE_CODES } from './einvoice-platform.js'
+import * as einvoices from './einvoice.repository.js'
 import type { CreditNote, CreditNoteView, Invoice, InvoiceRun, InvoiceView, InvoicingDeps } from './invoice.js'
 import * as repo from './invoice.repository.js'
 
@@ -10,11 +12,16 @@ import * as repo from './invoice.repository.js'
 export async function getInvoice(deps: Pick<InvoicingDeps, 'db'>, actor: Principal, id: string): Promise<InvoiceView> {
   const invoice = await repo.findInvoice(deps.db, id)
   if (!invoice || !(await canSeeOwned(deps.db, actor, invoice.ownerId))) throw new AppError('NOT_FOUND', `No invoice ${id}.`)
-  const credited = await notes.creditedOf(deps.db, invoice.id)
+  return viewOf(deps.db, invoice)
+}
+
+/** An invoice with its lines, VAT breakdown and what credit notes credited of it. */
+export async function viewOf(db: InvoicingDeps['db'], invoice: Invoice): Promise<InvoiceView> {
+  const credited = await notes.creditedOf(db, invoice.id)
   return {
     ...invoice,
-    lines: await repo.invoiceLines(deps.db, invoice),
-    vat: await repo.vatLines(deps.db, invoice),
+    lines: await repo.invoiceLines(db, invoice),
+    vat: await repo.vatLines(db, invoice),
     credited: moneyOf(credited.total, invoice.currency),
   }
 }
@@ -50,4 +57,32 @@ export async function getInvoiceRun(deps: Pick<InvoicingDeps, 'db'>, id: string)
 
 export async function listInvoiceRuns(deps: Pick<InvoicingDeps, 'db'>, limit: number): Promise<InvoiceRun[]> {
   return repo.listRuns(deps.db, limit)
+}
+
+export interface EInvoicingView {
+  /** null: the invoice is not deposited on a platform (none configured, or a seller outside France). */
+  platform: string | null
+  status: einvoices.SubmissionStatus | null
+  reference: string | null
+  attempts: number
+  lastError: string | null
+  timeline: Array<einvoices.TimelineEvent & { code: number; label: string }>
+  /** The invoice that reissued this one. */
+  replacedBy: { id: string; number: string } | null
+}
+
+/** Where an invoice the principal may see stands on the certified platform, with its timeline. */
+export async function einvoicingOf(deps: Pick<InvoicingDeps, 'db'>, actor: Principal, id: string): Promise<EInvoicingView> {
+  const invoice = await getInvoice(deps, actor, id)
+  const submission = await einvoices.findSubmission(deps.db, invoice.id)
+  const replacement = await repo.replacementOf(deps.db, invoice.id)
+  return {
+    platform: submission?.platform ?? null,
+    status: submission?.status ?? null,
+    reference: submission?.reference ?? null,
+    attempts: submission?.attempts ?? 0,
+    lastError: submission?.lastError ?? null,
+    timeline: (await einvoices.timeline(deps.db, invoice.id)).map((e) => ({ ...e, ...LIFECYCLE_CODES[e.status] })),
+    replacedBy: replacement ? { id: replacement.id, number: replacement.number } : null,
+  }
 }

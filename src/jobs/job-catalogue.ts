@@ -1,5 +1,5 @@
 import { checkpointAudit } from '../audit/audit.service.js'
-import { executeDueRuns } from '../invoicing/invoice.service.js'
+import { executeDueRuns, syncEInvoices } from '../invoicing/invoice.service.js'
 import { expireDueQuotes } from '../quotes/quote.service.js'
 import { purgeExpiredIdempotencyKeys } from '../shared/idempotency.js'
 import { deliverDueWebhooks, MAX_DELIVERY_BATCH, MAX_RELAY_BATCH, relayOutbox } from '../webhooks/index.js'
@@ -53,6 +53,23 @@ export const JOB_CATALOGUE: readonly JobDefinition[] = [
     run: async (deps, context) => {
       if (!deps.invoicing) throw new Error('invoices.run needs the invoicing services: the app attaches them to the job engine when it is built')
       return executeDueRuns(deps.invoicing, (done, total) => context.reportProgress(done, total))
+    },
+  },
+  {
+    name: 'einvoices.sync',
+    description:
+      "Deposits the invoices issued since on the certified e-invoicing platform (each claimed first, so two workers never send one; a failed deposit retried 2, 4, 8… minutes later, at most an hour), then reads its lifecycle statuses onto the invoices' timelines, each report kept once by its id.",
+    queuePolicy: 'stately',
+    singletonKey: 'einvoices.sync',
+    retry: { retryLimit: 3, retryDelaySeconds: 30, retryBackoff: true },
+    expireInSeconds: 15 * 60,
+    defaultSchedule: '* * * * *',
+    disabledReason: (settings) =>
+      settings.einvoicingPlatform === 'none' ? 'QTC_EINVOICING_PLATFORM is not set: there is no platform to deposit invoices on' : null,
+    run: async (deps) => {
+      const platform = deps.invoicing?.platform
+      if (!deps.invoicing || !platform) throw new Error('einvoices.sync needs the invoicing services with a platform: the app attaches them when it is built')
+      return { ...(await syncEInvoices({ ...deps.invoicing, platform })) }
     },
   },
   {

@@ -15,7 +15,7 @@ export const JOB_STOP_DEADLINE_MS = 8_000
 
 export type JobEngineConfig = Pick<
   Config,
-  'jobSchedules' | 'jobsPollMs' | 'auditKey' | 'webhookAllowHttp' | 'webhookAllowedNetworks' | 'webhookTimeoutMs' | 'webhookMaxAttempts'
+  'jobSchedules' | 'jobsPollMs' | 'auditKey' | 'webhookAllowHttp' | 'webhookAllowedNetworks' | 'webhookTimeoutMs' | 'webhookMaxAttempts' | 'einvoicingPlatform'
 >
 
 export interface JobEngineOptions {
@@ -110,7 +110,7 @@ export class JobEngine {
 
   /** Why a job cannot run here, or null. */
   disabledReason(definition: JobDefinition): string | null {
-    return definition.disabledReason({ auditKey: this.options.config.auditKey })
+    return definition.disabledReason({ auditKey: this.options.config.auditKey, einvoicingPlatform: this.options.config.einvoicingPlatform })
   }
 
   /** Installs or migrates pg-boss's schema, creates the queues; with workers, starts them and applies the schedules. */

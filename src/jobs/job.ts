@@ -71,6 +71,7 @@ export interface JobDefinition {
 /** The settings a definition may look at to know whether it can run. */
 export interface JobSettings {
   auditKey: string | null
+  einvoicingPlatform: string
 }
 
 /** `quotes.expire` → `QTC_SCHEDULE_QUOTES_EXPIRE`: the variable that sets a job's schedule. */

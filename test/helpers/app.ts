@@ -9,6 +9,7 @@ import { dropSchema, openDatabase, type DatabaseHandle } from '../../src/db/data
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.js'
 import { JobEngine, jobsSchemaOf } from '../../src/jobs/job-engine.js'
 import type { JobDefinition } from '../../src/jobs/job.js'
+import type { EInvoicePlatform } from '../../src/invoicing/invoice.service.js'
 import { sha256Hex } from '../../src/shared/hash.js'
 import { createPrincipal } from '../../src/principals/principal.service.js'
 import { ROLES, type Role } from '../../src/principals/roles.js'
@@ -94,6 +95,8 @@ export interface TestApp {
   clock: TestClock
   /** The app's job engine: without workers unless asked for (`jobWorkers`). */
   jobs: JobEngine
+  /** The e-invoicing platform the app deposits invoices on, when the test gave one. */
+  platform: EInvoicePlatform | null
   /** An API key per role, each for its own principal. */
   keys: Record<Role, string>
   principalIds: Record<Role, string>
@@ -112,6 +115,8 @@ export interface TestAppOptions {
   jobWorkers?: boolean
   /** Jobs other than the catalogue's. */
   jobDefinitions?: readonly JobDefinition[]
+  /** The certified e-invoicing platform invoices are deposited on (none by default). */
+  einvoicingPlatform?: EInvoicePlatform
 }
 
 const silentLog = { info() {}, warn() {}, error() {} }
@@ -129,7 +134,8 @@ export async function buildTestApp(t: Teardown, overrides: Partial<Config> = {},
     workers: options.jobWorkers ?? false,
     ...(options.jobDefinitions ? { definitions: options.jobDefinitions } : {}),
   })
-  const app = await buildApp({ config, database, clock, jobs })
+  const platform = options.einvoicingPlatform ?? null
+  const app = await buildApp({ config, database, clock, jobs, einvoicingPlatform: platform })
   // Jobs stop before the app and the database go: a worker mid-run still needs them.
   t.teardown(async () => {
     await jobs.stop()
@@ -148,6 +154,7 @@ export async function buildTestApp(t: Teardown, overrides: Partial<Config> = {},
     config,
     clock,
     jobs,
+    platform,
     keys,
     principalIds,
     as: (role) => ({ authorization: `Bearer ${keys[role]}` }),

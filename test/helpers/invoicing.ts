@@ -1,31 +1,39 @@
 import type { Test } from 'tap'
-import { buildTestApp, type TestApp } from './app.js'
+import { buildTestApp, type TestApp, type TestAppOptions } from './app.js'
 import { signedQuote } from './signed-quote.js'
 import { loadLegalEntities } from '../../src/documents/legal-entities.js'
 import { executeDueRuns } from '../../src/invoicing/invoice.service.js'
-import { loadRuleSet } from '../../src/rules/rule-set.js'
+import { loadRuleSet, type RuleSet } from '../../src/rules/rule-set.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
+
+/** The invoicing services as the app builds them, for a test that calls use cases directly (as a job does). */
+export function invoicingDeps(ctx: TestApp, ruleSet: RuleSet) {
+  return {
+    db: ctx.database.db,
+    clock: ctx.clock,
+    ruleSet: () => ruleSet,
+    sellers: loadLegalEntities(`${ROOT}legal-entities/entities.yaml`),
+    platform: ctx.platform,
+  }
+}
 
 /** Executes the invoice runs asked for (or one for today), as the invoices.run job does, in the test's process. */
 export async function runInvoicing(ctx: TestApp): Promise<void> {
   const ruleSet = (await loadRuleSet(`${ROOT}rules`, `${ROOT}price-books`)).ruleSet!
-  await executeDueRuns(
-    { db: ctx.database.db, clock: ctx.clock, ruleSet: () => ruleSet, sellers: loadLegalEntities(`${ROOT}legal-entities/entities.yaml`) },
-    async () => {},
-  )
+  await executeDueRuns(invoicingDeps(ctx, ruleSet), async () => {})
 }
 
 /** A signed quote of seats and a gateway with its mount, shipped, and the invoice of its first month. */
-export async function invoiced(t: Test, account: object = {}) {
-  const { ctx, invoices } = await invoicedGroup(t, account)
+export async function invoiced(t: Test, account: object = {}, options: TestAppOptions = {}) {
+  const { ctx, invoices } = await invoicedGroup(t, account, options)
   t.equal(invoices.length, 1)
   return { ctx, invoice: invoices[0] }
 }
 
 /** The same, with every invoice it makes (a buyer some of whose lines are not subject to VAT gets two). */
-export async function invoicedGroup(t: Test, account: object = {}) {
-  const ctx = await buildTestApp(t)
+export async function invoicedGroup(t: Test, account: object = {}, options: TestAppOptions = {}) {
+  const ctx = await buildTestApp(t, {}, options)
   const s = await signedQuote(t, ctx, {
     account,
     lines: [
