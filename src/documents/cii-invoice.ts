@@ -71,8 +71,13 @@ function netPrice(net: Money, qtyMilli: bigint): [string, string | undefined] {
   return [formatAmount(net.minor, net.currency), quantity(qtyMilli)]
 }
 
+/**
+ * The CII XML (EN 16931) of an invoice, or of a credit note when `credits` is set: type code
+ * 381, the invoice it credits as the preceding invoice (BG-3), its reason as a note, its
+ * amounts positive (EN 16931 gives a credit note's amounts the sign of what it credits).
+ */
 export function ciiInvoiceXml(input: InvoiceDocumentInput): string {
-  const { seller, buyer, invoice } = input
+  const { seller, buyer, invoice, credits } = input
   if (currencyExponent(invoice.currency) > 2) {
     // EN 16931 amounts have at most two decimals (BR-DEC-*): a three-decimal currency cannot be written exactly.
     throw new EInvoiceError('currency_exponent', `EN 16931 amounts have at most 2 decimals; ${invoice.currency} has ${currencyExponent(invoice.currency)}`)
@@ -135,8 +140,9 @@ export function ciiInvoiceXml(input: InvoiceDocumentInput): string {
     }
   })
 
-  // UNTDID 4451 subjects French invoices use: PMD late-payment penalties, PMT the fixed recovery indemnity, AAB the early-payment discount.
-  const notes = paymentNotes(input.lang).map((n) => ({ 'ram:Content': n.text, 'ram:SubjectCode': n.subject }))
+  // UNTDID 4451 subjects French invoices use: PMD late-payment penalties, PMT the fixed recovery indemnity, AAB the early-payment discount;
+  // a credit note's reason is its only note (nothing is paid late on it).
+  const notes = credits ? [{ 'ram:Content': credits.reason }] : paymentNotes(input.lang).map((n) => ({ 'ram:Content': n.text, 'ram:SubjectCode': n.subject }))
   const taxes = input.vat.map((v) => ({
     'ram:CalculatedAmount': amount(v.tax),
     'ram:TypeCode': 'VAT',
@@ -163,8 +169,8 @@ export function ciiInvoiceXml(input: InvoiceDocumentInput): string {
       },
       'rsm:ExchangedDocument': {
         'ram:ID': invoice.number,
-        // UNTDID 1001: 380 commercial invoice.
-        'ram:TypeCode': '380',
+        // UNTDID 1001: 380 commercial invoice, 381 credit note.
+        'ram:TypeCode': credits ? '381' : '380',
         'ram:IssueDateTime': date102(invoice.issueDate),
         'ram:IncludedNote': notes,
       },
@@ -193,10 +199,10 @@ export function ciiInvoiceXml(input: InvoiceDocumentInput): string {
           'ram:ShipToTradeParty': { 'ram:PostalTradeAddress': { 'ram:CountryID': buyer.address.country } },
         },
         'ram:ApplicableHeaderTradeSettlement': {
-          // BT-83: the transfer's remittance information is the invoice number.
-          'ram:PaymentReference': invoice.number,
+          // BT-83: the transfer's remittance information is the invoice number (a credit note is not paid by transfer).
+          ...(credits ? {} : { 'ram:PaymentReference': invoice.number }),
           'ram:InvoiceCurrencyCode': invoice.currency,
-          ...(seller.iban
+          ...(seller.iban && !credits
             ? {
                 'ram:SpecifiedTradeSettlementPaymentMeans': {
                   // UNTDID 4461: 58 SEPA credit transfer, 30 any other credit transfer.
@@ -211,9 +217,10 @@ export function ciiInvoiceXml(input: InvoiceDocumentInput): string {
             ...(period.start ? { 'ram:StartDateTime': date102(period.start) } : {}),
             'ram:EndDateTime': date102(period.end),
           },
+          // BR-CO-25: a positive amount due has a due date or payment terms; a credit note says how its amount is settled.
           'ram:SpecifiedTradePaymentTerms': {
-            'ram:Description': paymentTerms(input.lang, invoice.dueDate),
-            'ram:DueDateDateTime': date102(invoice.dueDate),
+            'ram:Description': paymentTerms(input.lang, input),
+            ...(invoice.dueDate && !credits ? { 'ram:DueDateDateTime': date102(invoice.dueDate) } : {}),
           },
           'ram:SpecifiedTradeSettlementHeaderMonetarySummation': {
             'ram:LineTotalAmount': amount(invoice.net),
@@ -222,6 +229,15 @@ export function ciiInvoiceXml(input: InvoiceDocumentInput): string {
             'ram:GrandTotalAmount': amount(invoice.total),
             'ram:DuePayableAmount': amount(invoice.total),
           },
+          // BG-3: the invoice a credit note credits.
+          ...(credits
+            ? {
+                'ram:InvoiceReferencedDocument': {
+                  'ram:IssuerAssignedID': credits.number,
+                  'ram:FormattedIssueDateTime': { 'qdt:DateTimeString': { '@format': '102', '#': credits.issueDate.replaceAll('-', '') } },
+                },
+              }
+            : {}),
         },
       },
     },

@@ -1,3 +1,4 @@
+import { assert } from '../errors.js'
 import { formatScaled } from '../money/money.js'
 import type { Money } from '../money/money-value.js'
 import type { LegalEntity } from './legal-entities.js'
@@ -7,13 +8,18 @@ import { drawPartyBlocks, drawTitleBlock } from './pdf-blocks.js'
 import { type Column, Table } from './pdf-table.js'
 import type { PostalAddress } from './quote-document.js'
 
-/** What an invoice PDF prints: plain data, so the documents module needs nothing of invoicing. */
+/**
+ * What an invoice or credit note PDF prints: plain data, so the documents module needs nothing
+ * of invoicing. A credit note is the same document with `credits` set: the invoice it credits
+ * and why; it has no due date, and its amounts are what it credits, positive.
+ */
 export interface InvoiceDocumentInput {
   lang: Lang
   seller: LegalEntity
   /** The buyer's SIREN is printed (and sent) for a French buyer: read from its VAT number (sirenOfVatId). */
   buyer: { name: string; address: PostalAddress; vatId: string | null; siren: string | null }
-  invoice: { number: string; issueDate: string; dueDate: string; currency: string; net: Money; tax: Money; total: Money }
+  invoice: { number: string; issueDate: string; dueDate: string | null; currency: string; net: Money; tax: Money; total: Money }
+  credits: { number: string; issueDate: string; reason: string } | null
   lines: Array<{
     lineNo: number
     description: string
@@ -57,6 +63,12 @@ const INVOICE_LABELS = {
     recoveryIndemnity: 'Fixed indemnity for recovery costs in case of late payment: EUR 40 (Code de commerce, art. D441-5).',
     noEarlyDiscount: 'No discount for early payment.',
     vatOnDebits: 'Option for the payment of VAT on debits.',
+    creditNote: 'Credit note',
+    credits: 'Credits invoice',
+    reason: 'Reason',
+    totalCredited: 'Total credited including VAT',
+    deducted: (invoice: string) =>
+      `This credit note reduces the amount due on invoice ${invoice}; what it credits beyond that amount is refunded or kept as a credit.`,
   },
   fr: {
     title: 'Facture',
@@ -79,6 +91,12 @@ const INVOICE_LABELS = {
     recoveryIndemnity: 'Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 € (Code de commerce, art. D441-5).',
     noEarlyDiscount: 'Pas d’escompte pour paiement anticipé.',
     vatOnDebits: 'Option pour le paiement de la taxe d’après les débits.',
+    creditNote: 'Avoir',
+    credits: 'Avoir sur la facture',
+    reason: 'Motif',
+    totalCredited: 'Total TTC de l’avoir',
+    deducted: (invoice: string) =>
+      `Cet avoir vient en déduction du montant dû au titre de la facture ${invoice} ; ce qu’il crédite au-delà est remboursé ou conservé en crédit.`,
   },
 } as const
 
@@ -91,6 +109,7 @@ export const FACTURX_FILE_NAME = 'factur-x.xml'
 const FACTURX_NS = 'urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#'
 const FACTURX_PROPERTIES: Array<[name: string, description: string, value: string]> = [
   ['DocumentFileName', 'The name of the embedded XML document', FACTURX_FILE_NAME],
+  // INVOICE for a credit note too: Factur-X tells them apart by the XML's type code (380, 381).
   ['DocumentType', 'The type of the hybrid document in capital letters, e.g. INVOICE or ORDER', 'INVOICE'],
   ['Version', 'The actual version of the standard applying to the embedded XML document', '1.0'],
   ['ConformanceLevel', 'The conformance level of the embedded XML document', 'EN 16931'],
@@ -102,12 +121,12 @@ const FACTURX_PROPERTIES: Array<[name: string, description: string, value: strin
  * the same invoice, machine-readable), and the XMP properties a reader finds it by, with the
  * PDF/A extension schema that declares them (PDF/A forbids undeclared XMP properties).
  */
-function embedFacturX(doc: PDFKit.PDFDocument, xml: string, issuedAt: Date): void {
+function embedFacturX(doc: PDFKit.PDFDocument, xml: string, issuedAt: Date, kind: 'invoice' | 'credit note'): void {
   // pdfkit writes /AFRelationship from `relationship`; its type definitions do not know the option yet.
   const options: PDFKit.Mixins.PDFAttachmentOptions & { relationship: 'Alternative' } = {
     name: FACTURX_FILE_NAME,
     type: 'text/xml',
-    description: 'Factur-X invoice (CII, EN 16931)',
+    description: `Factur-X ${kind} (CII, EN 16931)`,
     relationship: 'Alternative',
     creationDate: issuedAt,
     modifiedDate: issuedAt,
@@ -138,15 +157,22 @@ export function paymentNotes(lang: Lang): Array<{ subject: 'PMD' | 'PMT' | 'AAB'
   ]
 }
 
-/** The payment terms as printed and sent (BT-20). */
-export function paymentTerms(lang: Lang, dueDate: string): string {
-  return INVOICE_LABELS[lang].payBy(formatDate(dueDate, lang))
+/** The payment terms as printed and sent (BT-20): the due date of an invoice, what becomes of a credit note's amount. */
+export function paymentTerms(lang: Lang, document: Pick<InvoiceDocumentInput, 'invoice' | 'credits'>): string {
+  const I = INVOICE_LABELS[lang]
+  return document.credits ? I.deducted(document.credits.number) : I.payBy(formatDate(paymentDue(document.invoice), lang))
 }
 
 /** A French buyer's SIREN, read from its French VAT number (FR + key + SIREN): the 2026 reform prints it. */
 export function sirenOfVatId(vatId: string | null): string | null {
   const m = vatId ? /^FR\d{2}(\d{9})$/.exec(vatId) : null
   return m ? m[1]! : null
+}
+
+/** An invoice's due date: every invoice has one, a credit note none. */
+function paymentDue(invoice: InvoiceDocumentInput['invoice']): string {
+  assert(invoice.dueDate, `invoice ${invoice.number} has a due date`)
+  return invoice.dueDate
 }
 
 function addressLines(address: PostalAddress, lang: Lang): string[] {
@@ -164,24 +190,29 @@ function addressLines(address: PostalAddress, lang: Lang): string[] {
  * for a French buyer, its SIREN; number, issue and due dates; each line with its quote and
  * order, quantity, discount, net and VAT rate; the VAT per rate with its legal mention
  * (reverse charge, exemption); totals; the operation category; the late-payment penalties and
- * the EUR 40 recovery indemnity; the VAT-on-debits option when the seller made it. The same
- * input gives the same bytes (the creation date is the issue date).
+ * the EUR 40 recovery indemnity; the VAT-on-debits option when the seller made it. A credit
+ * note names the invoice it credits (number and date) and its reason, and says what becomes of
+ * its amount instead of a due date. The same input gives the same bytes (the creation date is
+ * the issue date).
  */
 export async function renderInvoiceDocument(input: InvoiceDocumentInput, facturX?: { xml: string }): Promise<Buffer> {
-  const { lang, seller, buyer, invoice } = input
+  const { lang, seller, buyer, invoice, credits } = input
   const L = LABELS[lang]
   const I = INVOICE_LABELS[lang]
   if (input.lines.length > MAX_LINES) throw new RangeError(`an invoice document has at most ${MAX_LINES} lines`)
   const number = text(invoice.number, 'invoice number')
+  const title = credits ? I.creditNote : I.title
   const money = (m: Money) => formatMoney(m, lang)
   const issuedAt = new Date(`${invoice.issueDate}T00:00:00Z`)
-  const doc = createPdf({ title: `${I.title} ${number}`, author: text(seller.name, 'seller name'), createdAt: issuedAt, pdfA3: facturX !== undefined })
-  if (facturX) embedFacturX(doc, facturX.xml, issuedAt)
+  const doc = createPdf({ title: `${title} ${number}`, author: text(seller.name, 'seller name'), createdAt: issuedAt, pdfA3: facturX !== undefined })
+  if (facturX) embedFacturX(doc, facturX.xml, issuedAt, credits ? 'credit note' : 'invoice')
 
-  drawTitleBlock(doc, text(seller.name, 'seller name'), I.title, [
+  drawTitleBlock(doc, text(seller.name, 'seller name'), title, [
     [L.number, number],
     [L.issuedOn, formatDate(invoice.issueDate, lang)],
-    [I.dueDate, formatDate(invoice.dueDate, lang)],
+    credits
+      ? [I.credits, `${text(credits.number, 'invoice number')} (${formatDate(credits.issueDate, lang)})`]
+      : [I.dueDate, formatDate(paymentDue(invoice), lang)],
   ])
   const buyerSiren = buyer.siren
   drawPartyBlocks(
@@ -233,6 +264,11 @@ export async function renderInvoiceDocument(input: InvoiceDocumentInput, facturX
   }
   table.end()
   doc.moveDown(1)
+  if (credits) {
+    doc.font('bold').fontSize(9).text(`${I.reason}${L.colon} `, PAGE.margin, doc.y, { continued: true })
+    doc.font('regular').text(text(credits.reason, 'reason'), { width: CONTENT_WIDTH })
+    doc.moveDown(1)
+  }
 
   // VAT per rate, then the totals.
   if (doc.y + 160 > doc.page.height - doc.page.margins.bottom) doc.addPage()
@@ -261,7 +297,7 @@ export async function renderInvoiceDocument(input: InvoiceDocumentInput, facturX
   for (const [label, value, strong] of [
     [I.totalNet, money(invoice.net), false],
     [I.totalTax, money(invoice.tax), false],
-    [I.totalDue, money(invoice.total), true],
+    [credits ? I.totalCredited : I.totalDue, money(invoice.total), true],
   ] as const) {
     const y = doc.y
     doc.font(strong ? 'bold' : 'regular').fontSize(strong ? 10.5 : 9)
@@ -279,20 +315,23 @@ export async function renderInvoiceDocument(input: InvoiceDocumentInput, facturX
   if (seller.vatOnDebits) doc.text(I.vatOnDebits, { width: CONTENT_WIDTH })
   doc.moveDown(0.6)
   doc.font('bold').text(I.payment)
-  doc.font('regular').text(paymentTerms(lang, invoice.dueDate), { width: CONTENT_WIDTH })
-  if (seller.iban) doc.text(`${L.iban} ${seller.iban}${seller.bic ? ` · ${L.bic} ${seller.bic}` : ''}`, { width: CONTENT_WIDTH })
-  doc.moveDown(0.4)
-  doc
-    .fontSize(7.5)
-    .fillColor(COLORS.muted)
-    .text(
-      paymentNotes(lang)
-        .map((n) => n.text)
-        .join(' '),
-      { width: CONTENT_WIDTH },
-    )
-  doc.fillColor(COLORS.text)
+  doc.font('regular').text(paymentTerms(lang, input), { width: CONTENT_WIDTH })
+  if (!credits) {
+    // The bank details and the late-payment mentions concern what the buyer pays: an invoice's.
+    if (seller.iban) doc.text(`${L.iban} ${seller.iban}${seller.bic ? ` · ${L.bic} ${seller.bic}` : ''}`, { width: CONTENT_WIDTH })
+    doc.moveDown(0.4)
+    doc
+      .fontSize(7.5)
+      .fillColor(COLORS.muted)
+      .text(
+        paymentNotes(lang)
+          .map((n) => n.text)
+          .join(' '),
+        { width: CONTENT_WIDTH },
+      )
+    doc.fillColor(COLORS.text)
+  }
 
-  drawFooters(doc, `${I.title} ${number} · ${text(seller.name, 'seller name')}${seller.siren ? ` · ${L.siren} ${seller.siren}` : ''}`)
+  drawFooters(doc, `${title} ${number} · ${text(seller.name, 'seller name')}${seller.siren ? ` · ${L.siren} ${seller.siren}` : ''}`)
   return pdfBuffer(doc)
 }

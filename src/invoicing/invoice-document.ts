@@ -3,8 +3,9 @@ import { type InvoiceDocumentInput, renderInvoiceDocument, sirenOfVatId } from '
 import type { Lang } from '../documents/locale.js'
 import { AppError, assert } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
-import type { InvoiceView, InvoicingDeps } from './invoice.js'
-import { getInvoice } from './read-invoices.js'
+import type { CreditNoteView, InvoiceView, InvoicingDeps } from './invoice.js'
+import * as repo from './invoice.repository.js'
+import { getCreditNote, getInvoice, viewOf } from './read-invoices.js'
 
 type Deps = Pick<InvoicingDeps, 'db' | 'sellers'>
 
@@ -37,6 +38,7 @@ function documentInput(deps: Deps, invoice: InvoiceView, lang?: Lang): InvoiceDo
       tax: invoice.tax,
       total: invoice.total,
     },
+    credits: null,
     lines: invoice.lines.map((l) => ({
       lineNo: l.lineNo,
       description: l.description,
@@ -55,6 +57,34 @@ function documentInput(deps: Deps, invoice: InvoiceView, lang?: Lang): InvoiceDo
     })),
     vat: invoice.vat.map((v) => ({ category: v.category, rateBp: v.rateBp, base: v.base, tax: v.tax, mention: v.mention, exemptionCode: v.exemptionCode })),
   }
+}
+
+/**
+ * A credit note's documents: the parties of the invoice it credits (as issued then), each line
+ * the invoice line it credits — its product, references, quantity and period — for the amount
+ * credited, and the VAT it reverses.
+ */
+function creditNoteInput(deps: Deps, note: CreditNoteView, invoice: InvoiceView, lang?: Lang): InvoiceDocumentInput {
+  const base = documentInput(deps, invoice, lang)
+  const byLineNo = new Map(base.lines.map((l) => [l.lineNo, l]))
+  return {
+    ...base,
+    invoice: { number: note.number, issueDate: note.issueDate, dueDate: null, currency: note.currency, net: note.net, tax: note.tax, total: note.total },
+    credits: { number: invoice.number, issueDate: invoice.issueDate, reason: note.reason },
+    lines: note.lines.map((l) => {
+      const credited = byLineNo.get(l.invoiceLineNo)
+      assert(credited, `line ${l.invoiceLineNo} of invoice ${invoice.number} exists`)
+      // A partial credit keeps the line's quantity: what is credited is an amount, its price follows.
+      return { ...credited, lineNo: l.lineNo, net: l.net, discountHundredths: 0n }
+    }),
+    vat: note.vat.map((v) => ({ category: v.category, rateBp: v.rateBp, base: v.base, tax: v.tax, mention: v.mention, exemptionCode: v.exemptionCode })),
+  }
+}
+
+async function creditNoteDocumentInput(deps: Deps, actor: Principal, id: string, lang?: Lang): Promise<{ note: CreditNoteView; input: InvoiceDocumentInput }> {
+  const note = await getCreditNote(deps, actor, id)
+  const invoice = await viewOf(deps.db, (await repo.findInvoice(deps.db, note.invoiceId))!)
+  return { note, input: creditNoteInput(deps, note, invoice, lang) }
 }
 
 /** The CII XML of an invoice, or 422 EINVOICE_UNAVAILABLE when EN 16931 cannot express it. */
@@ -90,4 +120,23 @@ export async function eInvoiceFiles(deps: Deps, invoice: InvoiceView): Promise<{
   const input = documentInput(deps, invoice)
   const xml = ciiInvoiceXml(input)
   return { xml, facturX: await renderInvoiceDocument(input, { xml }) }
+}
+
+/** A credit note's PDF, for people. */
+export async function creditNoteDocument(deps: Deps, actor: Principal, id: string, lang?: Lang): Promise<{ number: string; bytes: Buffer }> {
+  const { note, input } = await creditNoteDocumentInput(deps, actor, id, lang)
+  return { number: note.number, bytes: await renderInvoiceDocument(input) }
+}
+
+/** A credit note's CII XML (EN 16931, type 381). */
+export async function creditNoteXml(deps: Deps, actor: Principal, id: string): Promise<{ number: string; xml: string }> {
+  const { note, input } = await creditNoteDocumentInput(deps, actor, id)
+  return { number: note.number, xml: ciiInvoiceXml(input) }
+}
+
+/** A credit note's Factur-X: its PDF as PDF/A-3 with its CII XML embedded. */
+export async function creditNoteFacturX(deps: Deps, actor: Principal, id: string): Promise<{ number: string; bytes: Buffer }> {
+  const { note, input } = await creditNoteDocumentInput(deps, actor, id)
+  const xml = ciiInvoiceXml(input)
+  return { number: note.number, bytes: await renderInvoiceDocument(input, { xml }) }
 }

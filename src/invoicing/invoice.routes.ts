@@ -564,4 +564,57 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingD
     },
     async (request) => creditNoteJson(await service.getCreditNote(deps, principalOf(request), request.params.id)),
   )
+
+  app.get(
+    '/v1/credit-notes/:id/document.pdf',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary:
+          'The credit note as a PDF: the invoice it credits, its reason, the lines and VAT it reverses; French for a French seller unless lang says otherwise',
+        params: IdParams,
+        querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('fr')])) }, { additionalProperties: false }),
+        response: { 200: PDF_RESPONSE, ...problemResponses(403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { number, bytes } = await service.creditNoteDocument(deps, principalOf(request), request.params.id, request.query.lang)
+      return reply.type('application/pdf').header('content-disposition', `inline; filename="${number}.pdf"`).send(bytes)
+    },
+  )
+
+  app.get(
+    '/v1/credit-notes/:id/facturx.pdf',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'The credit note as Factur-X: its PDF as PDF/A-3 with its CII XML (type 381, EN 16931 profile) embedded as factur-x.xml',
+        params: IdParams,
+        response: { 200: PDF_RESPONSE, ...problemResponses(403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { number, bytes } = await service.creditNoteFacturX(deps, principalOf(request), request.params.id)
+      return reply.type('application/pdf').header('content-disposition', `inline; filename="${number}.facturx.pdf"`).send(bytes)
+    },
+  )
+
+  app.get(
+    '/v1/credit-notes/:id/credit-note.xml',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'The credit note as UN/CEFACT CII D16B XML (type 381, EN 16931 profile), naming the invoice it credits',
+        params: IdParams,
+        response: { 200: XML_RESPONSE, ...problemResponses(403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { number, xml } = await service.creditNoteXml(deps, principalOf(request), request.params.id)
+      return reply.type('application/xml; charset=utf-8').header('content-disposition', `inline; filename="${number}.xml"`).send(xml)
+    },
+  )
 }

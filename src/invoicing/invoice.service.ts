@@ -1,6 +1,6 @@
 /** The invoicing module's use cases, one per file; routes and other modules import them from here. */
 export { executeDueRuns, executeInvoiceRun, requestInvoiceRun, type InvoiceJobQueue } from './invoice-run.js'
-export { facturXDocument, invoiceDocument, invoiceXml } from './invoice-document.js'
+export { creditNoteDocument, creditNoteFacturX, creditNoteXml, facturXDocument, invoiceDocument, invoiceXml } from './invoice-document.js'
 export { issueCreditNote, type CreditNoteInput } from './credit-note.js'
 export { reissueInvoice } from './reissue-invoice.js'
 export { syncEInvoices, type SyncResult } from './einvoice-sync.js'

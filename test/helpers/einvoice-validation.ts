@@ -57,9 +57,16 @@ export interface RuleFailure {
   text: string
 }
 
+/** The compiled stylesheet, read and parsed once per process (megabytes of JSON: seconds each time otherwise). */
+let stylesheet: Promise<unknown> | undefined
+const loadedStylesheet = () => {
+  stylesheet ??= compiledStylesheet().then((location) => JSON.parse(readFileSync(location, 'utf8')))
+  return stylesheet
+}
+
 /** The EN 16931 rules the document breaks, fatal and warnings alike (each with its flag). */
 export async function en16931Failures(xml: string): Promise<RuleFailure[]> {
-  const result = await SaxonJS.transform({ stylesheetFileName: await compiledStylesheet(), sourceText: xml, destination: 'serialized' }, 'async')
+  const result = await SaxonJS.transform({ stylesheetInternal: await loadedStylesheet(), sourceText: xml, destination: 'serialized' }, 'async')
   const svrl = String(result.principalResult)
   const failures: RuleFailure[] = []
   for (const m of svrl.matchAll(/<svrl:failed-assert\b([^>]*)>([\s\S]*?)<\/svrl:failed-assert>/g)) {

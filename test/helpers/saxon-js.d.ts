@@ -1,7 +1,8 @@
 /** The part of SaxonJS's API the EN 16931 validation uses (the package ships no type definitions). */
 declare module 'saxon-js' {
   interface TransformOptions {
-    stylesheetFileName: string
+    /** A compiled stylesheet (SEF), its JSON parsed: parsed once, run many times. */
+    stylesheetInternal: unknown
     sourceText: string
     destination: 'serialized'
   }

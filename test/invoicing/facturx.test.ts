@@ -96,6 +96,93 @@ t.test('Factur-X: a PDF/A-3 whose embedded factur-x.xml is the invoice XML, decl
   t.same(again.rawPayload, res.rawPayload, 'reproducible')
 })
 
+t.test('a credit note, partial then full: type 381, the credited invoice referenced, its own amounts, valid; its PDF and Factur-X say the same', async (t) => {
+  const { ctx, invoice } = await invoiced(t)
+  const finance = ctx.as('finance')
+  const first = invoice.lines[0] as { line: number; net: string }
+  const partial = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/invoices/${invoice.id}/credit-notes`,
+    headers: finance,
+    payload: { reason: 'Remise commerciale accordée après livraison', lines: [{ line: first.line, amount: '10.01' }] },
+  })
+  t.equal(partial.statusCode, 201, partial.body)
+  const full = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/invoices/${invoice.id}/credit-notes`,
+    headers: finance,
+    payload: { reason: 'Annulation du solde' },
+  })
+  t.equal(full.statusCode, 201, full.body)
+  for (const note of [partial.json(), full.json()]) {
+    const res = await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${note.id}/credit-note.xml`, headers: ctx.as('sales_rep') })
+    t.equal(res.statusCode, 200)
+    t.equal(res.headers['content-disposition'], `inline; filename="${note.number}.xml"`)
+    const xml = res.body
+    t.same(await problemsOf(xml), [], `credit note ${note.number} is valid`)
+    t.equal(valuesOf(xml, 'ram:ID')[2], note.number)
+    t.equal(firstValue(xml, 'ram:TypeCode'), '381', 'a credit note')
+    t.match(
+      xml,
+      new RegExp(
+        `<ram:InvoiceReferencedDocument>\\s*<ram:IssuerAssignedID>${invoice.number}</ram:IssuerAssignedID>\\s*<ram:FormattedIssueDateTime>\\s*<qdt:DateTimeString format="102">${invoice.issueDate.replaceAll('-', '')}</qdt:DateTimeString>`,
+      ),
+      'the invoice it credits (BG-3)',
+    )
+    t.same(valuesOf(xml, 'ram:LineTotalAmount'), [...note.lines.map((l: { net: string }) => l.net), note.net], 'what each line credits, then their sum')
+    t.equal(firstValue(xml, 'ram:TaxTotalAmount'), note.tax)
+    t.equal(firstValue(xml, 'ram:GrandTotalAmount'), note.total)
+    t.same(valuesOf(xml, 'ram:SubjectCode'), [], 'no late-payment mentions on a credit note')
+    t.notOk(xml.includes('<ram:DueDateDateTime>'), 'nothing falls due')
+    t.ok(xml.includes(`<ram:Content>${note.reason}</ram:Content>`), 'the reason')
+  }
+  t.equal(partial.json().net, '10.01')
+  t.same(
+    valuesOf(
+      (await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${partial.json().id}/credit-note.xml`, headers: finance })).body,
+      'ram:BilledQuantity',
+    ),
+    [String(Number((invoice.lines[0] as { quantity: string }).quantity))],
+    "a partial credit keeps the line's quantity; its price follows the amount",
+  )
+
+  const pdf = await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${partial.json().id}/document.pdf`, headers: ctx.as('sales_rep') })
+  t.equal(pdf.statusCode, 200)
+  const text = (await pdfText(pdf.rawPayload)).join('\n')
+  for (const expected of [
+    'Avoir',
+    partial.json().number,
+    'Avoir sur la facture',
+    invoice.number,
+    'Remise commerciale accordée après livraison',
+    'Total TTC de l’avoir',
+  ]) {
+    t.ok(text.includes(expected), `the PDF says ${expected}`)
+  }
+  t.notOk(text.includes('Échéance'), 'no due date')
+  t.notOk(text.includes('40 €'), 'no recovery indemnity')
+  const english = (
+    await pdfText((await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${partial.json().id}/document.pdf?lang=en`, headers: finance })).rawPayload)
+  ).join('\n')
+  t.ok(english.includes('Credit note') && english.includes('Credits invoice'), 'in English on request')
+
+  const facturX = await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${full.json().id}/facturx.pdf`, headers: finance })
+  t.equal(facturX.statusCode, 200)
+  const { files, xmp } = await pdfEmbedded(facturX.rawPayload)
+  t.equal(
+    files['factur-x.xml']!.toString('utf8'),
+    (await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${full.json().id}/credit-note.xml`, headers: finance })).body,
+    'the embedded XML is the credit note XML',
+  )
+  t.match(xmp, /<fx:DocumentType>INVOICE<\/fx:DocumentType>/, 'Factur-X calls every invoice type INVOICE; the XML says 381')
+  const other = await ctx.principal('Another rep', ['sales_rep'])
+  t.equal(
+    (await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${full.json().id}/credit-note.xml`, headers: other.headers })).statusCode,
+    404,
+    'visible as the invoice is',
+  )
+})
+
 t.test('reverse charge and an intra-EU supply of goods (a German business): AE and K, both VAT numbers, the delivery country', async (t) => {
   const { ctx, invoice } = await invoiced(t, {
     name: 'Hanse Logistik GmbH',
@@ -178,6 +265,7 @@ function booksAndSoftware(): InvoiceDocumentInput {
       siren: '123456782',
     },
     invoice: { number: 'INV-2026-000042', issueDate: '2026-12-01', dueDate: '2026-12-31', currency: 'EUR', net: eur(1_234_567n), tax: eur(0n), total: eur(0n) },
+    credits: null,
     // 3 copies for 100.01 € do not divide into cents: the price is that of the three (base quantity 3).
     lines: [line(1, 'BOOK-OPS', 10_001n, 3000n, 550, 'goods'), line(2, 'PLAT-PRO-SEAT', 1_224_566n, 7000n, 2000, 'services')],
     vat: [
