@@ -228,7 +228,7 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const revoked = await call('/v1/principals/{id}/revoke', 'post', { path: { id: delegateId } })
   const status: 'active' | 'revoked' = revoked.status
 
-  const small = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 5, termMonths: 12 }] } })
+  const small = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 5, termMonths: 12 }, { sku: 'PS-PROJECT', quantity: 1 }] } })
   await call('/v1/quotes/{id}/submit', 'post', { path: { id: small.id } })
   const presented = await call('/v1/quotes/{id}/present', 'post', { path: { id: small.id }, body: { contactId: contact.id } })
   const contractStatus: 'sent' | 'viewed' | 'signed' | 'declined' | 'expired' | 'withdrawn' = presented.contract.status
@@ -249,10 +249,12 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const seatLine = order.lines[0]?.line ?? 0
   const fulfilled = await call('/v1/orders/{id}/fulfilments', 'post', { path: { id: orderId }, header: { 'idempotency-key': 'fulfil-typed' }, body: { reference: 'ACT-1', lines: [{ line: seatLine, kind: 'activated', quantity: 5 }] } })
   const fulfilments = await call('/v1/orders/{id}/fulfilments', 'get', { path: { id: orderId } })
+  const projectLine = order.lines.find((l) => l.sku === 'PS-PROJECT')?.line ?? 0
+  const kickoff = await call('/v1/orders/{id}/milestones', 'post', { path: { id: orderId }, header: { 'idempotency-key': 'milestone-typed' }, body: { line: projectLine, milestone: 'kickoff', note: 'Kick-off held' } })
   const schedule = await call('/v1/orders/{id}/billing-schedule', 'get', { path: { id: orderId }, query: { limit: 5 } })
   const nextItems = await call('/v1/orders/{id}/billing-schedule', 'get', { path: { id: orderId }, query: { starting_after: schedule.nextCursor ?? undefined } })
   const scheduled: Array<string | null | boolean> = [...schedule.data.map((i) => i.billOn), ...nextItems.data.map((i) => i.amount), order.billingAlignment === 'anniversary']
-  const orderStates: Array<string | boolean | null> = [order.number, orderOfQuote.id, order.lines[0]?.fulfilled.activated ?? null, fulfilled.order.status, fulfilled.fulfilment.reference, fulfilments.data.length > 0]
+  const orderStates: Array<string | boolean | null> = [kickoff.milestone.name, kickoff.amount, order.number, orderOfQuote.id, order.lines[0]?.fulfilled.activated ?? null, fulfilled.order.status, fulfilled.fulfilment.reference, fulfilments.data.length > 0]
   const toCancel = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 7, termMonths: 12 }] } })
   await call('/v1/quotes/{id}/submit', 'post', { path: { id: toCancel.id } })
   const presentedAgain = await call('/v1/quotes/{id}/present', 'post', { path: { id: toCancel.id }, body: { contactId: contact.id } })
@@ -271,13 +273,16 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const creditNote = await call('/v1/invoices/{id}/credit-notes', 'post', { path: { id: invoice.id }, header: { 'idempotency-key': 'credit-typed' }, body: { reason: 'Goodwill', lines: [{ line: 1, amount: '1.00' }] } })
   const creditNotes = await call('/v1/invoices/{id}/credit-notes', 'get', { path: { id: invoice.id } })
   const creditNoteRead = await call('/v1/credit-notes/{id}', 'get', { path: { id: creditNote.id } })
+  const creditNotePdf: number = await call('/v1/credit-notes/{id}/document.pdf', 'get', { path: { id: creditNote.id }, query: { lang: 'en' } })
+  const creditNoteFacturX: number = await call('/v1/credit-notes/{id}/facturx.pdf', 'get', { path: { id: creditNote.id } })
+  const creditNoteXml: string = await call('/v1/credit-notes/{id}/credit-note.xml', 'get', { path: { id: creditNote.id } })
   const onPlatform = await call('/v1/invoices/{id}/einvoicing', 'get', { path: { id: invoice.id } })
   const reissued = await call('/v1/invoices/{id}/reissue', 'post', { path: { id: invoice.id }, header: { 'idempotency-key': 'reissue-typed' }, body: { reason: 'Buyer SIREN corrected' } })
   const journal = await call('/v1/journal', 'get', { query: { limit: 5 } })
   const trialBalance = await call('/v1/reports/trial-balance', 'get', { query: { asOf: '2026-12-31' } })
   const invoicing: Array<string | number | boolean | null | undefined> = [ranInvoices.status, ranInvoices.progress.total, invoiceRuns.data.length, invoice.number, invoice.vat[0]?.ratePercent,
     invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced, creditNote.number, creditNotes.data.length, creditNoteRead.vat[0]?.tax, invoice.amountDue, invoicePdf, facturX, invoiceXml.length,
-    onPlatform.timeline[1]?.code, reissued.invoice.replacesInvoiceId, reissued.creditNote.total]
+    onPlatform.timeline[1]?.code, reissued.invoice.replacesInvoiceId, reissued.creditNote.total, creditNotePdf, creditNoteFacturX, creditNoteXml.length]
   const other = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 6, termMonths: 12 }] } })
   const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: other.id } })
   const states: Array<string | null> = [presented.quote.status, canceled.status, contractStatus, contractOfQuote.status, signed.status, evidenceHash, ...pdfBytes.map(String)]

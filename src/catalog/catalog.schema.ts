@@ -33,9 +33,23 @@ export const ProductSchema = Type.Object(
     taxCategory: Identifier,
     revenueTreatment: Type.Union([Type.Literal('point_in_time'), Type.Literal('ratable')]),
     billOn: Type.Optional(
-      Type.Union([Type.Literal('order'), Type.Literal('fulfilment')], {
-        description: 'One-time products: invoiced once ordered, or as fulfilled (goods as shipped, services as delivered; the default)',
+      Type.Union([Type.Literal('order'), Type.Literal('fulfilment'), Type.Literal('milestones')], {
+        description:
+          'One-time products: invoiced once ordered, as fulfilled (goods as shipped, services as delivered; the default), or in parts as the milestones listed are reached',
       }),
+    ),
+    milestones: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            id: Identifier,
+            name: Type.String({ minLength: 1, maxLength: 100, description: 'As printed on the invoice' }),
+            percent: Type.String({ pattern: '^(100|[1-9]?\\d)(\\.\\d{1,2})?$', description: 'Share of the line billed when it is reached, e.g. "30"' }),
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 2, maxItems: 20, description: 'With billOn: milestones, in order; their shares add up to 100' },
+      ),
     ),
     sspBasis: Type.Union([Type.Literal('list_price'), Type.Literal('cost_plus_margin'), Type.Literal('adjusted_market')], {
       description: 'How the standalone selling price is estimated for revenue allocation',

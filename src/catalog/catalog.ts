@@ -112,6 +112,17 @@ export function buildPriceBooks(sources: SourceFile[]): { priceBooks?: PriceBook
             path: `/products/${i}/billOn`,
             message: 'only one-time products choose when they are invoiced (recurring ones are billed per period)',
           })
+        if ((p.billOn === 'milestones') !== (p.milestones !== undefined))
+          errors.push({ file, path: `/products/${i}/milestones`, message: 'milestones are listed exactly when billOn is milestones' })
+        if (p.milestones) {
+          const hundredths = p.milestones.reduce((sum, m) => sum + Math.round(Number(m.percent) * 100), 0)
+          if (hundredths !== 10_000) errors.push({ file, path: `/products/${i}/milestones`, message: `the shares add up to ${hundredths / 100} %, not 100 %` })
+          const ids = new Set<string>()
+          p.milestones.forEach((m, mi) => {
+            if (ids.has(m.id)) errors.push({ file, path: `/products/${i}/milestones/${mi}/id`, message: `duplicate milestone ${m.id}` })
+            ids.add(m.id)
+          })
+        }
         if (p.type === 'recurring' && p.defaultTermMonths && p.billingPeriod && p.defaultTermMonths % PERIOD_MONTHS[p.billingPeriod] !== 0) {
           errors.push({ file, path: `/products/${i}/defaultTermMonths`, message: `must be a multiple of the ${p.billingPeriod} billing period` })
         }

@@ -232,6 +232,19 @@ export interface BillingScheduleItemsTable {
   contract_year: number | null
   prorated: boolean
   amount_minor: bigint
+  milestone_id: string | null
+  milestone_name: string | null
+  milestone_percent: string | null
+}
+
+export interface OrderMilestonesTable {
+  order_id: string
+  line_no: number
+  milestone_id: string
+  reached_on: string
+  recorded_by: string | null
+  note: string | null
+  created_at: Timestamp
 }
 
 export interface InvoiceNumberCountersTable {
@@ -555,6 +568,7 @@ export interface Database {
   invoice_runs: InvoiceRunsTable
   invoices: InvoicesTable
   invoice_lines: InvoiceLinesTable
+  order_milestones: OrderMilestonesTable
   einvoice_submissions: EinvoiceSubmissionsTable
   einvoice_events: EinvoiceEventsTable
   einvoice_platform_cursors: EinvoicePlatformCursorsTable

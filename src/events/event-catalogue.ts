@@ -178,6 +178,22 @@ export const EVENT_CATALOGUE = {
       { additionalProperties: false },
     ),
   ),
+  'order.milestone_reached': event(
+    1,
+    'A line billed on milestones reached one: its share falls due for the next invoice run. Aggregate: the order.',
+    'order',
+    Type.Object(
+      {
+        ...OrderRef,
+        line: Type.Integer({ minimum: 0 }),
+        milestone: Type.String({ maxLength: 100, description: "The milestone's id in the catalog" }),
+        reachedOn: IsoDate,
+        amount: Type.String({ pattern: '^\\d+(\\.\\d+)?$', description: 'What it bills, net of VAT, a decimal string in the currency' }),
+        currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
   'order.fulfilled': event(1, 'Every line of an order was fulfilled. Aggregate: the order.', 'order', OrderClosed),
   'order.canceled': event(1, 'An order was canceled before anything was fulfilled, with a reason. Aggregate: the order.', 'order', OrderClosed),
   'invoice.issued': event(

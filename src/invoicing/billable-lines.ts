@@ -3,7 +3,7 @@ import type { BillableOrder, FulfilmentKind, FulfilmentMode, Order, OrderLine, S
 
 /**
  * What is due for invoicing in an order as of a day, derived from its stored schedule, what
- * was fulfilled by then and what earlier invoices billed. Pure: the invoice run calls it under
+ * was fulfilled and which milestones were reached by then, and what earlier invoices billed. Pure: the invoice run calls it under
  * the orders' row locks, and the property tests call it directly.
  */
 
@@ -59,6 +59,12 @@ export function dueLines(billable: BillableOrder, billed: ReadonlyMap<string, bi
         qtyMilli: through - previous,
         net: amountThrough(amount, through, line.qtyMilli) - amountThrough(amount, previous, line.qtyMilli),
       })
+      continue
+    }
+    if (item.trigger === 'milestone') {
+      // A milestone bills its share once reached, the whole of it: quantities do not divide it.
+      if (previous > 0n || !billable.milestonesReached.has(`${item.lineNo}/${item.milestone!.id}`)) continue
+      due.push({ order: billable.order, line, item, billedThroughMilli: line.qtyMilli, qtyMilli: line.qtyMilli, net: item.amount.minor })
       continue
     }
     if (previous > 0n || item.billOn === null || item.billOn > asOf) continue

@@ -100,8 +100,8 @@ function toRun(r: Selectable<InvoiceRunsTable>): InvoiceRun {
  * The orders with something that may be due by `asOf`, grouped as they are invoiced: one
  * invoice per account, seller, currency and payment terms. Reads the orders' schedule in SQL
  * (read-only), so a daily run looks only at orders with an item not yet billed: a period or
- * on-order item due by then, or a fulfilment-billed item with a fulfilment by then (how much
- * is left to bill is worked out under the lock). Canceled orders are left out.
+ * on-order item due by then, a fulfilment-billed item with a fulfilment by then (how much
+ * is left to bill is worked out under the lock), or a milestone reached by then. Canceled orders are left out.
  */
 export async function candidateGroups(db: Executor, asOf: string): Promise<InvoiceGroup[]> {
   const rows = await sql<{ account_id: string; seller_id: string; currency: string; payment_terms_days: number; order_ids: string[] }>`
@@ -114,6 +114,9 @@ export async function candidateGroups(db: Executor, asOf: string): Promise<Invoi
           and (s.bill_on <= ${asOf} or (s.trigger = 'fulfilment' and exists (
             select 1 from fulfilment_lines fl join fulfilments f on f.id = fl.fulfilment_id
             where fl.order_id = s.order_id and fl.line_no = s.line_no and f.occurred_on <= ${asOf}
+          )) or (s.trigger = 'milestone' and exists (
+            select 1 from order_milestones m
+            where m.order_id = s.order_id and m.line_no = s.line_no and m.milestone_id = s.milestone_id and m.reached_on <= ${asOf}
           )))
           and not exists (
             select 1 from invoice_lines l

@@ -21,6 +21,7 @@ import { vatBreakdown } from './vat-breakdown.js'
 function describe(due: DueLine): string {
   const { line, item } = due
   if (item.periodStart && item.periodEnd) return `${line.name} (${item.periodStart} – ${item.periodEnd})`
+  if (item.milestone) return `${line.name}: ${item.milestone.name} (${item.milestone.percent} %)`
   if (item.trigger === 'fulfilment') return `${line.name} (${formatQty(due.qtyMilli)} ${line.unit})`
   return line.name
 }
@@ -137,9 +138,7 @@ export interface InvoiceToWrite {
  * one is configured (sent by the einvoices.sync job), the audit record and `invoice.issued`.
  */
 export async function writeInvoice(trx: Transaction<Database>, context: InvoiceToWrite, given: Array<Omit<InvoiceLine, 'lineNo'>>): Promise<Invoice> {
-  const { deps, seller, account, ruleSet, issueDate } = context
-  const group = { currency: context.currency, paymentTermsDays: context.paymentTermsDays }
-  const run = { id: context.runId, requestedBy: context.actorId }
+  const { deps, seller, account, ruleSet, issueDate, currency, paymentTermsDays } = context
   const lines: InvoiceLine[] = given.map((l, i) => ({ ...l, lineNo: i + 1 }))
   const breakdown = vatBreakdown(
     lines.map((l) => ({
@@ -163,18 +162,18 @@ export async function writeInvoice(trx: Transaction<Database>, context: InvoiceT
     sellerId: seller.id,
     accountId: account.id,
     ownerId: account.ownerId,
-    currency: group.currency,
+    currency,
     status: 'issued',
     issueDate,
-    dueDate: Temporal.PlainDate.from(issueDate).add({ days: group.paymentTermsDays }).toString(),
-    paymentTermsDays: group.paymentTermsDays,
+    dueDate: Temporal.PlainDate.from(issueDate).add({ days: paymentTermsDays }).toString(),
+    paymentTermsDays,
     buyer,
     seller: sellerParty,
-    net: moneyOf(net, group.currency),
-    tax: moneyOf(tax, group.currency),
-    total: moneyOf(net + tax, group.currency),
+    net: moneyOf(net, currency),
+    tax: moneyOf(tax, currency),
+    total: moneyOf(net + tax, currency),
     ruleSetHash: ruleSet.hash,
-    runId: run.id,
+    runId: context.runId,
     replacesInvoiceId: context.replaces?.id ?? null,
     version: 1,
     createdAt: now,
@@ -183,8 +182,8 @@ export async function writeInvoice(trx: Transaction<Database>, context: InvoiceT
   const vat = breakdown.map((v) => ({
     category: v.vatCategory,
     rateBp: v.vatRateBp,
-    base: moneyOf(v.base, group.currency),
-    tax: moneyOf(v.tax, group.currency),
+    base: moneyOf(v.base, currency),
+    tax: moneyOf(v.tax, currency),
     mention: v.mention,
     exemptionCode: v.exemptionCode,
   }))
@@ -205,19 +204,19 @@ export async function writeInvoice(trx: Transaction<Database>, context: InvoiceT
   ]
   await postEntry(
     trx,
-    { date: issueDate, currency: group.currency, sourceType: 'invoice', sourceId: invoice.id, memo: `Invoice ${invoice.number}`, lines: journal },
+    { date: issueDate, currency: currency, sourceType: 'invoice', sourceId: invoice.id, memo: `Invoice ${invoice.number}`, lines: journal },
     now,
   )
 
   const orderIds = [...new Set(lines.map((l) => l.orderId))]
   await appendAudit(trx, now, {
-    actorId: run.requestedBy,
+    actorId: context.actorId,
     action: 'invoice.issued',
     entityType: 'invoice',
     entityId: invoice.id,
     after: {
       number: invoice.number,
-      runId: run.id,
+      runId: context.runId,
       ...(context.replaces ? { replaces: context.replaces.number } : {}),
       accountId: account.id,
       total: formatMoney(invoice.total),

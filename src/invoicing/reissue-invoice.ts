@@ -70,6 +70,13 @@ export async function reissueInvoice(
         buyer: { country: account.billingAddress.country, vatId: account.vatId, segment: account.segment },
         lines: lines.map((l) => ({ sku: l.sku, type: types.get(`${l.orderId}/${l.orderLineNo}`)!, taxCategory: l.productTaxCategory })),
       })
+      const categories = new Set(decisions.map((d) => d.category === 'O'))
+      if (categories.size > 1) {
+        // The rules now put some lines outside the scope of VAT and not others: EN 16931 wants them on two invoices, and a reissue is one.
+        throw new AppError('EINVOICE_UNAVAILABLE', `Reissued today, invoice ${original.number} would mix lines not subject to VAT with others.`, {
+          reason: 'not_subject_mixed',
+        })
+      }
       const invoice = await writeInvoice(
         trx,
         {

@@ -10,15 +10,23 @@ import type { BillingAlignment, OrderLine } from './order.js'
  * bill from it. Every line's items sum exactly to its contract amount.
  */
 
-/** When a one-time product is invoiced: once ordered, or as it is fulfilled (shipped goods, delivered days). */
-export type OneTimeBilling = 'order' | 'fulfilment'
+/** When a one-time product is invoiced: once ordered, as it is fulfilled (shipped goods, delivered days), or in parts at its milestones. */
+export type OneTimeBilling = 'order' | 'fulfilment' | 'milestones'
+
+/** A milestone of a product billed on milestones (the catalog's), its share of the line in percent ("30"). */
+export interface Milestone {
+  id: string
+  name: string
+  percent: string
+}
 
 /**
  * What triggers an item: the order itself (one-time, on order), the line's fulfilment (one-time,
- * as shipped or delivered: invoiced in proportion to the quantity fulfilled), or a recurring
- * period (invoiced in advance, on the period's first day).
+ * as shipped or delivered: invoiced in proportion to the quantity fulfilled), a recurring
+ * period (invoiced in advance, on the period's first day), or a milestone (its share, invoiced
+ * once the order records it reached).
  */
-export type ScheduleTrigger = 'order' | 'fulfilment' | 'period'
+export type ScheduleTrigger = 'order' | 'fulfilment' | 'period' | 'milestone'
 
 export interface ScheduleItem {
   lineNo: number
@@ -35,6 +43,8 @@ export interface ScheduleItem {
   /** Whether the item is a part period (calendar alignment's first and last, or cut at a ramp anniversary). */
   prorated: boolean
   amount: Money
+  /** The milestone a milestone item bills; null otherwise. */
+  milestone: Milestone | null
 }
 
 const PERIOD_MONTHS = { month: 1, quarter: 3, year: 12 } as const
@@ -155,6 +165,7 @@ function recurringItems(line: OrderLine, alignment: BillingAlignment): ScheduleI
         billOn: iso(from),
         contractYear: line.ramp ? span.year : contractYear(start, from),
         prorated: !whole,
+        milestone: null,
         amount: moneyOf(amount, line.contractAmount.currency),
       })
     })
@@ -174,9 +185,16 @@ function recurringItems(line: OrderLine, alignment: BillingAlignment): ScheduleI
  * schedule (they are billed from rated usage), nor lines of no amount (a bundle's price sits
  * on its components).
  */
-export function lineSchedule(line: OrderLine, options: { orderedOn: string; alignment: BillingAlignment; oneTime: OneTimeBilling }): ScheduleItem[] {
+export function lineSchedule(
+  line: OrderLine,
+  options: { orderedOn: string; alignment: BillingAlignment; oneTime: OneTimeBilling; milestones?: readonly Milestone[] },
+): ScheduleItem[] {
   if (line.contractAmount.minor === 0n || line.productType === 'usage') return []
   if (line.productType === 'recurring') return recurringItems(line, options.alignment)
+  if (options.oneTime === 'milestones') {
+    assert(options.milestones && options.milestones.length > 0, `line ${line.lineNo} billed on milestones lists them`)
+    return milestoneItems(line, options.milestones)
+  }
   const onOrder = options.oneTime === 'order'
   return [
     {
@@ -189,8 +207,41 @@ export function lineSchedule(line: OrderLine, options: { orderedOn: string; alig
       contractYear: null,
       prorated: false,
       amount: line.contractAmount,
+      milestone: null,
     },
   ]
+}
+
+/** Hundredths of a percent of a share: "30" → 3000, "33.33" → 3333. */
+function shareHundredths(percent: string): bigint {
+  const [whole, fraction = ''] = percent.split('.')
+  return BigInt(whole!) * 100n + BigInt(fraction.padEnd(2, '0'))
+}
+
+/**
+ * One item per milestone, in the catalog's order: its share of the contract amount rounded
+ * down to the minor unit, the last milestone taking what is left — so the items sum to the
+ * contract amount exactly, and the rounding always falls on the same item.
+ */
+function milestoneItems(line: OrderLine, milestones: readonly Milestone[]): ScheduleItem[] {
+  let left = line.contractAmount.minor
+  return milestones.map((milestone, i) => {
+    const last = i === milestones.length - 1
+    const amount = last ? left : roundDiv(line.contractAmount.minor * shareHundredths(milestone.percent), 10_000n, 'floor')
+    left -= amount
+    return {
+      lineNo: line.lineNo,
+      seq: i + 1,
+      trigger: 'milestone' as const,
+      periodStart: null,
+      periodEnd: null,
+      billOn: null,
+      contractYear: null,
+      prorated: false,
+      amount: moneyOf(amount, line.contractAmount.currency),
+      milestone: { id: milestone.id, name: milestone.name, percent: milestone.percent },
+    }
+  })
 }
 
 /**

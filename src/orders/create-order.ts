@@ -78,6 +78,7 @@ export async function createOrderForAcceptedQuote(
       orderedOn,
       alignment: accepted.billingAlignment,
       oneTime: accepted.catalog.products.get(line.sku)?.billOn ?? 'fulfilment',
+      milestones: accepted.catalog.products.get(line.sku)?.milestones ?? [],
     }),
   )
   const order = await repo.insertOrder(

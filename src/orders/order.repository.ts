@@ -293,6 +293,9 @@ export async function insertSchedule(db: Executor, orderId: string, items: Sched
           contract_year: item.contractYear,
           prorated: item.prorated,
           amount_minor: item.amount.minor,
+          milestone_id: item.milestone?.id ?? null,
+          milestone_name: item.milestone?.name ?? null,
+          milestone_percent: item.milestone?.percent ?? null,
         })),
       )
       .execute()
@@ -310,6 +313,7 @@ function toScheduleItem(r: Selectable<BillingScheduleItemsTable>, currency: stri
     contractYear: r.contract_year,
     prorated: r.prorated,
     amount: moneyOf(r.amount_minor, currency),
+    milestone: r.milestone_id ? { id: r.milestone_id, name: r.milestone_name!, percent: r.milestone_percent! } : null,
   }
 }
 
@@ -366,4 +370,37 @@ export async function fulfilledBy(db: Executor, orderId: string, day: string): P
 /** Whether any invoice bills the order (invoicing's table, read-only): an invoiced order is corrected by credit notes, not canceled. */
 export async function isInvoiced(db: Executor, orderId: string): Promise<boolean> {
   return Boolean(await db.selectFrom('invoice_lines').select('order_id').where('order_id', '=', orderId).limit(1).executeTakeFirst())
+}
+
+/** The milestones an order reached on or before a day: `lineNo/milestoneId` → the day reached. */
+export async function milestonesReached(db: Executor, orderId: string, day: string): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('order_milestones')
+    .select(['line_no', 'milestone_id', 'reached_on'])
+    .where('order_id', '=', orderId)
+    .where('reached_on', '<=', day)
+    .execute()
+  return new Map(rows.map((r) => [`${r.line_no}/${r.milestone_id}`, r.reached_on]))
+}
+
+/** Records a milestone reached; false when the line had reached it already. */
+export async function insertMilestone(
+  db: Executor,
+  m: { orderId: string; lineNo: number; milestoneId: string; reachedOn: string; recordedBy: string; note: string | null; now: Date },
+): Promise<boolean> {
+  const row = await db
+    .insertInto('order_milestones')
+    .values({
+      order_id: m.orderId,
+      line_no: m.lineNo,
+      milestone_id: m.milestoneId,
+      reached_on: m.reachedOn,
+      recorded_by: m.recordedBy,
+      note: m.note,
+      created_at: m.now,
+    })
+    .onConflict((oc) => oc.columns(['order_id', 'line_no', 'milestone_id']).doNothing())
+    .returning('milestone_id')
+    .executeTakeFirst()
+  return row !== undefined
 }

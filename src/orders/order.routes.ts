@@ -98,8 +98,9 @@ export const ScheduleItemSchema = Type.Object(
   {
     line: Type.Integer(),
     seq: Type.Integer({ description: 'The order of the item within its line, from 1' }),
-    trigger: Type.Union([Type.Literal('order'), Type.Literal('fulfilment'), Type.Literal('period')], {
-      description: 'order: due on the order day; fulfilment: due as the line is fulfilled; period: a recurring period, due in advance',
+    trigger: Type.Union([Type.Literal('order'), Type.Literal('fulfilment'), Type.Literal('period'), Type.Literal('milestone')], {
+      description:
+        'order: due on the order day; fulfilment: due as the line is fulfilled; period: a recurring period, due in advance; milestone: a share of the line, due once the milestone is reached',
     }),
     periodStart: Nullable(Type.String({ format: 'date' })),
     periodEnd: Nullable(Type.String({ format: 'date', description: 'Inclusive' })),
@@ -109,13 +110,26 @@ export const ScheduleItemSchema = Type.Object(
     contractYear: Nullable(Type.Integer({ description: 'The contract year whose price applies (recurring items)' })),
     prorated: Type.Boolean({ description: 'A part period (calendar alignment, or cut at a ramp anniversary): charged by days, or the rest of its year' }),
     amount: Amount,
+    milestone: Nullable(
+      Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        percent: Type.String({ description: 'Its share of the line, e.g. "30"' }),
+        reachedOn: Nullable(Type.String({ format: 'date', description: 'When the order recorded it reached; null until then' })),
+      }),
+    ),
   },
   { $id: 'BillingScheduleItem' },
 )
 
-function scheduleItemJson(item: service.ScheduleItem) {
-  const { lineNo, amount, ...rest } = item
-  return { line: lineNo, ...rest, amount: formatMoney(amount) }
+function scheduleItemJson(item: service.ScheduleItem, reached: ReadonlyMap<string, string>) {
+  const { lineNo, amount, milestone, ...rest } = item
+  return {
+    line: lineNo,
+    ...rest,
+    amount: formatMoney(amount),
+    milestone: milestone && { ...milestone, reachedOn: reached.get(`${lineNo}/${milestone.id}`) ?? null },
+  }
 }
 
 /** The schedule's cursor: `<line>.<seq>` of the last item seen. */
@@ -264,9 +278,9 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: service.OrderDeps }>
       const { limit = DEFAULT_PAGE_LIMIT, starting_after } = request.query
       const cursor = starting_after ? SCHEDULE_CURSOR.exec(starting_after) : null
       const after = cursor ? { lineNo: Number(cursor[1]), seq: Number(cursor[2]) } : undefined
-      const { items } = await service.billingScheduleOf(deps, principalOf(request), request.params.id, limit + 1, after)
+      const { items, reached } = await service.billingScheduleOf(deps, principalOf(request), request.params.id, limit + 1, after)
       const page = pageFrom(items, limit, (item) => `${item.lineNo}.${item.seq}`)
-      return { ...page, data: page.data.map(scheduleItemJson) }
+      return { ...page, data: page.data.map((item) => scheduleItemJson(item, reached)) }
     },
   )
 
@@ -281,6 +295,49 @@ export const orderRoutes: FastifyPluginAsyncTypebox<{ deps: service.OrderDeps }>
       if (!order) throw new AppError('NOT_FOUND', `Quote ${request.params.id} has no order you may see (a quote has one once its buyer signed).`)
       setEtag(reply, order.version)
       return orderJson(order)
+    },
+  )
+
+  app.post(
+    '/v1/orders/:id/milestones',
+    {
+      config: operators,
+      schema: {
+        tags,
+        summary: 'Record that a line billed on milestones reached one: its share falls due for the next invoice run',
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          {
+            line: Type.Integer({ minimum: 0, maximum: 100_000 }),
+            milestone: Type.String({ minLength: 1, maxLength: 100, description: "The milestone's id, as the billing schedule gives it" }),
+            reachedOn: Type.Optional(Type.String({ format: 'date', description: 'The day it was reached; today by default, never later' })),
+            note: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'The acceptance record, the sign-off' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({
+            orderId: Type.String(),
+            line: Type.Integer(),
+            milestone: Type.Object({ id: Type.String(), name: Type.String(), percent: Type.String() }),
+            reachedOn: Type.String({ format: 'date' }),
+            amount: Amount,
+          }),
+          ...problemResponses(403, 404, 409, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const idempotency = idempotencyOf(request)
+      const stored = await service.recordMilestone(
+        deps,
+        principalOf(request),
+        request.params.id,
+        request.body,
+        idempotency && { ...idempotency, present: (b) => b },
+      )
+      return sendStored(reply, stored as never)
     },
   )
 

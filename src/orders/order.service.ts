@@ -2,6 +2,7 @@
 export { cancelOrder } from './cancel-order.js'
 export { createOrderForAcceptedQuote, type AcceptedQuote } from './create-order.js'
 export { recordFulfilment, type FulfilmentInput } from './fulfil-order.js'
+export { recordMilestone, type MilestoneInput, type MilestoneReached } from './reach-milestone.js'
 export { billingScheduleOf, fulfilmentsOf, getOrder, listOrders, lockBillableOrders, orderOfQuote, type BillableOrder } from './read-orders.js'
 export { formatQty, lineComplete } from './order.js'
 export type { OrderDeps } from './order-deps.js'

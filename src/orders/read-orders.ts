@@ -50,9 +50,9 @@ export async function billingScheduleOf(
   id: string,
   limit: number,
   after?: { lineNo: number; seq: number },
-): Promise<{ order: Order; items: ScheduleItem[] }> {
+): Promise<{ order: Order; items: ScheduleItem[]; reached: Map<string, string> }> {
   const order = await visibleOrder(deps.db, actor, id)
-  return { order, items: await repo.scheduleOf(deps.db, order, limit, after) }
+  return { order, items: await repo.scheduleOf(deps.db, order, limit, after), reached: await repo.milestonesReached(deps.db, order.id, '9999-12-31') }
 }
 
 /** What invoicing reads of an order: its lines, its whole schedule, and per line what was fulfilled by the invoicing day. */
@@ -61,6 +61,8 @@ export interface BillableOrder {
   lines: OrderLine[]
   schedule: ScheduleItem[]
   fulfilledBy: Map<number, Record<FulfilmentKind, bigint>>
+  /** The milestones reached by the invoicing day: `lineNo/milestoneId` → the day. */
+  milestonesReached: Map<string, string>
 }
 
 /**
@@ -76,6 +78,7 @@ export async function lockBillableOrders(trx: Trx, ids: readonly string[], asOf:
       lines: await repo.orderLines(trx, order),
       schedule: await repo.wholeSchedule(trx, order),
       fulfilledBy: await repo.fulfilledBy(trx, order.id, asOf),
+      milestonesReached: await repo.milestonesReached(trx, order.id, asOf),
     })),
   )
 }

@@ -174,6 +174,7 @@ t.test('property: billing a line as it is fulfilled, in any steps, bills exactly
                 lineNo: 0,
                 seq: 1,
                 trigger: 'fulfilment',
+                milestone: null,
                 periodStart: null,
                 periodEnd: null,
                 billOn: null,
@@ -183,6 +184,7 @@ t.test('property: billing a line as it is fulfilled, in any steps, bills exactly
               },
             ],
             fulfilledBy: new Map([[0, { shipped: 0n, delivered: fulfilled, activated: 0n }]]),
+            milestonesReached: new Map(),
           }
           for (const due of dueLines(billable, billed, '2026-12-31')) {
             if (due.net < 0n || due.qtyMilli <= 0n) return false

@@ -55,7 +55,7 @@ const permissionOfRow: Record<string, readonly Role[] | null> = {
   'GET /v1/audit/verify': AUDIT_READERS,
   'GET /v1/contracts/:id': SELLING_ROLES,
   'GET /v1/orders': SELLING_ROLES,
-  'POST /v1/orders/:id/fulfilments|cancel': ORDER_OPERATORS,
+  'POST /v1/orders/:id/fulfilments|milestones|cancel': ORDER_OPERATORS,
   'POST/GET /v1/invoice-runs': INVOICE_RUNNERS,
   'GET /v1/invoices': SELLING_ROLES,
   'POST /v1/invoices/:id/credit-notes': CREDIT_NOTE_ISSUERS,
