@@ -34,10 +34,12 @@ export async function ciiSchemaErrors(xml: string): Promise<string[]> {
 
 /**
  * The stylesheet compiled for SaxonJS (SEF), made once per version of the XSLT (about 20 s)
- * and kept under node_modules/.cache; concurrent test files each write their own temporary
- * file and rename it into place, so none reads a half-written one.
+ * and kept under node_modules/.cache. `npm test` makes it before the suite starts (pretest:
+ * test/helpers/prepare.ts), when nothing else competes for the CPU; a test file run alone makes
+ * it if missing. Concurrent makers each write their own temporary file and rename it into
+ * place, so none reads a half-written one.
  */
-async function compiledStylesheet(): Promise<string> {
+export async function compiledStylesheet(): Promise<string> {
   const hash = createHash('sha256').update(readFileSync(XSLT)).digest('hex').slice(0, 16)
   const dir = new URL('../../node_modules/.cache/qtc-en16931/', import.meta.url).pathname
   const sef = join(dir, `${hash}.sef.json`)
