@@ -30,6 +30,7 @@ import { JobEngine } from './jobs/job-engine.js'
 import { jobRoutes } from './jobs/jobs.routes.js'
 import { ContractSchema, contractRoutes } from './contracts/contract.routes.js'
 import { FulfilmentSchema, OrderSchema, orderRoutes, ScheduleItemSchema } from './orders/order.routes.js'
+import { InvoiceDraftSchema, invoiceDraftRoutes } from './invoicing/invoice-draft.routes.js'
 import { CreditNoteSchema, InvoiceRunSchema, InvoiceSchema, invoiceRoutes } from './invoicing/invoice.routes.js'
 import { type EInvoicePlatform, TestPlatform } from './invoicing/invoice.service.js'
 import { ledgerRoutes } from './ledger/ledger.routes.js'
@@ -133,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(InvoiceSchema)
   app.addSchema(InvoiceRunSchema)
   app.addSchema(CreditNoteSchema)
+  app.addSchema(InvoiceDraftSchema)
   app.addSchema(WebhookEndpointView)
   app.addSchema(WebhookDeliveryView)
 
@@ -221,6 +223,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
   })
+  await app.register(invoiceDraftRoutes, { deps: invoicing })
   await app.register(ledgerRoutes, { deps: { db: database.db, clock } })
   await app.register(webhookRoutes, { deps: webhookDeps(config, database.db, clock) })
   return app

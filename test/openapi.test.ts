@@ -44,7 +44,7 @@ async function runWebhookJobs() {
   await relayOutbox(deps, { limit: 1000 })
   await deliverDueWebhooks(deps, { limit: 100, now: ctx.clock.now() })
 }
-/** The invoice job, likewise, where the script first reads its run: the run it asked for is executed, and invoices the signed order. */
+/** The invoice job, likewise, where the script first reads its run or its drafts: the runs it asked for are executed (a drafting one drafts the signed order). */
 async function runInvoiceJob() {
   const ruleSet = (await loadRuleSet(`${ROOT}rules`, `${ROOT}price-books`)).ruleSet!
   await executeDueRuns(invoicingDeps(ctx, ruleSet), async () => {})
@@ -262,10 +262,20 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const secondOrder = (await call('/v1/orders', 'get', { query: { status: 'open' } })).data.find((o) => o.quoteId === toCancel.id)
   const canceledOrder = await call('/v1/orders/{id}/cancel', 'post', { path: { id: secondOrder?.id ?? 'ord_none' }, header: { 'if-match': '"v' + secondOrder?.version + '"' }, body: { reason: 'Signed twice by mistake' } })
   orderStates.push(canceledOrder.status, canceledOrder.cancelReason)
+  const draftRun = await call('/v1/invoice-runs', 'post', { header: { 'idempotency-key': 'draft-run-typed' }, body: { asOf: '2026-12-01', drafts: true } })
+  const draftsOfRun = await call('/v1/invoice-drafts', 'get', { query: { runId: draftRun.id, status: 'draft' } })
+  const draftRead = await call('/v1/invoice-drafts/{id}', 'get', { path: { id: draftsOfRun.data[0]?.id ?? 'invd_none' } })
+  const draftPdf: number = await call('/v1/invoice-drafts/{id}/document.pdf', 'get', { path: { id: draftRead.id }, query: { lang: 'en' } })
+  const discardedDraft = await call('/v1/invoice-drafts/{id}/discard', 'post', { path: { id: draftRead.id }, header: { 'if-match': '"v' + draftRead.version + '"' }, body: { reason: 'Reviewed: issue in the regular run' } })
+  const redraftRun = await call('/v1/invoice-runs', 'post', { header: { 'idempotency-key': 'redraft-run-typed' }, body: { asOf: '2026-12-01', drafts: true } })
+  const redrafted = await call('/v1/invoice-drafts', 'get', { query: { runId: redraftRun.id } })
+  const issuedDraft = await call('/v1/invoice-drafts/{id}/issue', 'post', { path: { id: redrafted.data[0]?.id ?? 'invd_none' }, header: { 'if-match': '"v1"', 'idempotency-key': 'issue-draft-typed' } })
+  const reviewed: Array<string | number | boolean | null> = [draftRun.drafts, draftRead.total, draftPdf, discardedDraft.status, issuedDraft.draft.invoiceId, issuedDraft.invoice.number]
   const invoiceRun = await call('/v1/invoice-runs', 'post', { header: { 'idempotency-key': 'invoice-run-typed' }, body: { asOf: '2026-12-01' } })
   const ranInvoices = await call('/v1/invoice-runs/{id}', 'get', { path: { id: invoiceRun.id } })
   const invoiceRuns = await call('/v1/invoice-runs', 'get', { query: { limit: 5 } })
-  const invoiceList = await call('/v1/invoices', 'get', { query: { runId: invoiceRun.id } })
+  // The drafts issued, the run has nothing left to bill: the invoice is the issued draft's.
+  const invoiceList = await call('/v1/invoices', 'get', { query: { runId: redraftRun.id } })
   const invoice = await call('/v1/invoices/{id}', 'get', { path: { id: invoiceList.data[0]?.id ?? 'inv_none' } })
   const invoicePdf: number = await call('/v1/invoices/{id}/document.pdf', 'get', { path: { id: invoice.id }, query: { lang: 'fr' } })
   const facturX: number = await call('/v1/invoices/{id}/facturx.pdf', 'get', { path: { id: invoice.id } })
@@ -318,7 +328,7 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
 
   return [webhooks, up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
     changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
-    delegation.endsOn, revokedAt, status, states, orderStates, scheduled, invoicing, broken, anchored, hashes, jobStates]
+    delegation.endsOn, revokedAt, status, states, orderStates, scheduled, reviewed, invoicing, broken, anchored, hashes, jobStates]
 }
 `
 
@@ -392,7 +402,7 @@ t.test('a client generated from /openapi.json type-checks a call of every route,
     as: Role = 'admin',
   ) => {
     if (path === '/v1/webhook-endpoints/{id}/deliveries') await runWebhookJobs()
-    if (path === '/v1/invoice-runs/{id}') await runInvoiceJob()
+    if (path === '/v1/invoice-runs/{id}' || path === '/v1/invoice-drafts') await runInvoiceJob()
     if (path === '/v1/invoices/{id}/einvoicing') await runEInvoicingJob()
     const url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(request.path?.[name])))
     const query = new URLSearchParams(

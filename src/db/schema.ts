@@ -264,9 +264,42 @@ export interface InvoiceRunsTable {
   done: Generated<number>
   invoices: Generated<number>
   failures: ColumnType<unknown, string | undefined, string>
+  drafts: Generated<boolean>
   created_at: Timestamp
   started_at: Timestamp | null
   finished_at: Timestamp | null
+}
+
+export interface InvoiceDraftsTable {
+  id: string
+  status: string
+  run_id: string | null
+  seller_id: string
+  account_id: string
+  owner_id: string
+  currency: string
+  payment_terms_days: number
+  buyer: ColumnType<unknown, string, string>
+  seller: ColumnType<unknown, string, string>
+  net_minor: bigint
+  tax_minor: bigint
+  total_minor: bigint
+  rule_set_hash: string
+  drafted_on: string
+  invoice_id: string | null
+  discard_reason: string | null
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** A draft's lines: an invoice's columns (InvoiceLinesTable) under its draft, without a generation. */
+export interface InvoiceDraftLinesTable extends Omit<InvoiceLinesTable, 'invoice_id' | 'generation'> {
+  draft_id: string
+}
+
+export interface InvoiceDraftTaxLinesTable extends Omit<InvoiceTaxLinesTable, 'invoice_id'> {
+  draft_id: string
 }
 
 export interface InvoicesTable {
@@ -568,6 +601,9 @@ export interface Database {
   invoice_runs: InvoiceRunsTable
   invoices: InvoicesTable
   invoice_lines: InvoiceLinesTable
+  invoice_drafts: InvoiceDraftsTable
+  invoice_draft_lines: InvoiceDraftLinesTable
+  invoice_draft_tax_lines: InvoiceDraftTaxLinesTable
   order_milestones: OrderMilestonesTable
   einvoice_submissions: EinvoiceSubmissionsTable
   einvoice_events: EinvoiceEventsTable

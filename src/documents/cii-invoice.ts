@@ -1,3 +1,4 @@
+import { assert } from '../errors.js'
 import { create } from 'xmlbuilder2'
 import { currencyExponent } from '../money/currency.js'
 import { formatAmount, formatScaled } from '../money/money.js'
@@ -78,6 +79,7 @@ function netPrice(net: Money, qtyMilli: bigint): [string, string | undefined] {
  */
 export function ciiInvoiceXml(input: InvoiceDocumentInput): string {
   const { seller, buyer, invoice, credits } = input
+  assert(invoice.number !== null, 'a draft has no e-invoice: only an issued invoice is sent')
   if (currencyExponent(invoice.currency) > 2) {
     // EN 16931 amounts have at most two decimals (BR-DEC-*): a three-decimal currency cannot be written exactly.
     throw new EInvoiceError('currency_exponent', `EN 16931 amounts have at most 2 decimals; ${invoice.currency} has ${currencyExponent(invoice.currency)}`)

@@ -18,7 +18,8 @@ export interface InvoiceDocumentInput {
   seller: LegalEntity
   /** The buyer's SIREN is printed (and sent) for a French buyer: read from its VAT number (sirenOfVatId). */
   buyer: { name: string; address: PostalAddress; vatId: string | null; siren: string | null }
-  invoice: { number: string; issueDate: string; dueDate: string | null; currency: string; net: Money; tax: Money; total: Money }
+  /** A draft has no number yet (null): its PDF says so, dated as if issued the day it was drafted; it has no XML. */
+  invoice: { number: string | null; issueDate: string; dueDate: string | null; currency: string; net: Money; tax: Money; total: Money }
   credits: { number: string; issueDate: string; reason: string } | null
   lines: Array<{
     lineNo: number
@@ -63,6 +64,9 @@ const INVOICE_LABELS = {
     recoveryIndemnity: 'Fixed indemnity for recovery costs in case of late payment: EUR 40 (Code de commerce, art. D441-5).',
     noEarlyDiscount: 'No discount for early payment.',
     vatOnDebits: 'Option for the payment of VAT on debits.',
+    draftTitle: 'Draft invoice',
+    draftNumber: 'given at issue',
+    draftNotice: 'Draft for review, not an invoice: its number is given when it is issued, and its issue and due dates become those of that day.',
     creditNote: 'Credit note',
     credits: 'Credits invoice',
     reason: 'Reason',
@@ -91,6 +95,10 @@ const INVOICE_LABELS = {
     recoveryIndemnity: 'Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 € (Code de commerce, art. D441-5).',
     noEarlyDiscount: 'Pas d’escompte pour paiement anticipé.',
     vatOnDebits: 'Option pour le paiement de la taxe d’après les débits.',
+    draftTitle: 'Projet de facture',
+    draftNumber: 'attribué à l’émission',
+    draftNotice:
+      'Projet soumis à revue, qui ne vaut pas facture : son numéro est attribué à l’émission, et ses dates d’émission et d’échéance deviennent celles de ce jour.',
     creditNote: 'Avoir',
     credits: 'Avoir sur la facture',
     reason: 'Motif',
@@ -200,20 +208,29 @@ export async function renderInvoiceDocument(input: InvoiceDocumentInput, facturX
   const L = LABELS[lang]
   const I = INVOICE_LABELS[lang]
   if (input.lines.length > MAX_LINES) throw new RangeError(`an invoice document has at most ${MAX_LINES} lines`)
-  const number = text(invoice.number, 'invoice number')
-  const title = credits ? I.creditNote : I.title
+  const number = invoice.number === null ? null : text(invoice.number, 'invoice number')
+  const title = credits ? I.creditNote : number === null ? I.draftTitle : I.title
   const money = (m: Money) => formatMoney(m, lang)
   const issuedAt = new Date(`${invoice.issueDate}T00:00:00Z`)
-  const doc = createPdf({ title: `${title} ${number}`, author: text(seller.name, 'seller name'), createdAt: issuedAt, pdfA3: facturX !== undefined })
+  const doc = createPdf({
+    title: number === null ? title : `${title} ${number}`,
+    author: text(seller.name, 'seller name'),
+    createdAt: issuedAt,
+    pdfA3: facturX !== undefined,
+  })
   if (facturX) embedFacturX(doc, facturX.xml, issuedAt, credits ? 'credit note' : 'invoice')
 
   drawTitleBlock(doc, text(seller.name, 'seller name'), title, [
-    [L.number, number],
+    [L.number, number ?? I.draftNumber],
     [L.issuedOn, formatDate(invoice.issueDate, lang)],
     credits
       ? [I.credits, `${text(credits.number, 'invoice number')} (${formatDate(credits.issueDate, lang)})`]
       : [I.dueDate, formatDate(paymentDue(invoice), lang)],
   ])
+  if (number === null) {
+    doc.font('bold').fontSize(9.5).fillColor(COLORS.text).text(I.draftNotice, PAGE.margin, doc.y, { width: CONTENT_WIDTH })
+    doc.moveDown(0.8)
+  }
   const buyerSiren = buyer.siren
   drawPartyBlocks(
     doc,
@@ -332,6 +349,9 @@ export async function renderInvoiceDocument(input: InvoiceDocumentInput, facturX
     doc.fillColor(COLORS.text)
   }
 
-  drawFooters(doc, `${title} ${number} · ${text(seller.name, 'seller name')}${seller.siren ? ` · ${L.siren} ${seller.siren}` : ''}`)
+  drawFooters(
+    doc,
+    `${number === null ? title : `${title} ${number}`} · ${text(seller.name, 'seller name')}${seller.siren ? ` · ${L.siren} ${seller.siren}` : ''}`,
+  )
   return pdfBuffer(doc)
 }

@@ -218,6 +218,36 @@ export const EVENT_CATALOGUE = {
       { additionalProperties: false },
     ),
   ),
+  'invoice.drafted': event(
+    1,
+    'An invoice run drafted an invoice for review: no number yet, nothing posted; it is issued or discarded later. Aggregate: the draft.',
+    'invoice_draft',
+    Type.Object(
+      {
+        draftId: Id('The draft'),
+        accountId: Id('The buyer'),
+        sellerId: Id('The seller legal entity'),
+        currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+        total: Type.String({ pattern: '^\\d+(\\.\\d+)?$', description: 'Total with VAT, a decimal string in the currency' }),
+        draftedOn: IsoDate,
+        orderIds: Type.Array(Id('An order billed'), { minItems: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'invoice.draft_discarded': event(
+    1,
+    'A draft invoice was discarded, with a reason: its items are due again. Aggregate: the draft.',
+    'invoice_draft',
+    Type.Object(
+      {
+        draftId: Id('The draft'),
+        accountId: Id('The buyer'),
+        reason: Type.String({ maxLength: 500 }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
   'invoice.reissued': event(
     1,
     'An invoice the certified platform rejected or the buyer refused was credited in full and reissued: the replacement bills the same items. Aggregate: the invoice replaced.',

@@ -1,13 +1,20 @@
 import { ciiInvoiceXml as writeCii, EInvoiceError } from '../documents/cii-invoice.js'
 import { type InvoiceDocumentInput, renderInvoiceDocument, sirenOfVatId } from '../documents/invoice-document.js'
 import type { Lang } from '../documents/locale.js'
+import { Temporal } from 'temporal-polyfill'
 import { AppError, assert } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import type { CreditNoteView, InvoiceView, InvoicingDeps } from './invoice.js'
 import * as repo from './invoice.repository.js'
+import { getDraft } from './invoice-drafts.js'
 import { getCreditNote, getInvoice, viewOf } from './read-invoices.js'
 
 type Deps = Pick<InvoicingDeps, 'db' | 'sellers'>
+
+/** What an invoice document prints of an invoice — or of a draft, which has no number yet. */
+type Printable = Pick<InvoiceView, 'sellerId' | 'seller' | 'buyer' | 'issueDate' | 'dueDate' | 'currency' | 'net' | 'tax' | 'total' | 'lines' | 'vat'> & {
+  number: string | null
+}
 
 /**
  * What an invoice's documents are made of, from what was issued (the parties as frozen, the
@@ -15,9 +22,9 @@ type Deps = Pick<InvoicingDeps, 'db' | 'sellers'>
  * the two say the same. French by default for a seller established in France (French invoices
  * are written in French), English otherwise.
  */
-function documentInput(deps: Deps, invoice: InvoiceView, lang?: Lang): InvoiceDocumentInput {
+function documentInput(deps: Deps, invoice: Printable, lang?: Lang): InvoiceDocumentInput {
   const seller = deps.sellers.byId(invoice.sellerId)
-  assert(seller, `seller ${invoice.sellerId} of invoice ${invoice.number} exists`)
+  assert(seller, `seller ${invoice.sellerId} of invoice ${invoice.number ?? '(draft)'} exists`)
   return {
     lang: lang ?? (seller.address.country === 'FR' ? 'fr' : 'en'),
     // The seller as issued (name, address, identifiers) over the file's current entry: a later edit of the file changes no invoice.
@@ -139,4 +146,31 @@ export async function creditNoteFacturX(deps: Deps, actor: Principal, id: string
   const { note, input } = await creditNoteDocumentInput(deps, actor, id)
   const xml = ciiInvoiceXml(input)
   return { number: note.number, bytes: await renderInvoiceDocument(input, { xml }) }
+}
+
+/**
+ * A draft's PDF, for review: the invoice it will be, titled as a draft with no number, dated as
+ * if issued the day it was drafted (issuing it dates it anew). A draft already issued or
+ * discarded has none: 409 (the issued invoice has its own).
+ */
+export async function draftDocument(deps: Deps, actor: Principal, id: string, lang?: Lang): Promise<{ bytes: Buffer }> {
+  const draft = await getDraft(deps, actor, id)
+  if (draft.status !== 'draft') {
+    throw new AppError('INVALID_STATE_TRANSITION', `Invoice draft ${draft.id} is ${draft.status}: it has no draft document any more.`, {
+      from: draft.status,
+      action: 'document',
+      ...(draft.invoiceId ? { invoiceId: draft.invoiceId } : {}),
+    })
+  }
+  const input = documentInput(
+    deps,
+    {
+      ...draft,
+      number: null,
+      issueDate: draft.draftedOn,
+      dueDate: Temporal.PlainDate.from(draft.draftedOn).add({ days: draft.paymentTermsDays }).toString(),
+    },
+    lang,
+  )
+  return { bytes: await renderInvoiceDocument(input) }
 }

@@ -48,7 +48,7 @@ function assertAsOf(asOf: string, day: string): void {
 export async function requestInvoiceRun(
   deps: InvoicingDeps & { queue: InvoiceJobQueue },
   actor: Principal,
-  input: { asOf?: string },
+  input: { asOf?: string; drafts?: boolean },
   idempotency: IdempotencyRequest | null,
 ): Promise<StoredResponse<InvoiceRun>> {
   const day = today(deps)
@@ -62,10 +62,11 @@ export async function requestInvoiceRun(
     async (trx) => {
       const now = deps.clock.now()
       const id = newId('ir')
-      await repo.insertRun(trx, { id, asOf, requestedBy: actor.id, createdAt: now })
+      const drafts = input.drafts ?? false
+      await repo.insertRun(trx, { id, asOf, requestedBy: actor.id, drafts, createdAt: now })
       const job = await deps.queue.send(trx)
       await repo.setRunJob(trx, id, job.id)
-      await appendAudit(trx, now, { actorId: actor.id, action: 'invoice_run.requested', entityType: 'invoice_run', entityId: id, after: { asOf } })
+      await appendAudit(trx, now, { actorId: actor.id, action: 'invoice_run.requested', entityType: 'invoice_run', entityId: id, after: { asOf, drafts } })
       const run = await repo.findRun(trx, id)
       return { status: 202, body: run! }
     },
@@ -73,8 +74,8 @@ export async function requestInvoiceRun(
 }
 
 /**
- * Executes one run: counts the groups with something due, then makes each group's invoice in
- * its own transaction, recording progress after each. A group whose lines the tax rules do not
+ * Executes one run: counts the groups with something due, then makes each group's invoice (or
+ * draft, for a run that drafts) in its own transaction, recording progress after each. A group whose lines the tax rules do not
  * all decide is skipped and listed in `failures` (its items stay due); any other error stops
  * the run, which stays `running` until a job resumes it.
  */
@@ -116,7 +117,8 @@ export async function executeDueRuns(
     let run = await repo.claimUnfinishedRun(deps.db, deps.clock.now())
     if (!run && runs === 0) {
       const id = newId('ir')
-      await repo.insertRun(deps.db, { id, asOf: today(deps), requestedBy: null, createdAt: deps.clock.now() })
+      // The daily run issues; drafting for review is asked for (POST /v1/invoice-runs with drafts).
+      await repo.insertRun(deps.db, { id, asOf: today(deps), requestedBy: null, drafts: false, createdAt: deps.clock.now() })
       run = await repo.claimUnfinishedRun(deps.db, deps.clock.now())
     }
     if (!run) break

@@ -31,7 +31,8 @@ function toInvoice(r: Selectable<InvoicesTable>): Invoice {
   }
 }
 
-function toLine(r: Selectable<InvoiceLinesTable>, currency: string): InvoiceLine {
+/** An invoice line from its row, or a draft's (which has no generation: a draft is a first invoice). */
+export function toLine(r: Omit<Selectable<InvoiceLinesTable>, 'invoice_id' | 'generation'> & { generation?: number }, currency: string): InvoiceLine {
   return {
     lineNo: r.line_no,
     orderId: r.order_id,
@@ -51,7 +52,35 @@ function toLine(r: Selectable<InvoiceLinesTable>, currency: string): InvoiceLine
     productTaxCategory: r.product_tax_category,
     vat: { category: r.vat_category, rateBp: r.vat_rate_bp, mention: r.vat_mention, exemptionCode: r.vat_exemption_code, ruleId: r.tax_rule_id },
     billedThroughMilli: r.billed_through_milli,
-    generation: r.generation,
+    generation: r.generation ?? 0,
+  }
+}
+
+/** An invoice line as its row's columns, but for the document it belongs to (an invoice's or a draft's: the same ones). */
+export function lineRow(l: InvoiceLine) {
+  return {
+    line_no: l.lineNo,
+    order_id: l.orderId,
+    order_line_no: l.orderLineNo,
+    schedule_seq: l.scheduleSeq,
+    billed_through_milli: l.billedThroughMilli,
+    quote_number: l.quoteNumber,
+    order_number: l.orderNumber,
+    sku: l.sku,
+    description: l.description,
+    qty_milli: l.qtyMilli,
+    unit: l.unit,
+    period_start: l.periodStart,
+    period_end: l.periodEnd,
+    discount_hundredths: l.discountHundredths,
+    net_minor: l.net.minor,
+    revenue_treatment: l.revenueTreatment,
+    product_tax_category: l.productTaxCategory,
+    vat_category: l.vat.category,
+    vat_rate_bp: l.vat.rateBp,
+    vat_mention: l.vat.mention,
+    vat_exemption_code: l.vat.exemptionCode,
+    tax_rule_id: l.vat.ruleId,
   }
 }
 
@@ -90,6 +119,7 @@ function toRun(r: Selectable<InvoiceRunsTable>): InvoiceRun {
     done: r.done,
     invoices: r.invoices,
     failures: r.failures as InvoiceRun['failures'],
+    drafts: r.drafts,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -119,7 +149,11 @@ export async function candidateGroups(db: Executor, asOf: string): Promise<Invoi
             where m.order_id = s.order_id and m.line_no = s.line_no and m.milestone_id = s.milestone_id and m.reached_on <= ${asOf}
           )))
           and not exists (
-            select 1 from invoice_lines l
+            select 1 from (
+              select order_id, order_line_no, schedule_seq, billed_through_milli from invoice_lines
+              union all
+              select order_id, order_line_no, schedule_seq, billed_through_milli from invoice_draft_lines
+            ) l
             join order_lines ol on ol.order_id = l.order_id and ol.line_no = l.order_line_no
             where l.order_id = s.order_id and l.order_line_no = s.line_no and l.schedule_seq = s.seq
               and l.billed_through_milli = ol.qty_milli
@@ -136,13 +170,22 @@ export async function candidateGroups(db: Executor, asOf: string): Promise<Invoi
   }))
 }
 
-/** How far invoices billed each schedule item of these orders: item key → largest billed_through_milli. */
+/**
+ * How far invoices and open drafts billed each schedule item of these orders: item key →
+ * largest billed_through_milli. A draft's lines count as billed (a second run must not draft
+ * or issue them again); one statement reads both, so a draft issued meanwhile is seen once,
+ * as a draft or as an invoice.
+ */
 export async function billedThrough(db: Executor, orderIds: readonly string[]): Promise<Map<string, bigint>> {
   if (orderIds.length === 0) return new Map()
+  const billed = (table: 'invoice_lines' | 'invoice_draft_lines') =>
+    db
+      .selectFrom(table)
+      .select(['order_id', 'order_line_no', 'schedule_seq', 'billed_through_milli'])
+      .where('order_id', 'in', [...orderIds])
   const rows = await db
-    .selectFrom('invoice_lines')
+    .selectFrom(billed('invoice_lines').unionAll(billed('invoice_draft_lines')).as('l'))
     .select(['order_id', 'order_line_no', 'schedule_seq', sql<string>`max(billed_through_milli)`.as('through')])
-    .where('order_id', 'in', [...orderIds])
     .groupBy(['order_id', 'order_line_no', 'schedule_seq'])
     .execute()
   return new Map(rows.map((r) => [`${r.order_id}/${r.order_line_no}/${r.schedule_seq}`, BigInt(r.through)]))
@@ -172,7 +215,7 @@ export interface NewInvoice {
   vat: VatLine[]
 }
 
-const LINES_PER_INSERT = 1000
+export const LINES_PER_INSERT = 1000
 
 export async function insertInvoice(db: Executor, { invoice: i, lines, vat }: NewInvoice): Promise<void> {
   await db
@@ -205,34 +248,7 @@ export async function insertInvoice(db: Executor, { invoice: i, lines, vat }: Ne
   for (let start = 0; start < lines.length; start += LINES_PER_INSERT) {
     await db
       .insertInto('invoice_lines')
-      .values(
-        lines.slice(start, start + LINES_PER_INSERT).map((l) => ({
-          invoice_id: i.id,
-          line_no: l.lineNo,
-          order_id: l.orderId,
-          order_line_no: l.orderLineNo,
-          schedule_seq: l.scheduleSeq,
-          billed_through_milli: l.billedThroughMilli,
-          quote_number: l.quoteNumber,
-          order_number: l.orderNumber,
-          sku: l.sku,
-          description: l.description,
-          qty_milli: l.qtyMilli,
-          unit: l.unit,
-          period_start: l.periodStart,
-          period_end: l.periodEnd,
-          discount_hundredths: l.discountHundredths,
-          net_minor: l.net.minor,
-          revenue_treatment: l.revenueTreatment,
-          product_tax_category: l.productTaxCategory,
-          vat_category: l.vat.category,
-          vat_rate_bp: l.vat.rateBp,
-          vat_mention: l.vat.mention,
-          vat_exemption_code: l.vat.exemptionCode,
-          tax_rule_id: l.vat.ruleId,
-          generation: l.generation,
-        })),
-      )
+      .values(lines.slice(start, start + LINES_PER_INSERT).map((l) => ({ invoice_id: i.id, ...lineRow(l), generation: l.generation })))
       .execute()
   }
   await db
@@ -278,10 +294,10 @@ export async function listInvoices(db: Executor, filter: InvoiceFilter, limit: n
   return (await query.execute()).map(toInvoice)
 }
 
-export async function insertRun(db: Executor, run: Pick<InvoiceRun, 'id' | 'asOf' | 'requestedBy' | 'createdAt'>): Promise<void> {
+export async function insertRun(db: Executor, run: Pick<InvoiceRun, 'id' | 'asOf' | 'requestedBy' | 'createdAt' | 'drafts'>): Promise<void> {
   await db
     .insertInto('invoice_runs')
-    .values({ id: run.id, as_of: run.asOf, status: 'queued', requested_by: run.requestedBy, created_at: run.createdAt })
+    .values({ id: run.id, as_of: run.asOf, status: 'queued', requested_by: run.requestedBy, drafts: run.drafts, created_at: run.createdAt })
     .execute()
 }
 

@@ -13,9 +13,9 @@ import { CREDIT_NOTE_ISSUERS, INVOICE_RUNNERS, SELLING_ROLES } from '../principa
 import { INVOICE_RUN_STATUSES, INVOICE_STATUSES } from './invoice.js'
 import * as service from './invoice.service.js'
 
-const Amount = Type.String({ description: 'A decimal amount in the currency of the invoice, e.g. "1234.50"' })
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
-const IsoDate = Type.String({ format: 'date' })
+export const Amount = Type.String({ description: 'A decimal amount in the currency of the invoice, e.g. "1234.50"' })
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+export const IsoDate = Type.String({ format: 'date' })
 const Address = Type.Object({
   line1: Type.String(),
   line2: Type.Optional(Type.String()),
@@ -23,7 +23,7 @@ const Address = Type.Object({
   city: Type.String(),
   country: Type.String(),
 })
-const Party = Type.Object({ name: Type.String(), address: Address, vatId: Nullable(Type.String()), siren: Type.Optional(Nullable(Type.String())) })
+export const Party = Type.Object({ name: Type.String(), address: Address, vatId: Nullable(Type.String()), siren: Type.Optional(Nullable(Type.String())) })
 
 const InvoiceSummary = {
   id: Type.String(),
@@ -45,13 +45,37 @@ const InvoiceSummary = {
 }
 
 const Percent = Type.String({ description: 'A rate in percent, e.g. "20", "5.5", "0"' })
-const VatLineSchema = Type.Object({
+export const VatLineSchema = Type.Object({
   category: Type.String(),
   ratePercent: Percent,
   base: Amount,
   tax: Amount,
   mention: Nullable(Type.String()),
   exemptionCode: Nullable(Type.String()),
+})
+
+export const InvoiceLineSchema = Type.Object({
+  line: Type.Integer({ minimum: 1 }),
+  orderId: Type.String(),
+  orderNumber: Type.String(),
+  orderLine: Type.Integer(),
+  scheduleSeq: Type.Integer({ description: 'The billing schedule item billed (GET /v1/orders/:id/billing-schedule)' }),
+  quoteNumber: Type.String(),
+  sku: Type.String(),
+  description: Type.String(),
+  quantity: Type.String(),
+  unit: Type.String(),
+  periodStart: Nullable(IsoDate),
+  periodEnd: Nullable(IsoDate),
+  discountPercent: Type.String({ description: "The line's discount off its standard price, as signed" }),
+  net: Amount,
+  vat: Type.Object({
+    category: Type.String({ description: 'EN 16931 VAT category: S, AE, E, G, O, K, Z' }),
+    ratePercent: Percent,
+    mention: Nullable(Type.String()),
+    exemptionCode: Nullable(Type.String()),
+    ruleId: Type.String({ description: 'The tax rule that decided it' }),
+  }),
 })
 
 export const InvoiceSchema = Type.Object(
@@ -62,31 +86,7 @@ export const InvoiceSchema = Type.Object(
     ruleSetHash: Type.String({ description: 'The rule set whose tax rules decided the VAT of each line' }),
     credited: Type.String({ description: 'What credit notes credited of it, VAT included' }),
     amountDue: Type.String({ description: 'The total less what was credited (payments are not recorded yet)' }),
-    lines: Type.Array(
-      Type.Object({
-        line: Type.Integer({ minimum: 1 }),
-        orderId: Type.String(),
-        orderNumber: Type.String(),
-        orderLine: Type.Integer(),
-        scheduleSeq: Type.Integer({ description: 'The billing schedule item billed (GET /v1/orders/:id/billing-schedule)' }),
-        quoteNumber: Type.String(),
-        sku: Type.String(),
-        description: Type.String(),
-        quantity: Type.String(),
-        unit: Type.String(),
-        periodStart: Nullable(IsoDate),
-        periodEnd: Nullable(IsoDate),
-        discountPercent: Type.String({ description: "The line's discount off its standard price, as signed" }),
-        net: Amount,
-        vat: Type.Object({
-          category: Type.String({ description: 'EN 16931 VAT category: S, AE, E, G, O, K, Z' }),
-          ratePercent: Percent,
-          mention: Nullable(Type.String()),
-          exemptionCode: Nullable(Type.String()),
-          ruleId: Type.String({ description: 'The tax rule that decided it' }),
-        }),
-      }),
-    ),
+    lines: Type.Array(InvoiceLineSchema),
     vat: Type.Array(VatLineSchema, { description: 'The VAT breakdown: per category and rate, the tax computed once on the base' }),
   },
   { $id: 'Invoice' },
@@ -167,7 +167,8 @@ export const InvoiceRunSchema = Type.Object(
     requestedBy: Nullable(Type.String()),
     jobId: Nullable(Type.String()),
     progress: Type.Object({ done: Type.Integer(), total: Nullable(Type.Integer()) }),
-    invoices: Type.Integer({ description: 'Invoices this run made' }),
+    drafts: Type.Boolean({ description: 'Whether the run drafts its invoices for review (GET /v1/invoice-drafts) instead of issuing them' }),
+    invoices: Type.Integer({ description: 'Invoices this run made (drafts, for a run that drafts)' }),
     nothingToDo: Type.Boolean({ description: 'Finished without making an invoice: everything due was already billed' }),
     failures: Type.Array(Type.Object({ accountId: Type.String(), currency: Type.String(), error: Type.String() })),
     createdAt: Type.String({ format: 'date-time' }),
@@ -182,7 +183,7 @@ export function ratePercent(bp: number): string {
   return formatScaled(BigInt(bp), 2).replace(/\.?0+$/, '')
 }
 
-function vatLineJson(v: service.VatLine) {
+export function vatLineJson(v: service.VatLine) {
   return {
     category: v.category,
     ratePercent: ratePercent(v.rateBp),
@@ -214,7 +215,33 @@ function summaryJson(i: service.Invoice) {
   }
 }
 
-function invoiceJson(i: service.InvoiceView) {
+export function lineJson(l: service.InvoiceLine) {
+  return {
+    line: l.lineNo,
+    orderId: l.orderId,
+    orderNumber: l.orderNumber,
+    orderLine: l.orderLineNo,
+    scheduleSeq: l.scheduleSeq,
+    quoteNumber: l.quoteNumber,
+    sku: l.sku,
+    description: l.description,
+    quantity: formatQty(l.qtyMilli),
+    unit: l.unit,
+    periodStart: l.periodStart,
+    periodEnd: l.periodEnd,
+    discountPercent: formatScaled(l.discountHundredths, 2),
+    net: formatMoney(l.net),
+    vat: {
+      category: l.vat.category,
+      ratePercent: ratePercent(l.vat.rateBp),
+      mention: l.vat.mention,
+      exemptionCode: l.vat.exemptionCode,
+      ruleId: l.vat.ruleId,
+    },
+  }
+}
+
+export function invoiceJson(i: service.InvoiceView) {
   return {
     ...summaryJson(i),
     buyer: i.buyer,
@@ -222,29 +249,7 @@ function invoiceJson(i: service.InvoiceView) {
     ruleSetHash: i.ruleSetHash,
     credited: formatMoney(i.credited),
     amountDue: formatMoney({ minor: i.total.minor - i.credited.minor, currency: i.currency }),
-    lines: i.lines.map((l) => ({
-      line: l.lineNo,
-      orderId: l.orderId,
-      orderNumber: l.orderNumber,
-      orderLine: l.orderLineNo,
-      scheduleSeq: l.scheduleSeq,
-      quoteNumber: l.quoteNumber,
-      sku: l.sku,
-      description: l.description,
-      quantity: formatQty(l.qtyMilli),
-      unit: l.unit,
-      periodStart: l.periodStart,
-      periodEnd: l.periodEnd,
-      discountPercent: formatScaled(l.discountHundredths, 2),
-      net: formatMoney(l.net),
-      vat: {
-        category: l.vat.category,
-        ratePercent: ratePercent(l.vat.rateBp),
-        mention: l.vat.mention,
-        exemptionCode: l.vat.exemptionCode,
-        ruleId: l.vat.ruleId,
-      },
-    })),
+    lines: i.lines.map(lineJson),
     vat: i.vat.map(vatLineJson),
   }
 }
@@ -257,6 +262,7 @@ export function runJson(r: service.InvoiceRun) {
     requestedBy: r.requestedBy,
     jobId: r.jobId,
     progress: { done: r.done, total: r.total },
+    drafts: r.drafts,
     invoices: r.invoices,
     nothingToDo: r.status === 'succeeded' && r.invoices === 0,
     failures: r.failures,
@@ -266,7 +272,7 @@ export function runJson(r: service.InvoiceRun) {
   }
 }
 
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 
 export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingDeps & { queue: service.InvoiceJobQueue } }> = async (app, { deps }) => {
   const readers = { roles: SELLING_ROLES }
@@ -283,7 +289,10 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingD
         summary: 'Invoice everything due by asOf (today by default): queued as a job, one invoice per account, seller, currency and payment terms',
         headers: IdempotencyHeaders,
         body: Type.Object(
-          { asOf: Type.Optional(Type.String({ format: 'date', description: 'Bill what falls due on or before this day' })) },
+          {
+            asOf: Type.Optional(Type.String({ format: 'date', description: 'Bill what falls due on or before this day' })),
+            drafts: Type.Optional(Type.Boolean({ description: 'Draft the invoices for review instead of issuing them (false by default)' })),
+          },
           { additionalProperties: false },
         ),
         response: { 202: Type.Ref('InvoiceRun'), ...problemResponses(400, 403, 409, 422) },

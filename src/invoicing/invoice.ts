@@ -3,6 +3,7 @@ import type { LegalEntities } from '../documents/legal-entities.js'
 import type { Money } from '../money/money-value.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { Clock } from '../shared/clock.js'
+import type { Transitions } from '../shared/state-machine.js'
 import type { EInvoicePlatform } from './einvoice-platform.js'
 
 /** What the invoicing use cases run with, built once at start-up. */
@@ -100,6 +101,52 @@ export interface InvoiceGroup {
   orderIds: string[]
 }
 
+export const INVOICE_DRAFT_STATUSES = ['draft', 'issued', 'discarded'] as const
+export type InvoiceDraftStatus = (typeof INVOICE_DRAFT_STATUSES)[number]
+export type InvoiceDraftAction = 'issue' | 'discard'
+
+/** A draft is issued or discarded, once: both are final. */
+export const INVOICE_DRAFT_TRANSITIONS: Transitions<InvoiceDraftStatus, InvoiceDraftAction> = {
+  draft: { issue: 'issued', discard: 'discarded' },
+  issued: {},
+  discarded: {},
+}
+
+/**
+ * An invoice drafted for review: what the invoice will be — lines, VAT, totals, parties — but
+ * no number, no dates of its own, nothing posted. Issuing it makes the invoice; discarding it
+ * puts its items back to due. It stays as the record of the review either way.
+ */
+export interface InvoiceDraft {
+  id: string
+  status: InvoiceDraftStatus
+  runId: string | null
+  sellerId: string
+  accountId: string
+  ownerId: string
+  currency: string
+  paymentTermsDays: number
+  buyer: Party
+  seller: Party
+  net: Money
+  tax: Money
+  total: Money
+  ruleSetHash: string
+  draftedOn: string
+  /** The invoice it was issued as. */
+  invoiceId: string | null
+  discardReason: string | null
+  version: number
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface InvoiceDraftView extends InvoiceDraft {
+  /** The lines as an issued invoice numbers them (generation 0). */
+  lines: InvoiceLine[]
+  vat: VatLine[]
+}
+
 export const INVOICE_RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
 export type InvoiceRunStatus = (typeof INVOICE_RUN_STATUSES)[number]
 
@@ -114,6 +161,8 @@ export interface InvoiceRun {
   done: number
   invoices: number
   failures: Array<{ accountId: string; currency: string; error: string }>
+  /** Whether the run drafts its invoices for review (issued later, one by one) instead of issuing them. */
+  drafts: boolean
   createdAt: Date
   startedAt: Date | null
   finishedAt: Date | null

@@ -11,7 +11,7 @@ import * as einvoices from './einvoice.repository.js'
 import type { CreditNoteView, Invoice, InvoicingDeps } from './invoice.js'
 import * as repo from './invoice.repository.js'
 import { today } from './invoice-run.js'
-import { vatOf, writeInvoice } from './issue-invoice.js'
+import { buyerOf, vatOf, writeInvoice } from './issue-invoice.js'
 
 /**
  * Cancels an invoice the certified platform rejected (rejetée) or the buyer refused
@@ -82,8 +82,8 @@ export async function reissueInvoice(
         {
           deps,
           seller,
-          account,
-          ruleSet,
+          buyer: buyerOf(account),
+          ruleSetHash: ruleSet.hash,
           issueDate,
           paymentTermsDays: original.paymentTermsDays,
           currency: original.currency,

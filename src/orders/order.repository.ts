@@ -372,6 +372,19 @@ export async function isInvoiced(db: Executor, orderId: string): Promise<boolean
   return Boolean(await db.selectFrom('invoice_lines').select('order_id').where('order_id', '=', orderId).limit(1).executeTakeFirst())
 }
 
+/** Whether an open invoice draft bills the order (invoicing's tables, read-only): it is issued or discarded before the order is canceled. */
+export async function isDrafted(db: Executor, orderId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('invoice_draft_lines as l')
+    .innerJoin('invoice_drafts as d', 'd.id', 'l.draft_id')
+    .select('l.order_id')
+    .where('l.order_id', '=', orderId)
+    .where('d.status', '=', 'draft')
+    .limit(1)
+    .executeTakeFirst()
+  return Boolean(row)
+}
+
 /** The milestones an order reached on or before a day: `lineNo/milestoneId` → the day reached. */
 export async function milestonesReached(db: Executor, orderId: string, day: string): Promise<Map<string, string>> {
   const rows = await db

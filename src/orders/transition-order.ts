@@ -38,6 +38,13 @@ export const ORDER_MACHINE: StateMachine<OrderStatus, OrderAction, OrderTransiti
           reason: 'invoiced',
         })
       }
+      if (await repo.isDrafted(trx, order.id)) {
+        throw new AppError('INVALID_STATE_TRANSITION', `Order ${order.number} is on an invoice draft; issue or discard the draft first.`, {
+          from: order.status,
+          action,
+          reason: 'drafted',
+        })
+      }
     },
   },
 }

@@ -26,7 +26,7 @@ function depsOf(ctx: TestApp, clock: Clock = ctx.clock): InvoicingDeps {
 
 async function newRun(ctx: TestApp, asOf: string) {
   const id = `ir_test_${Math.random().toString(36).slice(2)}`
-  await insertRun(ctx.database.db, { id, asOf, requestedBy: null, createdAt: ctx.clock.now() })
+  await insertRun(ctx.database.db, { id, asOf, requestedBy: null, drafts: false, createdAt: ctx.clock.now() })
   return (await findRun(ctx.database.db, id))!
 }
 
