@@ -286,13 +286,14 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const creditNotePdf: number = await call('/v1/credit-notes/{id}/document.pdf', 'get', { path: { id: creditNote.id }, query: { lang: 'en' } })
   const creditNoteFacturX: number = await call('/v1/credit-notes/{id}/facturx.pdf', 'get', { path: { id: creditNote.id } })
   const creditNoteXml: string = await call('/v1/credit-notes/{id}/credit-note.xml', 'get', { path: { id: creditNote.id } })
+  const creditNoteOnPlatform = await call('/v1/credit-notes/{id}/einvoicing', 'get', { path: { id: creditNote.id } })
   const onPlatform = await call('/v1/invoices/{id}/einvoicing', 'get', { path: { id: invoice.id } })
   const reissued = await call('/v1/invoices/{id}/reissue', 'post', { path: { id: invoice.id }, header: { 'idempotency-key': 'reissue-typed' }, body: { reason: 'Buyer SIREN corrected' } })
   const journal = await call('/v1/journal', 'get', { query: { limit: 5 } })
   const trialBalance = await call('/v1/reports/trial-balance', 'get', { query: { asOf: '2026-12-31' } })
   const invoicing: Array<string | number | boolean | null | undefined> = [ranInvoices.status, ranInvoices.progress.total, invoiceRuns.data.length, invoice.number, invoice.vat[0]?.ratePercent,
     invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced, creditNote.number, creditNotes.data.length, creditNoteRead.vat[0]?.tax, invoice.amountDue, invoicePdf, facturX, invoiceXml.length,
-    onPlatform.timeline[1]?.code, reissued.invoice.replacesInvoiceId, reissued.creditNote.total, creditNotePdf, creditNoteFacturX, creditNoteXml.length]
+    onPlatform.timeline[1]?.code, reissued.invoice.replacesInvoiceId, reissued.creditNote.total, creditNotePdf, creditNoteFacturX, creditNoteXml.length, creditNoteOnPlatform.status]
   const other = await call('/v1/quotes', 'post', { body: { accountId: account.id, lines: [{ sku: 'PLAT-PRO-SEAT', quantity: 6, termMonths: 12 }] } })
   const canceled = await call('/v1/quotes/{id}/cancel', 'post', { path: { id: other.id } })
   const states: Array<string | null> = [presented.quote.status, canceled.status, contractStatus, contractOfQuote.status, signed.status, evidenceHash, ...pdfBytes.map(String)]

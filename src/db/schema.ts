@@ -357,7 +357,10 @@ export interface InvoiceLinesTable {
 }
 
 export interface EinvoiceSubmissionsTable {
-  invoice_id: string
+  invoice_id: string | null
+  credit_note_id: string | null
+  /** The invoice's or the credit note's id (generated). */
+  document_id: ColumnType<string, never, never>
   platform: string
   status: string
   reference: string | null
@@ -370,7 +373,8 @@ export interface EinvoiceSubmissionsTable {
 
 export interface EinvoiceEventsTable {
   seq: Generated<string>
-  invoice_id: string
+  invoice_id: string | null
+  credit_note_id: string | null
   platform: string
   event_id: string
   status: string

@@ -77,6 +77,17 @@ const ApprovalDecision = Type.Object(
   { additionalProperties: false },
 )
 
+/** What a certified platform reported of a document: the fields of both e-invoicing status events. */
+const PlatformReport = {
+  platform: Type.String({ maxLength: 64 }),
+  status: Type.Union(
+    ['deposited', 'received', 'made_available', 'approved', 'disputed', 'refused', 'payment_sent', 'collected', 'rejected'].map((s) => Type.Literal(s)),
+  ),
+  code: Type.Integer({ minimum: 200, maximum: 299, description: "The status's code in the French lifecycle (200 déposée … 213 rejetée)" }),
+  reason: Type.Union([Type.String({ maxLength: 1000 }), Type.Null()]),
+  occurredAt: IsoInstant,
+}
+
 function event<P extends TSchema>(version: number, description: string, aggregateType: string, payload: P) {
   return { version, description, aggregateType, payload }
 }
@@ -271,13 +282,21 @@ export const EVENT_CATALOGUE = {
       {
         invoiceId: Id('The invoice'),
         number: Type.String({ maxLength: 40 }),
-        platform: Type.String({ maxLength: 64 }),
-        status: Type.Union(
-          ['deposited', 'received', 'made_available', 'approved', 'disputed', 'refused', 'payment_sent', 'collected', 'rejected'].map((s) => Type.Literal(s)),
-        ),
-        code: Type.Integer({ minimum: 200, maximum: 299, description: "The status's code in the French lifecycle (200 déposée … 213 rejetée)" }),
-        reason: Type.Union([Type.String({ maxLength: 1000 }), Type.Null()]),
-        occurredAt: IsoInstant,
+        ...PlatformReport,
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'credit_note.einvoicing_status': event(
+    1,
+    'The certified platform reported a lifecycle status of a credit note (déposée, rejetée…). Aggregate: the credit note.',
+    'credit_note',
+    Type.Object(
+      {
+        creditNoteId: Id('The credit note'),
+        number: Type.String({ maxLength: 40 }),
+        invoiceId: Id('The invoice it credits'),
+        ...PlatformReport,
       },
       { additionalProperties: false },
     ),

@@ -11,6 +11,7 @@ import type { Principal } from '../principals/principal.js'
 import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import * as notes from './credit-note.repository.js'
+import * as einvoices from './einvoice.repository.js'
 import type { CreditNote, CreditNoteLine, CreditNoteView, InvoicingDeps, VatLine } from './invoice.js'
 import * as repo from './invoice.repository.js'
 import { today } from './invoice-run.js'
@@ -135,6 +136,9 @@ export async function creditInvoice(
     createdAt: now,
   }
   await notes.insertCreditNote(trx, { ...note, year, sequence }, noteLines, noteVat)
+  // Deposited like the invoices: a French seller's credit notes go through the certified platform too.
+  if (deps.platform && seller.address.country === 'FR')
+    await einvoices.insertSubmission(trx, { document: { kind: 'credit_note', id: note.id }, platform: deps.platform.name, now })
 
   // The invoice's entry, reversed for what is credited.
   const revenue = new Map<LedgerAccount, bigint>()

@@ -1,7 +1,7 @@
 /**
  * A certified e-invoicing platform ("plateforme agréée", PA): since September 2026 French
- * invoices between businesses go through one. QTC deposits each invoice there and reads back
- * its lifecycle statuses. A real platform is configuration plus an implementation of this
+ * invoices between businesses go through one. QTC deposits each invoice and credit note there
+ * and reads back their lifecycle statuses. A real platform is configuration plus an implementation of this
  * interface (docs/invoicing.md, "Certified platform"); `TestPlatform` is the one shipped.
  */
 
@@ -40,7 +40,10 @@ export const LIFECYCLE_CODES: Readonly<Record<LifecycleStatus, { code: number; l
 export const VOIDING_STATUSES: readonly LifecycleStatus[] = ['rejected', 'refused']
 
 export interface Deposit {
-  invoiceNumber: string
+  /** The invoice's or the credit note's number: with the seller, what the platform keys a deposit by. */
+  number: string
+  /** An invoice (CII type 380) or a credit note (381). */
+  kind: 'invoice' | 'credit_note'
   /** The seller's SIREN: the platform files the invoice under its issuer. */
   sellerSiren: string | null
   /** The Factur-X PDF (PDF/A-3 with the CII XML embedded) and the CII XML alone: a platform takes one or the other. */
@@ -92,17 +95,17 @@ export class TestPlatform implements EInvoicePlatform {
   async deposit(deposit: Deposit): Promise<{ reference: string }> {
     const failure = this.failures.shift()
     if (failure) throw new Error(failure)
-    const known = this.deposits.get(deposit.invoiceNumber)
+    const known = this.deposits.get(deposit.number)
     if (known) return { reference: known.reference }
     const reference = `TP-${String(++this.sequence).padStart(8, '0')}`
-    this.deposits.set(deposit.invoiceNumber, { reference, deposit })
+    this.deposits.set(deposit.number, { reference, deposit })
     return { reference }
   }
 
-  /** Reports a status of a deposited invoice, as the platform would; returns the report's id. */
-  report(invoiceNumber: string, status: LifecycleStatus, reason?: string, occurredAt = new Date()): string {
-    const known = this.deposits.get(invoiceNumber)
-    if (!known) throw new Error(`invoice ${invoiceNumber} was not deposited`)
+  /** Reports a status of a deposited invoice or credit note, as the platform would; returns the report's id. */
+  report(number: string, status: LifecycleStatus, reason?: string, occurredAt = new Date()): string {
+    const known = this.deposits.get(number)
+    if (!known) throw new Error(`document ${number} was not deposited`)
     const id = `EV-${this.feed.length + 1}`
     this.feed.push({ id, reference: known.reference, status, occurredAt, ...(reason ? { reason } : {}) })
     return id

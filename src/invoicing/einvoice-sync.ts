@@ -1,10 +1,11 @@
 import { appendAudit, appendEvent } from '../audit/audit.service.js'
 import { LIFECYCLE_CODES, type EInvoicePlatform, VOIDING_STATUSES } from './einvoice-platform.js'
 import * as einvoices from './einvoice.repository.js'
-import { eInvoiceFiles } from './invoice-document.js'
+import * as notes from './credit-note.repository.js'
+import { creditNoteEInvoiceFiles, eInvoiceFiles } from './invoice-document.js'
 import type { InvoicingDeps } from './invoice.js'
 import * as repo from './invoice.repository.js'
-import { viewOf } from './read-invoices.js'
+import { creditNoteViewOf, viewOf } from './read-invoices.js'
 
 /** Deposits one `einvoices.sync` run makes at most; the next run (a minute later) takes the rest. */
 export const DEPOSITS_PER_RUN = 50
@@ -23,10 +24,10 @@ export interface SyncResult {
 }
 
 /**
- * One pass of the exchange with the certified platform: deposits the invoices waiting for it
- * (each claimed first, so two workers never send one together; a deposit sent again after a
- * lost answer is one invoice, the platform keying deposits by number), then reads the status
- * reports since the last pass onto the invoices' timelines — each kept once (its event id is
+ * One pass of the exchange with the certified platform: deposits the invoices and credit notes
+ * waiting for it (each claimed first, so two workers never send one together; a deposit sent
+ * again after a lost answer is one document, the platform keying deposits by number), then
+ * reads the status reports since the last pass onto the documents' timelines — each kept once (its event id is
  * unique), with the cursor saved in the same transaction as the reports it covers.
  */
 export async function syncEInvoices(deps: InvoicingDeps & { platform: EInvoicePlatform }): Promise<SyncResult> {
@@ -34,24 +35,14 @@ export async function syncEInvoices(deps: InvoicingDeps & { platform: EInvoicePl
   const result: SyncResult = { deposited: 0, depositFailures: 0, statuses: 0 }
   const due = await einvoices.claimDueDeposits(deps.db, platform.name, deps.clock.now(), DEPOSITS_PER_RUN, DEPOSIT_LEASE_SECONDS)
   for (const submission of due) {
-    const invoice = (await repo.findInvoice(deps.db, submission.invoiceId))!
+    const document = await documentOf(deps.db, submission.document)
     try {
-      const { xml, facturX } = await eInvoiceFiles(deps, await viewOf(deps.db, invoice))
-      const { reference } = await platform.deposit({ invoiceNumber: invoice.number, sellerSiren: invoice.seller.siren ?? null, facturX, xml })
+      const { xml, facturX } = await document.files(deps)
+      const { reference } = await platform.deposit({ number: document.number, kind: document.kind, sellerSiren: document.sellerSiren, facturX, xml })
       const now = deps.clock.now()
       await deps.db.transaction().execute(async (trx) => {
-        await einvoices.recordDeposit(trx, invoice.id, reference, now)
-        await recordStatus(
-          trx,
-          { invoiceId: invoice.id, number: invoice.number, platform: platform.name },
-          {
-            eventId: `deposit:${reference}`,
-            status: 'deposited',
-            reason: null,
-            occurredAt: now,
-            now,
-          },
-        )
+        await einvoices.recordDeposit(trx, submission.document, reference, now)
+        await recordStatus(trx, document, platform.name, { eventId: `deposit:${reference}`, status: 'deposited', reason: null, occurredAt: now, now })
       })
       result.deposited++
     } catch (error) {
@@ -59,7 +50,7 @@ export async function syncEInvoices(deps: InvoicingDeps & { platform: EInvoicePl
       const minutes = Math.min(2 ** submission.attempts, MAX_RETRY_MINUTES)
       await einvoices.recordDepositFailure(
         deps.db,
-        invoice.id,
+        submission.document,
         error instanceof Error ? error.message : String(error),
         new Date(now.getTime() + minutes * 60_000),
         now,
@@ -76,20 +67,15 @@ export async function syncEInvoices(deps: InvoicingDeps & { platform: EInvoicePl
       const now = deps.clock.now()
       for (const event of events) {
         const submission = await einvoices.submissionByReference(trx, platform.name, event.reference)
-        // A report of an invoice QTC did not deposit (another system's): not ours to keep.
+        // A report of a document QTC did not deposit (another system's): not ours to keep.
         if (!submission) continue
-        const invoice = (await repo.findInvoice(trx, submission.invoiceId))!
-        await recordStatus(
-          trx,
-          { invoiceId: invoice.id, number: invoice.number, platform: platform.name },
-          {
-            eventId: event.id,
-            status: event.status,
-            reason: event.reason ?? null,
-            occurredAt: event.occurredAt,
-            now,
-          },
-        )
+        await recordStatus(trx, await documentOf(trx, submission.document), platform.name, {
+          eventId: event.id,
+          status: event.status,
+          reason: event.reason ?? null,
+          occurredAt: event.occurredAt,
+          now,
+        })
       }
       await einvoices.saveCursor(trx, platform.name, next, now)
       return events.length
@@ -100,33 +86,81 @@ export async function syncEInvoices(deps: InvoicingDeps & { platform: EInvoicePl
   return result
 }
 
+/** A deposited document as the exchange needs it: its number and seller, its files, and the invoice it is or credits. */
+interface Deposited {
+  document: einvoices.EDocument
+  kind: 'invoice' | 'credit_note'
+  number: string
+  sellerSiren: string | null
+  invoiceId: string
+  files(deps: InvoicingDeps): Promise<{ xml: string; facturX: Buffer }>
+}
+
+async function documentOf(db: InvoicingDeps['db'], document: einvoices.EDocument): Promise<Deposited> {
+  if (document.kind === 'invoice') {
+    const invoice = (await repo.findInvoice(db, document.id))!
+    return {
+      document,
+      kind: 'invoice',
+      number: invoice.number,
+      sellerSiren: invoice.seller.siren ?? null,
+      invoiceId: invoice.id,
+      files: async (deps) => eInvoiceFiles(deps, await viewOf(db, invoice)),
+    }
+  }
+  const note = (await notes.findCreditNote(db, document.id))!
+  const invoice = (await repo.findInvoice(db, note.invoiceId))!
+  return {
+    document,
+    kind: 'credit_note',
+    number: note.number,
+    sellerSiren: invoice.seller.siren ?? null,
+    invoiceId: invoice.id,
+    files: async (deps) => creditNoteEInvoiceFiles(deps, await creditNoteViewOf(db, note)),
+  }
+}
+
+/**
+ * Keeps one status report on the document's timeline, once: the submission's status, the audit
+ * entry and the event (`invoice.einvoicing_status`, or `credit_note.einvoicing_status`).
+ */
 async function recordStatus(
   trx: InvoicingDeps['db'],
-  invoice: { invoiceId: string; number: string; platform: string },
+  document: Deposited,
+  platform: string,
   e: { eventId: string; status: keyof typeof LIFECYCLE_CODES; reason: string | null; occurredAt: Date; now: Date },
 ): Promise<void> {
-  const kept = await einvoices.insertEvent(trx, { invoiceId: invoice.invoiceId, platform: invoice.platform, ...e })
+  const kept = await einvoices.insertEvent(trx, { document: document.document, platform, ...e })
   if (!kept) return
-  await einvoices.setStatus(trx, invoice.invoiceId, e.status, e.now)
+  await einvoices.setStatus(trx, document.document, e.status, e.now)
+  const reported = { status: e.status, code: LIFECYCLE_CODES[e.status].code, reason: e.reason, occurredAt: e.occurredAt.toISOString() }
+  if (document.kind === 'invoice') {
+    await appendAudit(trx, e.now, {
+      actorId: null,
+      action: 'invoice.einvoicing_status',
+      entityType: 'invoice',
+      entityId: document.invoiceId,
+      after: { platform, status: e.status, reason: e.reason, eventId: e.eventId, mustReissue: VOIDING_STATUSES.includes(e.status) },
+    })
+    await appendEvent(trx, e.now, {
+      type: 'invoice.einvoicing_status',
+      aggregateType: 'invoice',
+      aggregateId: document.invoiceId,
+      payload: { invoiceId: document.invoiceId, number: document.number, platform, ...reported },
+    })
+    return
+  }
   await appendAudit(trx, e.now, {
     actorId: null,
-    action: 'invoice.einvoicing_status',
-    entityType: 'invoice',
-    entityId: invoice.invoiceId,
-    after: { platform: invoice.platform, status: e.status, reason: e.reason, eventId: e.eventId, mustReissue: VOIDING_STATUSES.includes(e.status) },
+    action: 'credit_note.einvoicing_status',
+    entityType: 'credit_note',
+    entityId: document.document.id,
+    after: { platform, status: e.status, reason: e.reason, eventId: e.eventId },
   })
   await appendEvent(trx, e.now, {
-    type: 'invoice.einvoicing_status',
-    aggregateType: 'invoice',
-    aggregateId: invoice.invoiceId,
-    payload: {
-      invoiceId: invoice.invoiceId,
-      number: invoice.number,
-      platform: invoice.platform,
-      status: e.status,
-      code: LIFECYCLE_CODES[e.status].code,
-      reason: e.reason,
-      occurredAt: e.occurredAt.toISOString(),
-    },
+    type: 'credit_note.einvoicing_status',
+    aggregateType: 'credit_note',
+    aggregateId: document.document.id,
+    payload: { creditNoteId: document.document.id, number: document.number, invoiceId: document.invoiceId, platform, ...reported },
   })
 }

@@ -6,8 +6,13 @@ type Executor = Kysely<Database>
 
 export type SubmissionStatus = 'pending' | LifecycleStatus
 
+/** What is deposited: an invoice or a credit note, by id. */
+export type EDocument = { kind: 'invoice'; id: string } | { kind: 'credit_note'; id: string }
+
+const column = (document: EDocument) => (document.kind === 'invoice' ? 'invoice_id' : 'credit_note_id')
+
 export interface Submission {
-  invoiceId: string
+  document: EDocument
   platform: string
   status: SubmissionStatus
   reference: string | null
@@ -24,15 +29,24 @@ export interface TimelineEvent {
   receivedAt: Date
 }
 
-export async function insertSubmission(db: Executor, s: { invoiceId: string; platform: string; now: Date }): Promise<void> {
+export async function insertSubmission(db: Executor, s: { document: EDocument; platform: string; now: Date }): Promise<void> {
   await db
     .insertInto('einvoice_submissions')
-    .values({ invoice_id: s.invoiceId, platform: s.platform, status: 'pending', next_attempt_at: s.now, created_at: s.now, updated_at: s.now })
+    .values({
+      invoice_id: s.document.kind === 'invoice' ? s.document.id : null,
+      credit_note_id: s.document.kind === 'credit_note' ? s.document.id : null,
+      platform: s.platform,
+      status: 'pending',
+      next_attempt_at: s.now,
+      created_at: s.now,
+      updated_at: s.now,
+    })
     .execute()
 }
 
 function toSubmission(r: {
-  invoice_id: string
+  invoice_id: string | null
+  credit_note_id: string | null
   platform: string
   status: string
   reference: string | null
@@ -41,7 +55,7 @@ function toSubmission(r: {
   next_attempt_at: Date
 }): Submission {
   return {
-    invoiceId: r.invoice_id,
+    document: r.invoice_id ? { kind: 'invoice', id: r.invoice_id } : { kind: 'credit_note', id: r.credit_note_id! },
     platform: r.platform,
     status: r.status as SubmissionStatus,
     reference: r.reference,
@@ -51,8 +65,8 @@ function toSubmission(r: {
   }
 }
 
-export async function findSubmission(db: Executor, invoiceId: string): Promise<Submission | undefined> {
-  const row = await db.selectFrom('einvoice_submissions').selectAll().where('invoice_id', '=', invoiceId).executeTakeFirst()
+export async function findSubmission(db: Executor, document: EDocument): Promise<Submission | undefined> {
+  const row = await db.selectFrom('einvoice_submissions').selectAll().where(column(document), '=', document.id).executeTakeFirst()
   return row && toSubmission(row)
 }
 
@@ -65,10 +79,10 @@ export async function claimDueDeposits(db: Executor, platform: string, now: Date
   const rows = await db
     .updateTable('einvoice_submissions')
     .set({ next_attempt_at: sql`${now}::timestamptz + make_interval(secs => ${leaseSeconds})`, attempts: sql`attempts + 1`, updated_at: now })
-    .where('invoice_id', 'in', (eb) =>
+    .where('document_id', 'in', (eb) =>
       eb
         .selectFrom('einvoice_submissions')
-        .select('invoice_id')
+        .select('document_id')
         .where('platform', '=', platform)
         .where('status', '=', 'pending')
         .where('next_attempt_at', '<=', now)
@@ -79,23 +93,26 @@ export async function claimDueDeposits(db: Executor, platform: string, now: Date
     )
     .returningAll()
     .execute()
-  return rows.map(toSubmission)
+  // Credit notes first: the one cancelling a rejected invoice reaches the platform before the replacement.
+  return rows
+    .map(toSubmission)
+    .sort((a, b) => (a.document.kind === b.document.kind ? (a.document.id < b.document.id ? -1 : 1) : a.document.kind === 'credit_note' ? -1 : 1))
 }
 
-export async function recordDeposit(db: Executor, invoiceId: string, reference: string, now: Date): Promise<void> {
+export async function recordDeposit(db: Executor, document: EDocument, reference: string, now: Date): Promise<void> {
   await db
     .updateTable('einvoice_submissions')
     .set({ status: 'deposited', reference, last_error: null, updated_at: now })
-    .where('invoice_id', '=', invoiceId)
+    .where('document_id', '=', document.id)
     .where('status', '=', 'pending')
     .execute()
 }
 
-export async function recordDepositFailure(db: Executor, invoiceId: string, error: string, retryAt: Date, now: Date): Promise<void> {
+export async function recordDepositFailure(db: Executor, document: EDocument, error: string, retryAt: Date, now: Date): Promise<void> {
   await db
     .updateTable('einvoice_submissions')
     .set({ last_error: error.slice(0, 1000), next_attempt_at: retryAt, updated_at: now })
-    .where('invoice_id', '=', invoiceId)
+    .where('document_id', '=', document.id)
     .where('status', '=', 'pending')
     .execute()
 }
@@ -111,15 +128,16 @@ export async function submissionByReference(db: Executor, platform: string, refe
   return row && toSubmission(row)
 }
 
-/** Adds a status to an invoice's timeline; false when the platform's report was kept already. */
+/** Adds a status to a document's timeline; false when the platform's report was kept already. */
 export async function insertEvent(
   db: Executor,
-  e: { invoiceId: string; platform: string; eventId: string; status: LifecycleStatus; reason: string | null; occurredAt: Date; now: Date },
+  e: { document: EDocument; platform: string; eventId: string; status: LifecycleStatus; reason: string | null; occurredAt: Date; now: Date },
 ): Promise<boolean> {
   const inserted = await db
     .insertInto('einvoice_events')
     .values({
-      invoice_id: e.invoiceId,
+      invoice_id: e.document.kind === 'invoice' ? e.document.id : null,
+      credit_note_id: e.document.kind === 'credit_note' ? e.document.id : null,
       platform: e.platform,
       event_id: e.eventId,
       status: e.status,
@@ -133,12 +151,12 @@ export async function insertEvent(
   return inserted !== undefined
 }
 
-export async function setStatus(db: Executor, invoiceId: string, status: LifecycleStatus, now: Date): Promise<void> {
-  await db.updateTable('einvoice_submissions').set({ status, updated_at: now }).where('invoice_id', '=', invoiceId).execute()
+export async function setStatus(db: Executor, document: EDocument, status: LifecycleStatus, now: Date): Promise<void> {
+  await db.updateTable('einvoice_submissions').set({ status, updated_at: now }).where('document_id', '=', document.id).execute()
 }
 
-export async function timeline(db: Executor, invoiceId: string): Promise<TimelineEvent[]> {
-  const rows = await db.selectFrom('einvoice_events').selectAll().where('invoice_id', '=', invoiceId).orderBy('seq').execute()
+export async function timeline(db: Executor, document: EDocument): Promise<TimelineEvent[]> {
+  const rows = await db.selectFrom('einvoice_events').selectAll().where(column(document), '=', document.id).orderBy('seq').execute()
   return rows.map((r) => ({ status: r.status as LifecycleStatus, reason: r.reason, eventId: r.event_id, occurredAt: r.occurred_at, receivedAt: r.received_at }))
 }
 

@@ -90,8 +90,12 @@ function creditNoteInput(deps: Deps, note: CreditNoteView, invoice: InvoiceView,
 
 async function creditNoteDocumentInput(deps: Deps, actor: Principal, id: string, lang?: Lang): Promise<{ note: CreditNoteView; input: InvoiceDocumentInput }> {
   const note = await getCreditNote(deps, actor, id)
+  return { note, input: await creditNoteInputOf(deps, note, lang) }
+}
+
+async function creditNoteInputOf(deps: Deps, note: CreditNoteView, lang?: Lang): Promise<InvoiceDocumentInput> {
   const invoice = await viewOf(deps.db, (await repo.findInvoice(deps.db, note.invoiceId))!)
-  return { note, input: creditNoteInput(deps, note, invoice, lang) }
+  return creditNoteInput(deps, note, invoice, lang)
 }
 
 /** The CII XML of an invoice, or 422 EINVOICE_UNAVAILABLE when EN 16931 cannot express it. */
@@ -124,7 +128,15 @@ export async function facturXDocument(deps: Deps, actor: Principal, id: string):
 
 /** The CII XML and the Factur-X PDF of an invoice: what a certified platform is given. */
 export async function eInvoiceFiles(deps: Deps, invoice: InvoiceView): Promise<{ xml: string; facturX: Buffer }> {
-  const input = documentInput(deps, invoice)
+  return filesOf(documentInput(deps, invoice))
+}
+
+/** The same of a credit note (CII type 381). */
+export async function creditNoteEInvoiceFiles(deps: Deps, note: CreditNoteView): Promise<{ xml: string; facturX: Buffer }> {
+  return filesOf(await creditNoteInputOf(deps, note))
+}
+
+async function filesOf(input: InvoiceDocumentInput): Promise<{ xml: string; facturX: Buffer }> {
   const xml = ciiInvoiceXml(input)
   return { xml, facturX: await renderInvoiceDocument(input, { xml }) }
 }
@@ -144,8 +156,7 @@ export async function creditNoteXml(deps: Deps, actor: Principal, id: string): P
 /** A credit note's Factur-X: its PDF as PDF/A-3 with its CII XML embedded. */
 export async function creditNoteFacturX(deps: Deps, actor: Principal, id: string): Promise<{ number: string; bytes: Buffer }> {
   const { note, input } = await creditNoteDocumentInput(deps, actor, id)
-  const xml = ciiInvoiceXml(input)
-  return { number: note.number, bytes: await renderInvoiceDocument(input, { xml }) }
+  return { number: note.number, bytes: (await filesOf(input)).facturX }
 }
 
 /**

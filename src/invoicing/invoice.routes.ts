@@ -272,6 +272,31 @@ export function runJson(r: service.InvoiceRun) {
   }
 }
 
+/** Where a document stands on the certified platform. */
+const OnPlatform = {
+  platform: Nullable(Type.String()),
+  status: Nullable(Type.String({ description: 'pending (not deposited yet), or the last status reported' })),
+  reference: Nullable(Type.String({ description: "The platform's id of the document" })),
+  attempts: Type.Integer(),
+  lastError: Nullable(Type.String()),
+  timeline: Type.Array(
+    Type.Object({
+      status: Type.String(),
+      code: Type.Integer({ description: 'The code of the French lifecycle: 200 déposée, 210 refusée, 212 encaissée, 213 rejetée…' }),
+      label: Type.String(),
+      reason: Nullable(Type.String()),
+      eventId: Type.String(),
+      occurredAt: Type.String({ format: 'date-time' }),
+      receivedAt: Type.String({ format: 'date-time' }),
+    }),
+  ),
+}
+
+function onPlatformJson<V extends Omit<service.EInvoicingView, 'replacedBy'>>(view: V) {
+  const { timeline, ...rest } = view
+  return { ...rest, timeline: timeline.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString(), receivedAt: e.receivedAt.toISOString() })) }
+}
+
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 
 export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingDeps & { queue: service.InvoiceJobQueue } }> = async (app, { deps }) => {
@@ -517,33 +542,26 @@ export const invoiceRoutes: FastifyPluginAsyncTypebox<{ deps: service.InvoicingD
         summary: 'The invoice on the certified platform: its deposit and the lifecycle statuses reported (déposée, rejetée, refusée, encaissée…)',
         params: IdParams,
         response: {
-          200: Type.Object({
-            platform: Nullable(Type.String()),
-            status: Nullable(Type.String({ description: 'pending (not deposited yet), or the last status reported' })),
-            reference: Nullable(Type.String({ description: "The platform's id of the invoice" })),
-            attempts: Type.Integer(),
-            lastError: Nullable(Type.String()),
-            timeline: Type.Array(
-              Type.Object({
-                status: Type.String(),
-                code: Type.Integer({ description: 'The code of the French lifecycle: 200 déposée, 210 refusée, 212 encaissée, 213 rejetée…' }),
-                label: Type.String(),
-                reason: Nullable(Type.String()),
-                eventId: Type.String(),
-                occurredAt: Type.String({ format: 'date-time' }),
-                receivedAt: Type.String({ format: 'date-time' }),
-              }),
-            ),
-            replacedBy: Nullable(Type.Object({ id: Type.String(), number: Type.String() })),
-          }),
+          200: Type.Object({ ...OnPlatform, replacedBy: Nullable(Type.Object({ id: Type.String(), number: Type.String() })) }),
           ...problemResponses(403, 404),
         },
       },
     },
-    async (request) => {
-      const view = await service.einvoicingOf(deps, principalOf(request), request.params.id)
-      return { ...view, timeline: view.timeline.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString(), receivedAt: e.receivedAt.toISOString() })) }
+    async (request) => onPlatformJson(await service.einvoicingOf(deps, principalOf(request), request.params.id)),
+  )
+
+  app.get(
+    '/v1/credit-notes/:id/einvoicing',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'The credit note on the certified platform: its deposit and the lifecycle statuses reported',
+        params: IdParams,
+        response: { 200: Type.Object(OnPlatform), ...problemResponses(403, 404) },
+      },
     },
+    async (request) => onPlatformJson(await service.creditNoteEInvoicingOf(deps, principalOf(request), request.params.id)),
   )
 
   app.get(

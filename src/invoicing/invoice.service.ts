@@ -5,7 +5,17 @@ export { issueCreditNote, type CreditNoteInput } from './credit-note.js'
 export { reissueInvoice } from './reissue-invoice.js'
 export { syncEInvoices, type SyncResult } from './einvoice-sync.js'
 export { TestPlatform, type EInvoicePlatform } from './einvoice-platform.js'
-export { creditNotesOfInvoice, einvoicingOf, getCreditNote, getInvoice, getInvoiceRun, listInvoiceRuns, listInvoices } from './read-invoices.js'
+export {
+  creditNoteEInvoicingOf,
+  creditNotesOfInvoice,
+  einvoicingOf,
+  getCreditNote,
+  getInvoice,
+  getInvoiceRun,
+  listInvoiceRuns,
+  listInvoices,
+} from './read-invoices.js'
+export type { EInvoicingView } from './read-invoices.js'
 export type { CreditNote, CreditNoteView, Invoice, InvoiceLine, InvoiceRun, InvoiceView, InvoicingDeps, VatLine } from './invoice.js'
 export { discardDraft, getDraft, issueDraft, listDrafts } from './invoice-drafts.js'
 export { draftDocument } from './invoice-document.js'

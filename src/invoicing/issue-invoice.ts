@@ -272,7 +272,8 @@ export async function writeInvoice(trx: Transaction<Database>, context: InvoiceT
   }
   await repo.insertInvoice(trx, { invoice: { ...invoice, year, sequence }, lines, vat })
   // The French reform's platforms take the invoices of sellers established in France; others are not deposited.
-  if (deps.platform && seller.address.country === 'FR') await einvoices.insertSubmission(trx, { invoiceId: invoice.id, platform: deps.platform.name, now })
+  if (deps.platform && seller.address.country === 'FR')
+    await einvoices.insertSubmission(trx, { document: { kind: 'invoice', id: invoice.id }, platform: deps.platform.name, now })
 
   // Receivable = revenue (or deferred revenue) + VAT collected, posted with the invoice.
   const revenue = new Map<LedgerAccount, bigint>()

@@ -35,8 +35,13 @@ export async function creditNotesOfInvoice(deps: Pick<InvoicingDeps, 'db'>, acto
 export async function getCreditNote(deps: Pick<InvoicingDeps, 'db'>, actor: Principal, id: string): Promise<CreditNoteView> {
   const note = await notes.findCreditNote(deps.db, id)
   if (!note || !(await canSeeOwned(deps.db, actor, note.ownerId))) throw new AppError('NOT_FOUND', `No credit note ${id}.`)
-  const invoice = (await repo.findInvoice(deps.db, note.invoiceId))!
-  return { ...note, invoiceNumber: invoice.number, lines: await notes.creditNoteLines(deps.db, note), vat: await notes.creditNoteVat(deps.db, note) }
+  return creditNoteViewOf(deps.db, note)
+}
+
+/** A credit note with its lines, the VAT it reverses and the number of the invoice it credits. */
+export async function creditNoteViewOf(db: InvoicingDeps['db'], note: CreditNote): Promise<CreditNoteView> {
+  const invoice = (await repo.findInvoice(db, note.invoiceId))!
+  return { ...note, invoiceNumber: invoice.number, lines: await notes.creditNoteLines(db, note), vat: await notes.creditNoteVat(db, note) }
 }
 
 export async function listInvoices(
@@ -74,7 +79,7 @@ export interface EInvoicingView {
 /** Where an invoice the principal may see stands on the certified platform, with its timeline. */
 export async function einvoicingOf(deps: Pick<InvoicingDeps, 'db'>, actor: Principal, id: string): Promise<EInvoicingView> {
   const invoice = await getInvoice(deps, actor, id)
-  const submission = await einvoices.findSubmission(deps.db, invoice.id)
+  const submission = await einvoices.findSubmission(deps.db, { kind: 'invoice', id: invoice.id })
   const replacement = await repo.replacementOf(deps.db, invoice.id)
   return {
     platform: submission?.platform ?? null,
@@ -82,7 +87,22 @@ export async function einvoicingOf(deps: Pick<InvoicingDeps, 'db'>, actor: Princ
     reference: submission?.reference ?? null,
     attempts: submission?.attempts ?? 0,
     lastError: submission?.lastError ?? null,
-    timeline: (await einvoices.timeline(deps.db, invoice.id)).map((e) => ({ ...e, ...LIFECYCLE_CODES[e.status] })),
+    timeline: (await einvoices.timeline(deps.db, { kind: 'invoice', id: invoice.id })).map((e) => ({ ...e, ...LIFECYCLE_CODES[e.status] })),
     replacedBy: replacement ? { id: replacement.id, number: replacement.number } : null,
+  }
+}
+
+/** Where a credit note the principal may see stands on the certified platform, with its timeline. */
+export async function creditNoteEInvoicingOf(deps: Pick<InvoicingDeps, 'db'>, actor: Principal, id: string): Promise<Omit<EInvoicingView, 'replacedBy'>> {
+  const note = await getCreditNote(deps, actor, id)
+  const document = { kind: 'credit_note', id: note.id } as const
+  const submission = await einvoices.findSubmission(deps.db, document)
+  return {
+    platform: submission?.platform ?? null,
+    status: submission?.status ?? null,
+    reference: submission?.reference ?? null,
+    attempts: submission?.attempts ?? 0,
+    lastError: submission?.lastError ?? null,
+    timeline: (await einvoices.timeline(deps.db, document)).map((e) => ({ ...e, ...LIFECYCLE_CODES[e.status] })),
   }
 }

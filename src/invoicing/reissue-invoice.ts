@@ -36,7 +36,7 @@ export async function reissueInvoice(
     async (trx) => {
       if (!(await notes.lockInvoiceRow(trx, invoiceId))) throw new AppError('NOT_FOUND', `No invoice ${invoiceId}.`)
       const original = (await repo.findInvoice(trx, invoiceId))!
-      const submission = await einvoices.findSubmission(trx, original.id)
+      const submission = await einvoices.findSubmission(trx, { kind: 'invoice', id: original.id })
       if (!submission || !VOIDING_STATUSES.includes(submission.status as never)) {
         throw new AppError('INVALID_STATE_TRANSITION', `Invoice ${original.number} was neither rejected by the platform nor refused by the buyer.`, {
           from: submission?.status ?? 'not_deposited',

@@ -135,8 +135,9 @@ t.test('a rejected invoice is credited in full and reissued, once, by finance', 
   )
   t.match(await einvoicing(ctx, invoice.id), { replacedBy: { id: replacement.id, number: replacement.number } })
   t.match(await einvoicing(ctx, replacement.id), { status: 'pending' }, 'the replacement waits for its own deposit')
-  t.same(await sync(), { deposited: 1, depositFailures: 0, statuses: 0 })
-  t.equal(platform.deposits.size, 2)
+  t.same(await sync(), { deposited: 2, depositFailures: 0, statuses: 0 }, 'the credit note that cancels the original, and the replacement')
+  t.same([...platform.deposits.keys()], [invoice.number, creditNote.number, replacement.number], 'the cancelling credit note before the replacement')
+  t.equal(platform.deposits.get(creditNote.number)!.deposit.kind, 'credit_note')
   t.same(
     (await outboxOf(ctx, 'invoice.reissued')).map((e) => e.payload),
     [{ invoiceId: invoice.id, number: invoice.number, creditNoteId: creditNote.id, replacementId: replacement.id, replacementNumber: replacement.number }],
@@ -147,6 +148,68 @@ t.test('a rejected invoice is credited in full and reissued, once, by finance', 
   t.equal(eur.balanced, true)
   const receivable = eur.accounts.find((a: { code: string }) => a.code === '411')
   t.equal(receivable.balance, invoice.total, 'what is owed is the replacement alone: the original is cancelled')
+})
+
+t.test('a credit note is deposited like an invoice, as CII type 381, and its statuses kept on its own timeline', async (t) => {
+  const { ctx, invoice, platform, sync } = await withPlatform(t)
+  await sync()
+  const issued = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/invoices/${invoice.id}/credit-notes`,
+    headers: ctx.as('finance'),
+    payload: { reason: 'Geste commercial', lines: [{ line: 1, amount: '5.00' }] },
+  })
+  t.equal(issued.statusCode, 201, issued.body)
+  const note = issued.json()
+  const onPlatform = async () => (await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${note.id}/einvoicing`, headers: ctx.as('sales_rep') })).json()
+  t.match(await onPlatform(), { platform: 'test', status: 'pending', reference: null, timeline: [] })
+  t.same(await sync(), { deposited: 1, depositFailures: 0, statuses: 0 })
+  const deposit = platform.deposits.get(note.number)!
+  t.equal(deposit.deposit.kind, 'credit_note')
+  t.equal(deposit.deposit.sellerSiren, '912345675')
+  const xml = (await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${note.id}/credit-note.xml`, headers: ctx.as('finance') })).body
+  t.equal(deposit.deposit.xml, xml, 'the credit note XML')
+  t.match(xml, /<ram:TypeCode>381<\/ram:TypeCode>/)
+  t.equal((await pdfEmbedded(deposit.deposit.facturX)).files['factur-x.xml']!.toString('utf8'), xml, 'and its Factur-X')
+
+  platform.report(note.number, 'rejected', 'Référence de facture inconnue', new Date('2026-12-01T10:00:00Z'))
+  t.same(await sync(), { deposited: 0, depositFailures: 0, statuses: 1 })
+  t.match(await onPlatform(), {
+    status: 'rejected',
+    reference: deposit.reference,
+    timeline: [
+      { status: 'deposited', code: 200 },
+      { status: 'rejected', code: 213, reason: 'Référence de facture inconnue' },
+    ],
+  })
+  t.match(await einvoicing(ctx, invoice.id), { status: 'deposited', timeline: [{ status: 'deposited' }] }, "the invoice's timeline is its own")
+  t.same(
+    (await outboxOf(ctx, 'credit_note.einvoicing_status')).map((e) => e.payload),
+    [
+      {
+        creditNoteId: note.id,
+        number: note.number,
+        invoiceId: invoice.id,
+        platform: 'test',
+        status: 'deposited',
+        code: 200,
+        reason: null,
+        occurredAt: '2026-12-01T09:00:00.000Z',
+      },
+      {
+        creditNoteId: note.id,
+        number: note.number,
+        invoiceId: invoice.id,
+        platform: 'test',
+        status: 'rejected',
+        code: 213,
+        reason: 'Référence de facture inconnue',
+        occurredAt: '2026-12-01T10:00:00.000Z',
+      },
+    ],
+  )
+  const other = await ctx.principal('Another rep', ['sales_rep'])
+  t.equal((await ctx.app.inject({ method: 'GET', url: `/v1/credit-notes/${note.id}/einvoicing`, headers: other.headers })).statusCode, 404)
 })
 
 t.test('without a platform nothing is deposited, and there is nothing to reissue', async (t) => {
