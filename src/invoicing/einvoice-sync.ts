@@ -38,7 +38,7 @@ export async function syncEInvoices(deps: InvoicingDeps & { platform: EInvoicePl
     const document = await documentOf(deps.db, submission.document)
     try {
       const { xml, facturX } = await document.files(deps)
-      const { reference } = await platform.deposit({ number: document.number, kind: document.kind, sellerSiren: document.sellerSiren, facturX, xml })
+      const { reference } = await platform.deposit({ number: document.number, kind: document.document.kind, sellerSiren: document.sellerSiren, facturX, xml })
       const now = deps.clock.now()
       await deps.db.transaction().execute(async (trx) => {
         await einvoices.recordDeposit(trx, submission.document, reference, now)
@@ -89,7 +89,6 @@ export async function syncEInvoices(deps: InvoicingDeps & { platform: EInvoicePl
 /** A deposited document as the exchange needs it: its number and seller, its files, and the invoice it is or credits. */
 interface Deposited {
   document: einvoices.EDocument
-  kind: 'invoice' | 'credit_note'
   number: string
   sellerSiren: string | null
   invoiceId: string
@@ -101,7 +100,6 @@ async function documentOf(db: InvoicingDeps['db'], document: einvoices.EDocument
     const invoice = (await repo.findInvoice(db, document.id))!
     return {
       document,
-      kind: 'invoice',
       number: invoice.number,
       sellerSiren: invoice.seller.siren ?? null,
       invoiceId: invoice.id,
@@ -112,7 +110,6 @@ async function documentOf(db: InvoicingDeps['db'], document: einvoices.EDocument
   const invoice = (await repo.findInvoice(db, note.invoiceId))!
   return {
     document,
-    kind: 'credit_note',
     number: note.number,
     sellerSiren: invoice.seller.siren ?? null,
     invoiceId: invoice.id,
@@ -134,7 +131,7 @@ async function recordStatus(
   if (!kept) return
   await einvoices.setStatus(trx, document.document, e.status, e.now)
   const reported = { status: e.status, code: LIFECYCLE_CODES[e.status].code, reason: e.reason, occurredAt: e.occurredAt.toISOString() }
-  if (document.kind === 'invoice') {
+  if (document.document.kind === 'invoice') {
     await appendAudit(trx, e.now, {
       actorId: null,
       action: 'invoice.einvoicing_status',
