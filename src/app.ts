@@ -34,6 +34,7 @@ import { InvoiceDraftSchema, invoiceDraftRoutes } from './invoicing/invoice-draf
 import { CreditNoteSchema, InvoiceRunSchema, InvoiceSchema, invoiceRoutes } from './invoicing/invoice.routes.js'
 import { type EInvoicePlatform, TestPlatform } from './invoicing/invoice.service.js'
 import { ledgerRoutes } from './ledger/ledger.routes.js'
+import { PaymentSchema, cashRoutes } from './cash/cash.routes.js'
 import { loadLegalEntities } from './documents/legal-entities.js'
 import { loadTerms } from './documents/terms.js'
 import { signingRoutes } from './signing/signing.routes.js'
@@ -127,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(ApprovalRequestView)
   app.addSchema(QuoteRevisionSchema)
   app.addSchema(QuoteSchema)
+  app.addSchema(PaymentSchema)
   app.addSchema(ContractSchema)
   app.addSchema(OrderSchema)
   app.addSchema(FulfilmentSchema)
@@ -225,6 +227,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   await app.register(invoiceDraftRoutes, { deps: invoicing })
   await app.register(ledgerRoutes, { deps: { db: database.db, clock } })
+  await app.register(cashRoutes, { deps: { db: database.db, clock } })
   await app.register(webhookRoutes, { deps: webhookDeps(config, database.db, clock) })
   return app
 }

@@ -37,6 +37,10 @@ export type ErrorCode =
   /** The cart cannot be evaluated: unknown or inactive sku, no price book, bad quantity or term, option not in its group. */
   | 'CART_INVALID'
   | 'CREDIT_NOTE_INVALID'
+  /** A payment or a credit application that does not fit: unknown account or invoice, another currency, more than is open, too many decimals, a day out of range; `errors` names each field. */
+  | 'PAYMENT_INVALID'
+  /** A refund beyond what can be refunded: more than the payment has left, or than the account's credit balance; `errors` says how much can be. */
+  | 'REFUND_INVALID'
   /** The invoice cannot be written as an EN 16931 e-invoice (Factur-X, CII): `reason` says why. */
   | 'EINVOICE_UNAVAILABLE'
   /** A rule failed at run time (a json-logic error, a computed value of the wrong kind); the detail names the rule. */
@@ -92,6 +96,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   CART_INVALID: 422,
   CREDIT_NOTE_INVALID: 422,
+  PAYMENT_INVALID: 422,
+  REFUND_INVALID: 422,
   EINVOICE_UNAVAILABLE: 422,
   RULE_EVALUATION_FAILED: 500,
   RULE_SET_INVALID: 422,

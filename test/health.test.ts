@@ -148,6 +148,7 @@ t.test('/openapi.json: query parameters with a default are optional, and every l
     'get /v1/invoices': [20, 100],
     'get /v1/invoice-drafts': [20, 100],
     'get /v1/journal': [20, 100],
+    'get /v1/payments': [20, 100],
     'get /v1/webhook-endpoints': [20, 100],
     'get /v1/webhook-endpoints/{id}/deliveries': [20, 100],
   })

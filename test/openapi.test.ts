@@ -291,6 +291,16 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const reissued = await call('/v1/invoices/{id}/reissue', 'post', { path: { id: invoice.id }, header: { 'idempotency-key': 'reissue-typed' }, body: { reason: 'Buyer SIREN corrected' } })
   const journal = await call('/v1/journal', 'get', { query: { limit: 5 } })
   const trialBalance = await call('/v1/reports/trial-balance', 'get', { query: { asOf: '2026-12-31' } })
+  const payment = await call('/v1/payments', 'post', { header: { 'idempotency-key': 'payment-typed' }, body: { accountId: account.id, method: 'bank_transfer', amount: '25.00', currency: 'EUR', reference: 'VIR-1', allocations: [{ invoiceId: reissued.invoice.id, amount: '10.00' }] } })
+  const payments = await call('/v1/payments', 'get', { query: { accountId: account.id, status: 'succeeded', limit: 5 } })
+  const paymentRead = await call('/v1/payments/{id}', 'get', { path: { id: payment.id } })
+  const refunded = await call('/v1/payments/{id}/refunds', 'post', { path: { id: payment.id }, header: { 'idempotency-key': 'refund-typed' }, body: { amount: '5.00', reason: 'Overpaid' } })
+  const applied = await call('/v1/accounts/{id}/credit-applications', 'post', { path: { id: account.id }, header: { 'idempotency-key': 'apply-typed' }, body: { currency: 'EUR', allocations: [{ invoiceId: reissued.invoice.id, amount: '5.00' }] } })
+  const creditBack = await call('/v1/accounts/{id}/credit-refunds', 'post', { path: { id: account.id }, header: { 'idempotency-key': 'credit-refund-typed' }, body: { currency: 'EUR', reason: 'Paid back' } })
+  const balance = await call('/v1/accounts/{id}/balance', 'get', { path: { id: account.id } })
+  const aging = await call('/v1/reports/ar-aging', 'get', { query: { asOf: '2026-12-31', currency: 'EUR' } })
+  const cash: Array<string | number | boolean | null | undefined> = [payment.toCredit, payments.data.length, paymentRead.allocations[0]?.amount, refunded.refund.fromCredit, refunded.payment.status,
+    applied.creditLeft, creditBack.refund.amount, balance.currencies[0]?.net, aging.currencies[0]?.totals.over90, aging.currencies[0]?.agrees]
   const invoicing: Array<string | number | boolean | null | undefined> = [ranInvoices.status, ranInvoices.progress.total, invoiceRuns.data.length, invoice.number, invoice.vat[0]?.ratePercent,
     invoice.lines[0]?.vat.ruleId, journal.data[0]?.lines[0]?.accountCode, trialBalance.currencies[0]?.balanced, creditNote.number, creditNotes.data.length, creditNoteRead.vat[0]?.tax, invoice.amountDue, invoicePdf, facturX, invoiceXml.length,
     onPlatform.timeline[1]?.code, reissued.invoice.replacesInvoiceId, reissued.creditNote.total, creditNotePdf, creditNoteFacturX, creditNoteXml.length, creditNoteOnPlatform.status]
@@ -327,7 +337,7 @@ export async function run(call: Call, signByLink: (url: string) => Promise<void>
   const removed = await call('/v1/webhook-endpoints/{id}', 'delete', { path: { id: endpoint.id } })
   const webhooks = [typeNames, secret, endpoints.hasMore, patched.description, rotated.secret, attemptErrors, requeued.state, removed.enabled]
 
-  return [webhooks, up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
+  return [cash, webhooks, up, failed, breaches, apiKey, nextPrincipals.hasMore, myRoles, managerId, net, ruleIds, fired, outcome, approvers, replayed, options, tierPrices, city, accounts.nextCursor,
     changed.name, contact.id, emails, quoteNet, cartSkus, drafts.data.length, revised.currentRevision, fingerprint, statuses, amount, rest.hasMore, decided,
     delegation.endsOn, revokedAt, status, states, orderStates, scheduled, reviewed, invoicing, broken, anchored, hashes, jobStates]
 }

@@ -126,7 +126,7 @@ export async function createAccount(
 }
 
 /** The account if the principal may see it; 404 otherwise (existence is not revealed). */
-export async function getAccount(deps: AccountDeps, actor: Principal, id: string): Promise<Account> {
+export async function getAccount(deps: Pick<AccountDeps, 'db'>, actor: Principal, id: string): Promise<Account> {
   const account = await repo.findAccount(deps.db, id)
   if (!account || !(await canSeeOwned(deps.db, actor, account.ownerId))) throw new AppError('NOT_FOUND', `No account ${id}.`)
   return account

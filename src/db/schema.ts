@@ -327,6 +327,8 @@ export interface InvoicesTable {
   created_at: Timestamp
   updated_at: Timestamp
   replaces_invoice_id: Generated<string | null>
+  credited_minor: Generated<bigint>
+  paid_minor: Generated<bigint>
 }
 
 export interface InvoiceLinesTable {
@@ -397,6 +399,53 @@ export interface InvoiceTaxLinesTable {
   tax_minor: bigint
   mention: string | null
   exemption_code: string | null
+}
+
+export interface PaymentsTable {
+  id: string
+  account_id: string
+  method: string
+  currency: string
+  amount_minor: bigint
+  received_date: string
+  reference: string | null
+  status: string
+  refunded_minor: Generated<bigint>
+  allocation: ColumnType<unknown, string | null, string | null>
+  created_by: string
+  created_at: Timestamp
+  updated_at: Timestamp
+  version: Generated<number>
+}
+
+export interface RefundsTable {
+  id: string
+  account_id: string
+  currency: string
+  payment_id: string | null
+  amount_minor: bigint
+  from_credit_minor: bigint
+  reopened_minor: bigint
+  reason: string
+  refund_date: string
+  created_by: string
+  created_at: Timestamp
+}
+
+export interface InvoiceAllocationsTable {
+  id: Generated<bigint>
+  invoice_id: string
+  account_id: string
+  currency: string
+  source: string
+  payment_id: string | null
+  refund_id: string | null
+  credit_note_id: string | null
+  amount_minor: bigint
+  journal_entry_id: string
+  allocated_on: string
+  created_by: string
+  created_at: Timestamp
 }
 
 export interface CreditNotesTable {
@@ -616,6 +665,9 @@ export interface Database {
   credit_notes: CreditNotesTable
   credit_note_lines: CreditNoteLinesTable
   credit_note_tax_lines: CreditNoteTaxLinesTable
+  payments: PaymentsTable
+  refunds: RefundsTable
+  invoice_allocations: InvoiceAllocationsTable
   journal_entries: JournalEntriesTable
   journal_lines: JournalLinesTable
   webhook_endpoints: WebhookEndpointsTable

@@ -17,6 +17,16 @@ const QuoteStatus = Type.Union(
   ['draft', 'pending_approval', 'approved', 'rejected', 'presented', 'accepted', 'declined', 'expired', 'canceled'].map((s) => Type.Literal(s)),
   { description: 'A quote status' },
 )
+const InvoiceStatus = Type.Union(
+  ['issued', 'partially_paid', 'paid', 'overdue', 'credited'].map((s) => Type.Literal(s)),
+  { description: 'An invoice status' },
+)
+const Currency = Type.String({ pattern: '^[A-Z]{3}$' })
+const Decimal = (description: string) => Type.String({ pattern: '^\\d+(\\.\\d+)?$', description: `${description}, a decimal string in the currency` })
+const Allocated = Type.Object(
+  { invoiceId: Id('The invoice'), number: Type.String({ maxLength: 40 }), amount: Type.String({ pattern: '^\\d+(\\.\\d+)?$' }) },
+  { additionalProperties: false },
+)
 const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'A calendar date' })
 const IsoInstant = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$', description: 'An instant (UTC)' })
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' })
@@ -229,6 +239,23 @@ export const EVENT_CATALOGUE = {
       { additionalProperties: false },
     ),
   ),
+  'invoice.status_changed': event(
+    1,
+    'What is open of an invoice changed its status: paid, partially paid, credited, overdue, or owed again after a refund. Aggregate: the invoice.',
+    'invoice',
+    Type.Object(
+      {
+        invoiceId: Id('The invoice'),
+        number: Type.String({ maxLength: 40 }),
+        accountId: Id('The buyer'),
+        from: InvoiceStatus,
+        to: InvoiceStatus,
+        currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+        amountDue: Type.String({ pattern: '^\\d+(\\.\\d+)?$', description: 'What remains open, a decimal string in the currency' }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
   'invoice.drafted': event(
     1,
     'An invoice run drafted an invoice for review: no number yet, nothing posted; it is issued or discarded later. Aggregate: the draft.',
@@ -315,6 +342,73 @@ export const EVENT_CATALOGUE = {
         currency: Type.String({ pattern: '^[A-Z]{3}$' }),
         total: Type.String({ pattern: '^\\d+(\\.\\d+)?$', description: 'Total credited with VAT, a decimal string in the currency' }),
         issueDate: IsoDate,
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'payment.received': event(
+    1,
+    "A payment was received and allocated: to the invoices named, or oldest due first; what settled none went to the account's credit. Aggregate: the payment.",
+    'payment',
+    Type.Object(
+      {
+        paymentId: Id('The payment'),
+        accountId: Id('The payer'),
+        method: Type.Union(['bank_transfer', 'card', 'direct_debit'].map((m) => Type.Literal(m))),
+        currency: Currency,
+        amount: Decimal('The amount received'),
+        receivedDate: IsoDate,
+        allocations: Type.Array(Allocated, { maxItems: 1000 }),
+        toCredit: Decimal("What settled no invoice: added to the account's credit balance"),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'payment.refunded': event(
+    1,
+    "A payment was refunded, in part or in full: from the account's credit first, then by reopening invoices it had settled. Aggregate: the payment.",
+    'payment',
+    Type.Object(
+      {
+        paymentId: Id('The payment'),
+        refundId: Id('The refund'),
+        accountId: Id('The payer'),
+        currency: Currency,
+        amount: Decimal('The amount refunded'),
+        fromCredit: Decimal("Taken from the account's credit balance"),
+        reopened: Type.Array(Allocated, { maxItems: 1000, description: 'Invoices owed again, and how much of each' }),
+        status: Type.Union([Type.Literal('partially_refunded'), Type.Literal('refunded')]),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'credit.applied': event(
+    1,
+    "An account's credit balance settled invoices. Aggregate: the account.",
+    'account',
+    Type.Object(
+      {
+        applicationId: Id('The application'),
+        accountId: Id('The account'),
+        currency: Currency,
+        allocations: Type.Array(Allocated, { minItems: 1, maxItems: 1000 }),
+        creditLeft: Decimal('The credit balance after'),
+        automatic: Type.Boolean({ description: 'Applied by the account setting when an invoice was issued, not by a person' }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  'credit.refunded': event(
+    1,
+    "Part or all of an account's credit balance was paid back to the customer. Aggregate: the account.",
+    'account',
+    Type.Object(
+      {
+        refundId: Id('The refund'),
+        accountId: Id('The account'),
+        currency: Currency,
+        amount: Decimal('The amount paid back'),
+        creditLeft: Decimal('The credit balance after'),
       },
       { additionalProperties: false },
     ),

@@ -17,6 +17,15 @@ export const IdempotencyHeaders = Type.Object({
   ),
 })
 
+/** Header schema for creating POSTs where a retry must never act twice (a payment): the key is required. */
+export const RequiredIdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.String({
+    minLength: 1,
+    maxLength: 255,
+    description: 'Required: the first response is stored for 24 h and replayed byte for byte, so a retry never records twice.',
+  }),
+})
+
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/
 
 interface IdempotencyContext {

@@ -12,9 +12,10 @@ import { newId } from '../shared/ids.js'
 import { runIdempotent, type IdempotencyRequest, type StoredResponse } from '../shared/idempotency.js'
 import * as notes from './credit-note.repository.js'
 import * as einvoices from './einvoice.repository.js'
-import type { CreditNote, CreditNoteLine, CreditNoteView, InvoicingDeps, VatLine } from './invoice.js'
+import { openMinorOf, settlementOf, type CreditNote, type CreditNoteLine, type CreditNoteView, type InvoicingDeps, type VatLine } from './invoice.js'
 import * as repo from './invoice.repository.js'
 import { today } from './invoice-run.js'
+import { resettle } from './settle-invoice.js'
 import { creditedVat } from './vat-breakdown.js'
 
 export interface CreditNoteInput {
@@ -29,7 +30,8 @@ export interface CreditNoteInput {
  * seller and year, the VAT reversed per rate — computed once on the credited base, and for the
  * credit that completes a rate, exactly what remains of that rate's tax, so credits never
  * exceed the invoice to the cent. Posts the reversing journal entry (debit revenue or deferred
- * revenue and VAT, credit the receivable) in the same transaction. Idempotent with a key.
+ * revenue and VAT, credit the receivable — and the customer's credit balance with what was
+ * paid beyond what the credit leaves owed) in the same transaction. Idempotent with a key.
  */
 export async function issueCreditNote(
   deps: InvoicingDeps,
@@ -146,7 +148,10 @@ export async function creditInvoice(
     const account = revenueAccountOf(lines.find((x) => x.lineNo === l.invoiceLineNo)!)
     revenue.set(account, (revenue.get(account) ?? 0n) + l.net.minor)
   }
-  await postEntry(
+  // What the buyer had paid beyond what now remains is theirs again: released to their credit balance.
+  const open = openMinorOf(settlementOf(invoice))
+  const released = net + tax > open ? net + tax - open : 0n
+  const entryId = await postEntry(
     trx,
     {
       date: issueDate,
@@ -157,11 +162,26 @@ export async function creditInvoice(
       lines: [
         ...[...revenue].map(([account, amount]) => ({ account, debit: amount })),
         { account: 'vatCollected', debit: tax },
-        { account: 'receivable', credit: net + tax, partyId: invoice.accountId },
+        { account: 'receivable', credit: net + tax - released, partyId: invoice.accountId },
+        { account: 'customerCredit', credit: released, partyId: invoice.accountId },
       ],
     },
     now,
   )
+  if (released > 0n)
+    await repo.insertAllocation(trx, {
+      invoiceId: invoice.id,
+      accountId: invoice.accountId,
+      currency: invoice.currency,
+      source: 'credit_note',
+      creditNoteId: note.id,
+      amountMinor: -released,
+      journalEntryId: entryId,
+      allocatedOn: issueDate,
+      createdBy: actor.id,
+      createdAt: now,
+    })
+  await resettle(trx, invoice, { creditedMinor: invoice.credited.minor + net + tax, paidMinor: invoice.paid.minor - released }, issueDate, now)
   await appendAudit(trx, now, {
     actorId: actor.id,
     action: 'credit_note.issued',

@@ -22,6 +22,8 @@ function toInvoice(r: Selectable<InvoicesTable>): Invoice {
     net: moneyOf(r.net_minor, r.currency),
     tax: moneyOf(r.tax_minor, r.currency),
     total: moneyOf(r.total_minor, r.currency),
+    credited: moneyOf(r.credited_minor, r.currency),
+    paid: moneyOf(r.paid_minor, r.currency),
     ruleSetHash: r.rule_set_hash,
     runId: r.run_id,
     replacesInvoiceId: r.replaces_invoice_id,
@@ -366,4 +368,186 @@ export async function productTypesOf(db: Executor, lines: ReadonlyArray<Pick<Inv
   if (orderIds.length === 0) return new Map()
   const rows = await db.selectFrom('order_lines').select(['order_id', 'line_no', 'product_type']).where('order_id', 'in', orderIds).execute()
   return new Map(rows.map((r) => [`${r.order_id}/${r.line_no}`, r.product_type]))
+}
+
+/**
+ * Invoices by id, locked for update, in id order: two transactions settling overlapping
+ * invoices take their locks in the same order and never deadlock.
+ */
+export async function lockInvoices(db: Executor, ids: readonly string[]): Promise<Invoice[]> {
+  if (ids.length === 0) return []
+  const rows = await db
+    .selectFrom('invoices')
+    .selectAll()
+    .where('id', 'in', [...ids])
+    .orderBy('id')
+    .forUpdate()
+    .execute()
+  return rows.map(toInvoice)
+}
+
+/** The open invoices of an account in a currency issued on or before a day, oldest due first (then oldest issued, then number), locked. */
+export async function lockOpenInvoices(db: Executor, accountId: string, currency: string, issuedBy: string): Promise<Invoice[]> {
+  const ids = await db
+    .selectFrom('invoices')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('currency', '=', currency)
+    .where('issue_date', '<=', issuedBy)
+    .where(sql<boolean>`credited_minor + paid_minor < total_minor`)
+    .execute()
+  const locked = await lockInvoices(
+    db,
+    ids.map((r) => r.id),
+  )
+  // Locked, they are read again: one settled meanwhile is no longer open.
+  return locked
+    .filter((i) => i.credited.minor + i.paid.minor < i.total.minor)
+    .sort((a, b) => a.dueDate.localeCompare(b.dueDate) || a.issueDate.localeCompare(b.issueDate) || a.number.localeCompare(b.number))
+}
+
+export interface NewAllocation {
+  invoiceId: string
+  accountId: string
+  currency: string
+  source: 'payment' | 'credit' | 'refund' | 'credit_note'
+  paymentId?: string | null
+  refundId?: string | null
+  creditNoteId?: string | null
+  amountMinor: bigint
+  journalEntryId: string
+  allocatedOn: string
+  createdBy: string
+  createdAt: Date
+}
+
+export async function insertAllocation(db: Executor, a: NewAllocation): Promise<void> {
+  await db
+    .insertInto('invoice_allocations')
+    .values({
+      invoice_id: a.invoiceId,
+      account_id: a.accountId,
+      currency: a.currency,
+      source: a.source,
+      payment_id: a.paymentId ?? null,
+      refund_id: a.refundId ?? null,
+      credit_note_id: a.creditNoteId ?? null,
+      amount_minor: a.amountMinor,
+      journal_entry_id: a.journalEntryId,
+      allocated_on: a.allocatedOn,
+      created_by: a.createdBy,
+      created_at: a.createdAt,
+    })
+    .execute()
+}
+
+/** Sets what is settled of an invoice and its status; the database refuses more than its total. */
+export async function updateSettlement(
+  db: Executor,
+  id: string,
+  s: { creditedMinor: bigint; paidMinor: bigint; status: InvoiceStatus },
+  now: Date,
+): Promise<Invoice> {
+  const row = await db
+    .updateTable('invoices')
+    .set({ credited_minor: s.creditedMinor, paid_minor: s.paidMinor, status: s.status, version: sql`version + 1`, updated_at: now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  return toInvoice(row)
+}
+
+export interface AllocationRow {
+  id: bigint
+  invoiceId: string
+  invoiceNumber: string
+  source: NewAllocation['source']
+  paymentId: string | null
+  refundId: string | null
+  creditNoteId: string | null
+  amountMinor: bigint
+  allocatedOn: string
+  journalEntryId: string
+}
+
+/** The allocations of a payment, or to an invoice, in the order they were made. */
+export async function allocationsOf(db: Executor, filter: { paymentId: string } | { invoiceId: string }): Promise<AllocationRow[]> {
+  let query = db
+    .selectFrom('invoice_allocations as a')
+    .innerJoin('invoices as i', 'i.id', 'a.invoice_id')
+    .select([
+      'a.id',
+      'a.invoice_id',
+      'i.number',
+      'a.source',
+      'a.payment_id',
+      'a.refund_id',
+      'a.credit_note_id',
+      'a.amount_minor',
+      'a.allocated_on',
+      'a.journal_entry_id',
+    ])
+    .orderBy('a.id')
+  query = 'paymentId' in filter ? query.where('a.payment_id', '=', filter.paymentId) : query.where('a.invoice_id', '=', filter.invoiceId)
+  return (await query.execute()).map((r) => ({
+    id: r.id,
+    invoiceId: r.invoice_id,
+    invoiceNumber: r.number,
+    source: r.source as NewAllocation['source'],
+    paymentId: r.payment_id,
+    refundId: r.refund_id,
+    creditNoteId: r.credit_note_id,
+    amountMinor: r.amount_minor,
+    allocatedOn: r.allocated_on,
+    journalEntryId: r.journal_entry_id,
+  }))
+}
+
+export interface OpenInvoiceRow {
+  id: string
+  number: string
+  accountId: string
+  currency: string
+  issueDate: string
+  dueDate: string
+  openMinor: bigint
+}
+
+/**
+ * Every invoice open at the end of a day, with what was open of it then: its total, less the
+ * credit notes issued and the allocations made on or before that day. Invoices issued later
+ * are not there yet. What AR ageing is made of, and what the journal's receivable must equal.
+ */
+export async function openInvoicesAsOf(db: Executor, asOf: string, filter: { accountId?: string; currency?: string } = {}): Promise<OpenInvoiceRow[]> {
+  let query = db
+    .selectFrom('invoices as i')
+    .select([
+      'i.id',
+      'i.number',
+      'i.account_id',
+      'i.currency',
+      'i.issue_date',
+      'i.due_date',
+      sql<string>`i.total_minor
+        - coalesce((select sum(c.total_minor) from credit_notes c where c.invoice_id = i.id and c.issue_date <= ${asOf}), 0)
+        - coalesce((select sum(a.amount_minor) from invoice_allocations a where a.invoice_id = i.id and a.allocated_on <= ${asOf}), 0)`.as('open_minor'),
+    ])
+    .where('i.issue_date', '<=', asOf)
+    .orderBy('i.account_id')
+    .orderBy('i.due_date')
+    .orderBy('i.number')
+  if (filter.accountId) query = query.where('i.account_id', '=', filter.accountId)
+  if (filter.currency) query = query.where('i.currency', '=', filter.currency)
+  const rows = await query.execute()
+  return rows
+    .map((r) => ({
+      id: r.id,
+      number: r.number,
+      accountId: r.account_id,
+      currency: r.currency,
+      issueDate: r.issue_date,
+      dueDate: r.due_date,
+      openMinor: BigInt(r.open_minor),
+    }))
+    .filter((r) => r.openMinor !== 0n)
 }

@@ -10,7 +10,7 @@ import { formatScaled } from '../money/money.js'
 import { formatMoney } from '../money/money-value.js'
 import { formatQty } from '../orders/order.service.js'
 import { CREDIT_NOTE_ISSUERS, INVOICE_RUNNERS, SELLING_ROLES } from '../principals/roles.js'
-import { INVOICE_RUN_STATUSES, INVOICE_STATUSES } from './invoice.js'
+import { INVOICE_RUN_STATUSES, INVOICE_STATUSES, openMinorOf, settlementOf } from './invoice.js'
 import * as service from './invoice.service.js'
 
 export const Amount = Type.String({ description: 'A decimal amount in the currency of the invoice, e.g. "1234.50"' })
@@ -85,7 +85,8 @@ export const InvoiceSchema = Type.Object(
     seller: Party,
     ruleSetHash: Type.String({ description: 'The rule set whose tax rules decided the VAT of each line' }),
     credited: Type.String({ description: 'What credit notes credited of it, VAT included' }),
-    amountDue: Type.String({ description: 'The total less what was credited (payments are not recorded yet)' }),
+    paid: Type.String({ description: 'What payments and applied customer credit settled of it, net of refunds that reopened it' }),
+    amountDue: Type.String({ description: 'What remains open: the total less what was credited and paid' }),
     lines: Type.Array(InvoiceLineSchema),
     vat: Type.Array(VatLineSchema, { description: 'The VAT breakdown: per category and rate, the tax computed once on the base' }),
   },
@@ -248,7 +249,8 @@ export function invoiceJson(i: service.InvoiceView) {
     seller: i.seller,
     ruleSetHash: i.ruleSetHash,
     credited: formatMoney(i.credited),
-    amountDue: formatMoney({ minor: i.total.minor - i.credited.minor, currency: i.currency }),
+    paid: formatMoney(i.paid),
+    amountDue: formatMoney({ minor: openMinorOf(settlementOf(i)), currency: i.currency }),
     lines: i.lines.map(lineJson),
     vat: i.vat.map(vatLineJson),
   }

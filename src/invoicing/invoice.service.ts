@@ -19,3 +19,14 @@ export type { EInvoicingView } from './read-invoices.js'
 export type { CreditNote, CreditNoteView, Invoice, InvoiceLine, InvoiceRun, InvoiceView, InvoicingDeps, VatLine } from './invoice.js'
 export { discardDraft, getDraft, issueDraft, listDrafts } from './invoice-drafts.js'
 export { draftDocument } from './invoice-document.js'
+export {
+  allocateToInvoice,
+  allocationsOf,
+  lockInvoicesToSettle,
+  lockOpenInvoicesOf,
+  openAmountOf,
+  openInvoicesAsOf,
+  standingAllocationsOf,
+  type AllocationRow,
+  type OpenInvoiceRow,
+} from './settle-invoice.js'

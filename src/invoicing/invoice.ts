@@ -17,8 +17,37 @@ export interface InvoicingDeps {
   platform?: EInvoicePlatform | null
 }
 
-export const INVOICE_STATUSES = ['issued', 'partially_paid', 'paid', 'overdue'] as const
+export const INVOICE_STATUSES = ['issued', 'partially_paid', 'paid', 'overdue', 'credited'] as const
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number]
+
+/** What of an invoice is settled, in minor units: credit notes, and payments or credit applied. */
+export interface Settlement {
+  totalMinor: bigint
+  creditedMinor: bigint
+  paidMinor: bigint
+  dueDate: string
+}
+
+export function settlementOf(i: Pick<Invoice, 'total' | 'credited' | 'paid' | 'dueDate'>): Settlement {
+  return { totalMinor: i.total.minor, creditedMinor: i.credited.minor, paidMinor: i.paid.minor, dueDate: i.dueDate }
+}
+
+/** What the buyer still owes: never negative (the database holds credited + paid ≤ total). */
+export function openMinorOf(s: Settlement): bigint {
+  return s.totalMinor - s.creditedMinor - s.paidMinor
+}
+
+/**
+ * An invoice's status follows from its settlement and the day: nothing open is `paid` (or
+ * `credited`, when no payment took part), something open past the due date `overdue`, then
+ * `partially_paid` or `issued`. One function, so every path that settles an invoice agrees.
+ */
+export function settlementStatus(s: Settlement, today: string): InvoiceStatus {
+  const open = openMinorOf(s)
+  if (open === 0n) return s.paidMinor > 0n ? 'paid' : 'credited'
+  if (today > s.dueDate) return 'overdue'
+  return s.paidMinor > 0n ? 'partially_paid' : 'issued'
+}
 
 export interface Party {
   name: string
@@ -76,6 +105,10 @@ export interface Invoice {
   net: Money
   tax: Money
   total: Money
+  /** What credit notes credited of it, VAT included. */
+  credited: Money
+  /** What payments and applied customer credit settled of it, net of refunds that reopened it. */
+  paid: Money
   ruleSetHash: string
   runId: string | null
   /** The rejected or refused invoice this one reissues, credited in full. */
@@ -88,8 +121,6 @@ export interface Invoice {
 export interface InvoiceView extends Invoice {
   lines: InvoiceLine[]
   vat: VatLine[]
-  /** What credit notes credited of it, VAT included. */
-  credited: Money
 }
 
 /** One invoice to make: the orders of one account, seller, currency and payment terms. */

@@ -263,6 +263,8 @@ export async function writeInvoice(trx: Transaction<Database>, context: InvoiceT
     net: moneyOf(net, currency),
     tax: moneyOf(tax, currency),
     total: moneyOf(net + tax, currency),
+    credited: moneyOf(0n, currency),
+    paid: moneyOf(0n, currency),
     ruleSetHash,
     runId: context.runId,
     replacesInvoiceId: context.replaces?.id ?? null,

@@ -1,7 +1,6 @@
 import { AppError } from '../errors.js'
 import type { Principal } from '../principals/principal.js'
 import { canSeeOwned, visibleOwnerIds } from '../principals/visibility.js'
-import { moneyOf } from '../money/money-value.js'
 import * as notes from './credit-note.repository.js'
 import { LIFECYCLE_CODES } from './einvoice-platform.js'
 import * as einvoices from './einvoice.repository.js'
@@ -15,15 +14,9 @@ export async function getInvoice(deps: Pick<InvoicingDeps, 'db'>, actor: Princip
   return viewOf(deps.db, invoice)
 }
 
-/** An invoice with its lines, VAT breakdown and what credit notes credited of it. */
+/** An invoice with its lines and VAT breakdown. */
 export async function viewOf(db: InvoicingDeps['db'], invoice: Invoice): Promise<InvoiceView> {
-  const credited = await notes.creditedOf(db, invoice.id)
-  return {
-    ...invoice,
-    lines: await repo.invoiceLines(db, invoice),
-    vat: await repo.vatLines(db, invoice),
-    credited: moneyOf(credited.total, invoice.currency),
-  }
+  return { ...invoice, lines: await repo.invoiceLines(db, invoice), vat: await repo.vatLines(db, invoice) }
 }
 
 /** The credit notes of an invoice the principal may see, oldest first. */

@@ -4,6 +4,8 @@
  */
 export const CHART = {
   receivable: { code: '411', name: 'Clients' },
+  cash: { code: '512', name: 'Banque' },
+  bankFees: { code: '627', name: 'Services bancaires et assimilés' },
   customerCredit: { code: '4191', name: 'Clients – avances et acomptes reçus' },
   vatCollected: { code: '44571', name: 'TVA collectée' },
   deferredRevenue: { code: '487', name: 'Produits constatés d’avance' },

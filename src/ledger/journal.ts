@@ -142,3 +142,27 @@ export async function trialBalance(db: Kysely<Database>, asOf: string): Promise<
     return { currency: r.currency, accountCode: r.account_code, accountName: accountName(r.account_code), debit, credit, balance: debit - credit }
   })
 }
+
+/**
+ * A party's balance on ledger accounts (a buyer's receivable, their customer credit), per
+ * currency, from every entry posted: debit minus credit, so a credit balance is negative.
+ */
+export async function partyBalances(
+  db: Kysely<Database>,
+  partyId: string,
+  accounts: readonly LedgerAccount[],
+  currency?: string,
+): Promise<Array<{ currency: string; account: LedgerAccount; balance: bigint }>> {
+  const codes = new Map(accounts.map((a) => [CHART[a].code as string, a]))
+  let query = db
+    .selectFrom('journal_lines as l')
+    .innerJoin('journal_entries as e', 'e.id', 'l.entry_id')
+    .select(['e.currency', 'l.account_code', sql<string>`sum(l.debit_minor) - sum(l.credit_minor)`.as('balance')])
+    .where('l.party_id', '=', partyId)
+    .where('l.account_code', 'in', [...codes.keys()])
+    .groupBy(['e.currency', 'l.account_code'])
+    .orderBy('e.currency')
+    .orderBy('l.account_code')
+  if (currency) query = query.where('e.currency', '=', currency)
+  return (await query.execute()).map((r) => ({ currency: r.currency, account: codes.get(r.account_code)!, balance: BigInt(r.balance) }))
+}

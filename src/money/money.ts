@@ -281,3 +281,8 @@ export function percentFromRatio(part: bigint, whole: bigint, fractionDigits: nu
   if (whole === 0n) return formatScaled(0n, fractionDigits)
   return formatScaled(roundDiv(part * 100n * pow10(fractionDigits), whole, 'half_even'), fractionDigits)
 }
+
+/** The smaller of amounts in minor units (Math.min takes no bigint). */
+export function minMinor(first: bigint, ...rest: readonly bigint[]): bigint {
+  return rest.reduce((m, v) => (v < m ? v : m), first)
+}

@@ -55,3 +55,6 @@ export const WEBHOOK_ADMINS: readonly Role[] = ['admin']
 
 /** Who records fulfilments and cancels orders: the operations side of the deal (deal desk) and finance, never the seller who sold it. */
 export const ORDER_OPERATORS: readonly Role[] = ['deal_desk', 'finance', 'admin']
+
+/** Who records payments, applies and refunds credit, and reads receivables: the cash side is finance's, never the seller's. */
+export const CASH_OPERATORS: readonly Role[] = ['finance', 'admin']
