@@ -284,5 +284,6 @@ export function percentFromRatio(part: bigint, whole: bigint, fractionDigits: nu
 
 /** The smaller of amounts in minor units (Math.min takes no bigint). */
 export function minMinor(first: bigint, ...rest: readonly bigint[]): bigint {
+  // biome-ignore lint/complexity/useMathMinMax: Math.min takes no bigint
   return rest.reduce((m, v) => (v < m ? v : m), first)
 }
