@@ -551,3 +551,18 @@ export async function openInvoicesAsOf(db: Executor, asOf: string, filter: { acc
     }))
     .filter((r) => r.openMinor !== 0n)
 }
+
+/** Invoices still open whose due date has passed but whose status does not say so yet, oldest due first. */
+export async function overdueCandidates(db: Executor, today: string, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('invoices')
+    .select('id')
+    .where('due_date', '<', today)
+    .where('status', 'in', ['issued', 'partially_paid'])
+    .where(sql<boolean>`credited_minor + paid_minor < total_minor`)
+    .orderBy('due_date')
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+  return rows.map((r) => r.id)
+}

@@ -24,6 +24,7 @@ export {
   allocationsOf,
   lockInvoicesToSettle,
   lockOpenInvoicesOf,
+  markOverdueInvoices,
   openAmountOf,
   openInvoicesAsOf,
   standingAllocationsOf,

@@ -3,7 +3,7 @@ import { appendEvent } from '../audit/audit.service.js'
 import type { Database } from '../db/schema.js'
 import { assert } from '../errors.js'
 import { formatMoney, moneyOf } from '../money/money-value.js'
-import { openMinorOf, settlementOf, settlementStatus, type Invoice } from './invoice.js'
+import { openMinorOf, settlementOf, settlementStatus, type Invoice, type InvoicingDeps } from './invoice.js'
 import * as repo from './invoice.repository.js'
 
 /**
@@ -104,3 +104,22 @@ export async function standingAllocationsOf(trx: Transaction<Database>, paymentI
 }
 
 export { allocationsOf, openInvoicesAsOf, type AllocationRow, type OpenInvoiceRow } from './invoice.repository.js'
+
+/**
+ * Moves invoices past their due date with something still open to `overdue` (at most
+ * `limit` a run, oldest due first), each in its own transaction under its row lock and read
+ * again there: one settled meanwhile is left as it is, so a rerun changes nothing twice.
+ */
+export async function markOverdueInvoices(deps: Pick<InvoicingDeps, 'db' | 'clock'>, limit: number): Promise<number> {
+  const today = deps.clock.now().toISOString().slice(0, 10)
+  let marked = 0
+  for (const id of await repo.overdueCandidates(deps.db, today, limit)) {
+    marked += await deps.db.transaction().execute(async (trx) => {
+      const [invoice] = await repo.lockInvoices(trx, [id])
+      if (!invoice || invoice.status === 'overdue' || settlementStatus(settlementOf(invoice), today) !== 'overdue') return 0
+      await resettle(trx, invoice, { creditedMinor: invoice.credited.minor, paidMinor: invoice.paid.minor }, today, deps.clock.now())
+      return 1
+    })
+  }
+  return marked
+}

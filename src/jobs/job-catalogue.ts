@@ -1,5 +1,5 @@
 import { checkpointAudit } from '../audit/audit.service.js'
-import { executeDueRuns, syncEInvoices } from '../invoicing/invoice.service.js'
+import { executeDueRuns, markOverdueInvoices, syncEInvoices } from '../invoicing/invoice.service.js'
 import { expireDueQuotes } from '../quotes/quote.service.js'
 import { purgeExpiredIdempotencyKeys } from '../shared/idempotency.js'
 import { deliverDueWebhooks, MAX_DELIVERY_BATCH, MAX_RELAY_BATCH, relayOutbox } from '../webhooks/index.js'
@@ -10,6 +10,9 @@ const WEBHOOK_BATCHES_PER_RUN = 20
 
 /** Quotes one `quotes.expire` run expires at most; the next run takes the rest. */
 export const QUOTES_EXPIRE_BATCH = 500
+/** Invoices one `invoices.mark-overdue` run marks at most; the next run takes the rest. */
+export const OVERDUE_BATCH = 1000
+
 /** How often (in quotes) `quotes.expire` records its progress. */
 const PROGRESS_EVERY = 25
 
@@ -53,6 +56,20 @@ export const JOB_CATALOGUE: readonly JobDefinition[] = [
     run: async (deps, context) => {
       if (!deps.invoicing) throw new Error('invoices.run needs the invoicing services: the app attaches them to the job engine when it is built')
       return executeDueRuns(deps.invoicing, (done, total) => context.reportProgress(done, total))
+    },
+  },
+  {
+    name: 'invoices.mark-overdue',
+    description: `Marks invoices past their due date with something still open as overdue (at most ${OVERDUE_BATCH} a run, oldest due first, each under its row lock and read again there), emitting invoice.status_changed; one paid meanwhile is left alone, so a rerun marks nothing twice.`,
+    queuePolicy: 'stately',
+    singletonKey: 'invoices.mark-overdue',
+    retry: { retryLimit: 3, retryDelaySeconds: 60, retryBackoff: true },
+    expireInSeconds: 15 * 60,
+    defaultSchedule: '15 0 * * *',
+    disabledReason: () => null,
+    run: async (deps) => {
+      if (!deps.invoicing) throw new Error('invoices.mark-overdue needs the invoicing services: the app attaches them to the job engine when it is built')
+      return { marked: await markOverdueInvoices(deps.invoicing, OVERDUE_BATCH) }
     },
   },
   {

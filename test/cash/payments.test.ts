@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { TestApp } from '../helpers/app.js'
 import { getInvoice, invoiced, runInvoicing } from '../helpers/invoicing.js'
+import { markOverdueInvoices } from '../../src/invoicing/invoice.service.js'
 
 const minor = (amount: string) => BigInt(amount.replace('.', ''))
 const decimal = (m: bigint) => `${m < 0n ? '-' : ''}${(m < 0n ? -m : m) / 100n}.${String((m < 0n ? -m : m) % 100n).padStart(2, '0')}`
@@ -186,4 +187,27 @@ t.test('a credit note on a paid invoice releases what was paid beyond what is ow
   t.equal(back.statusCode, 201, back.body)
   t.match(back.json(), { refund: { amount: invoice.total, fromCredit: invoice.total, reopened: '0.00', paymentId: null }, creditLeft: '0.00' })
   t.same(await books(ctx), { receivable: 0n, credit: 0n, cash: 0n, balanced: true })
+})
+
+t.test('invoices.mark-overdue: an open invoice past its due date becomes overdue once; paid, it is paid', async (t) => {
+  const { ctx, invoice } = await invoiced(t)
+  const deps = { db: ctx.database.db, clock: ctx.clock }
+  const pay = (amount: string) => post(ctx, '/v1/payments', { accountId: invoice.accountId, method: 'bank_transfer', amount, currency: 'EUR' })
+  t.equal((await pay('100.00')).statusCode, 201)
+  t.equal((await getInvoice(ctx, invoice.id)).status, 'partially_paid')
+  t.equal(await markOverdueInvoices(deps, 100), 0, 'nothing is past due yet')
+  ctx.clock.advance((invoice.paymentTermsDays + 1) * 24 * 3600 * 1000)
+  t.equal(await markOverdueInvoices(deps, 100), 1, 'the open invoice past its due date')
+  t.equal((await getInvoice(ctx, invoice.id)).status, 'overdue')
+  t.equal(await markOverdueInvoices(deps, 100), 0, 'a rerun marks nothing twice')
+  const events = await ctx.database.db.selectFrom('outbox_events').select(['type', 'payload']).where('aggregate_id', '=', invoice.id).orderBy('seq').execute()
+  t.same(
+    events.filter((e) => e.type === 'invoice.status_changed').map((e) => [(e.payload as { from: string }).from, (e.payload as { to: string }).to]),
+    [
+      ['issued', 'partially_paid'],
+      ['partially_paid', 'overdue'],
+    ],
+  )
+  t.equal((await pay(decimal(minor(invoice.total) - 10000n))).statusCode, 201)
+  t.equal((await getInvoice(ctx, invoice.id)).status, 'paid')
 })

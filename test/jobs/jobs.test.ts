@@ -75,7 +75,7 @@ t.test('the engine: a schedule setting naming no job stops the start; schedules 
   t.throws(() => make({ QTC_SCHEDULE_QUOTES_EXPIRY: 'off' }), {
     name: 'ConfigError',
     message:
-      'Invalid QTC_SCHEDULE_QUOTES_EXPIRY: no job is named by it; the schedule settings are QTC_SCHEDULE_QUOTES_EXPIRE, QTC_SCHEDULE_INVOICES_RUN, QTC_SCHEDULE_EINVOICES_SYNC, QTC_SCHEDULE_IDEMPOTENCY_PURGE, QTC_SCHEDULE_AUDIT_CHECKPOINT, QTC_SCHEDULE_WEBHOOKS_RELAY, QTC_SCHEDULE_WEBHOOKS_DELIVER',
+      'Invalid QTC_SCHEDULE_QUOTES_EXPIRY: no job is named by it; the schedule settings are QTC_SCHEDULE_QUOTES_EXPIRE, QTC_SCHEDULE_INVOICES_RUN, QTC_SCHEDULE_INVOICES_MARK_OVERDUE, QTC_SCHEDULE_EINVOICES_SYNC, QTC_SCHEDULE_IDEMPOTENCY_PURGE, QTC_SCHEDULE_AUDIT_CHECKPOINT, QTC_SCHEDULE_WEBHOOKS_RELAY, QTC_SCHEDULE_WEBHOOKS_DELIVER',
   })
   const engine = make({ QTC_SCHEDULE_QUOTES_EXPIRE: '*/5 * * * *', QTC_SCHEDULE_IDEMPOTENCY_PURGE: 'off' })
   t.same(engine.schedules.get('quotes.expire'), { cron: '*/5 * * * *', setting: 'QTC_SCHEDULE_QUOTES_EXPIRE', source: 'setting' })
